@@ -1,0 +1,513 @@
+#!/usr/bin/env bash
+# The local build engine the end-to-end tests and benchmarks run against, made from Debian packages
+# only (no registry on the internet is reachable where the tests run):
+#   containerd + dockerd (containerd image store, so the default `docker` buildx driver builds
+#   multi-platform images), the buildx plugin, QEMU binfmt for linux/arm64, Debian's registry on
+#   127.0.0.1:5000, and multi-platform base images in it: library/busybox and library/golang.
+#
+# Usage: bash scripts/build-engine.sh up|down|status|env
+#   up      install what is missing, start what is not running, publish missing base images
+#   down    stop the daemons `up` started (pid files under the prefix)
+#   status  print what runs and what is published
+#   env     print `export` lines for tests (also kept in $PREFIX/engine.env)
+#
+# Docker's engine, containerd and buildx come from Debian trixie, fetched with a private apt
+# configuration and unpacked into the prefix: the machine's own apt sources stay untouched.
+set -euo pipefail
+
+PREFIX=${BGI_ENGINE_PREFIX:-/opt/build-go-image-engine}
+GO_MINOR=1.24
+REGISTRY_LISTEN=127.0.0.1:5000
+REGISTRY=localhost:5000
+BASE_REGISTRY=$REGISTRY/library
+DOCKER_SOCKET=/var/run/docker.sock
+TRIXIE_PACKAGES=(docker.io containerd docker-buildx "golang-$GO_MINOR-go:amd64" "golang-$GO_MINOR-go:arm64"
+  "golang-$GO_MINOR-src" busybox-static:amd64 busybox-static:arm64)
+HOST_PACKAGES=(runc iptables qemu-user-static binfmt-support docker-registry zstd ca-certificates curl jq)
+ARCHES=(amd64 arm64)
+
+ROOT=$PREFIX/root     # unpacked trixie packages (dockerd, containerd, buildx)
+DEBS=$PREFIX/debs     # downloaded .deb files, kept so a second `up` downloads nothing
+APT=$PREFIX/apt       # private apt configuration and package lists for trixie
+RUN=$PREFIX/run       # pid files
+LOGS=$PREFIX/logs     # daemon logs
+DATA=$PREFIX/data     # containerd, docker and registry state
+ETC=$PREFIX/etc
+WORK=$PREFIX/work     # image root filesystems while they are assembled
+ENV_FILE=$PREFIX/engine.env
+CONTAINERD_SOCKET=/run/build-go-image-engine/containerd.sock
+BUILDX_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-buildx
+
+log() { printf '[build-engine] %s\n' "$*" >&2; }
+die() {
+  printf '[build-engine] error: %s\n' "$*" >&2
+  exit 1
+}
+
+# --- helpers -------------------------------------------------------------------------------------
+
+# The Debian mirror the machine already uses, read from its own apt sources (deb822 or one-line).
+debian_mirror() {
+  local uri
+  uri=$(
+    {
+      awk 'BEGIN{IGNORECASE=1} /^URIs:/ {for (i = 2; i <= NF; i++) print $i}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
+      awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { print $i; break } }' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
+    } | grep -E '/debian/?$' | head -n1
+  )
+  [[ -n $uri ]] || die "no Debian mirror (a URI ending in /debian) in /etc/apt/sources.list*"
+  printf '%s\n' "${uri%/}"
+}
+
+private_apt() {
+  apt-get -o Dir::Etc::sourcelist="$APT/sources.list" -o Dir::Etc::sourceparts=- \
+    -o Dir::Etc::preferences=/dev/null -o Dir::Etc::preferencesparts=- \
+    -o Dir::State::Lists="$APT/lists" -o Dir::State::status="$APT/status" \
+    -o Dir::Cache="$APT/cache" -o APT::Architecture=amd64 \
+    -o APT::Architectures::=amd64 -o APT::Architectures::=arm64 \
+    -o Acquire::Languages=none -q "$@"
+}
+
+# Newest .deb in $DEBS for a package name and architecture (all = architecture independent).
+deb_file() {
+  local name=$1 arch=$2 f
+  f=$(ls -1 "$DEBS/${name}_"*"_${arch}.deb" 2>/dev/null | sort -V | tail -n1 || true)
+  printf '%s\n' "$f"
+}
+
+# Upstream version of a .deb: no epoch, no Debian revision, no +dfsg-style suffix.
+deb_upstream_version() {
+  local v
+  v=$(dpkg-deb -f "$1" Version)
+  v=${v#*:}
+  v=${v%%-*}
+  v=${v%%+*}
+  v=${v%%~*}
+  printf '%s\n' "$v"
+}
+
+pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_for() { # wait_for <seconds> <description> <command...>
+  local secs=$1 what=$2
+  shift 2
+  local i
+  for ((i = 0; i < secs * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  return 1
+}
+
+registry_answers() { curl -fsS -o /dev/null "http://$REGISTRY_LISTEN/v2/"; }
+docker_answers() { docker info >/dev/null 2>&1; }
+
+# 0 when <repo>:<tag> exists in the local registry as a multi-platform index.
+registry_has_index() {
+  local ct
+  ct=$(curl -fsS -o /dev/null -w '%{content_type}' -I \
+    -H 'Accept: application/vnd.oci.image.index.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+    "http://$REGISTRY_LISTEN/v2/$1/manifests/$2" 2>/dev/null) || return 1
+  [[ $ct == *index* || $ct == *manifest.list* ]]
+}
+
+start_daemon() { # start_daemon <name> <command...>: background, own session, log file, pid file
+  local name=$1
+  shift
+  mkdir -p "$LOGS" "$RUN"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+show_log_tail() { [[ -f $LOGS/$1.log ]] && tail -n 40 "$LOGS/$1.log" >&2 || true; }
+
+# --- install -------------------------------------------------------------------------------------
+
+install_host_packages() {
+  local missing=() p
+  for p in "${HOST_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  log "installing from the machine's Debian sources: ${missing[*]}"
+  # Packages with daemons (docker-registry) must not start them on install: this script starts its
+  # own registry bound to 127.0.0.1 only.
+  local policy_created=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    policy_created=1
+  fi
+  local rc=0
+  { apt-get -q update && DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends "${missing[@]}"; } || rc=$?
+  ((policy_created)) && rm -f /usr/sbin/policy-rc.d
+  ((rc == 0)) || die "apt-get install ${missing[*]} failed"
+}
+
+download_trixie_packages() {
+  mkdir -p "$DEBS" "$APT/lists/partial" "$APT/cache/archives/partial"
+  local need=() p name arch
+  for p in "${TRIXIE_PACKAGES[@]}"; do
+    name=${p%%:*}
+    arch=amd64
+    [[ $p == *:* ]] && arch=${p#*:}
+    [[ $name == golang-*-src ]] && arch=all
+    [[ -n $(deb_file "$name" "$arch") ]] || need+=("$p")
+  done
+  ((${#need[@]} == 0)) && return 0
+  local mirror
+  mirror=$(debian_mirror)
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$mirror" >"$APT/sources.list"
+  : >"$APT/status"
+  log "fetching trixie package lists from $mirror (private apt configuration under $APT)"
+  private_apt update >"$LOGS/apt-trixie.log" 2>&1 || {
+    tail -n 20 "$LOGS/apt-trixie.log" >&2
+    die "apt-get update for trixie failed"
+  }
+  log "downloading: ${need[*]}"
+  (cd "$DEBS" && private_apt download "${need[@]}") >>"$LOGS/apt-trixie.log" 2>&1 || {
+    tail -n 20 "$LOGS/apt-trixie.log" >&2
+    die "apt-get download failed"
+  }
+}
+
+unpack_engine() {
+  local p f stamp
+  mkdir -p "$ROOT"
+  for p in docker.io containerd docker-buildx; do
+    f=$(deb_file "$p" amd64)
+    [[ -n $f ]] || die "no $p .deb in $DEBS"
+    stamp="$ROOT/.unpacked-$(basename "$f")"
+    if [[ ! -e $stamp ]]; then
+      log "unpacking $(basename "$f")"
+      dpkg-deb -x "$f" "$ROOT"
+      touch "$stamp"
+    fi
+  done
+  local plugin
+  plugin=$ROOT/usr/libexec/docker/cli-plugins/docker-buildx
+  [[ -x $plugin ]] || plugin=$(find "$ROOT/usr" -type f -perm -u+x -name docker-buildx -path '*cli-plugins*' | head -n1)
+  [[ -n $plugin ]] || die "docker-buildx binary not found in the unpacked package"
+  if ! cmp -s "$plugin" "$BUILDX_PLUGIN"; then
+    mkdir -p "$(dirname "$BUILDX_PLUGIN")"
+    install -m 755 "$plugin" "$BUILDX_PLUGIN"
+  fi
+  if ! command -v docker >/dev/null; then
+    ln -sf "$ROOT/usr/bin/docker" /usr/local/bin/docker
+  fi
+}
+
+# --- daemons -------------------------------------------------------------------------------------
+
+engine_path() {
+  local d path=
+  for d in "$ROOT/usr/sbin" "$ROOT/usr/bin" "$ROOT/usr/libexec/docker"; do
+    [[ -d $d ]] && path+="$d:"
+  done
+  printf '%s/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n' "$path"
+}
+
+start_containerd() {
+  if pid_alive "$RUN/containerd.pid" && [[ -S $CONTAINERD_SOCKET ]]; then return 0; fi
+  mkdir -p "$DATA/containerd" "$(dirname "$CONTAINERD_SOCKET")" "$ETC"
+  cat >"$ETC/containerd.toml" <<EOF
+version = 2
+root = "$DATA/containerd"
+state = "/run/build-go-image-engine/containerd"
+[grpc]
+  address = "$CONTAINERD_SOCKET"
+EOF
+  log "starting containerd (log: $LOGS/containerd.log)"
+  PATH=$(engine_path) start_daemon containerd "$ROOT/usr/bin/containerd" --config "$ETC/containerd.toml"
+  wait_for 30 containerd test -S "$CONTAINERD_SOCKET" || {
+    show_log_tail containerd
+    die "containerd did not start"
+  }
+}
+
+start_dockerd() {
+  if docker_answers; then
+    pid_alive "$RUN/dockerd.pid" || log "a Docker engine already answers on the default socket; using it"
+    return 0
+  fi
+  start_containerd
+  mkdir -p "$DATA/docker" "$ETC"
+  local proxy
+  proxy=$(find "$ROOT/usr" -type f -name docker-proxy | head -n1)
+  jq -n --arg proxy "$proxy" '{
+      features: { "containerd-snapshotter": true },
+      "userland-proxy-path": $proxy,
+      "log-driver": "json-file"
+    } | if $proxy == "" then del(."userland-proxy-path") else . end' >"$ETC/daemon.json"
+  log "starting dockerd (log: $LOGS/dockerd.log)"
+  PATH=$(engine_path) start_daemon dockerd "$ROOT/usr/sbin/dockerd" \
+    --config-file "$ETC/daemon.json" --data-root "$DATA/docker" --exec-root /run/build-go-image-engine/docker \
+    --pidfile /run/build-go-image-engine/dockerd.pid --containerd "$CONTAINERD_SOCKET" \
+    -H "unix://$DOCKER_SOCKET"
+  wait_for 60 dockerd docker_answers || {
+    show_log_tail dockerd
+    show_log_tail containerd
+    die "dockerd did not answer within 60 s"
+  }
+}
+
+enable_qemu() {
+  if [[ ! -e /proc/sys/fs/binfmt_misc/register ]]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  fi
+  if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] || ! grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+    update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || update-binfmts --enable >/dev/null 2>&1 || true
+  fi
+  grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null || die "binfmt qemu-aarch64 is not enabled"
+  grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 ||
+    die "binfmt qemu-aarch64 lacks the F flag: containers could not find the interpreter"
+  local bb
+  bb=$(rootfs_busybox arm64)
+  [[ $("$bb" uname -m) == aarch64 ]] || die "an arm64 binary does not run under QEMU"
+}
+
+start_registry() {
+  if registry_answers; then return 0; fi
+  mkdir -p "$DATA/registry" "$ETC"
+  cat >"$ETC/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $DATA/registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_LISTEN
+EOF
+  log "starting docker-registry on $REGISTRY_LISTEN (log: $LOGS/registry.log)"
+  start_daemon registry /usr/bin/docker-registry serve "$ETC/registry.yml"
+  wait_for 30 registry registry_answers || {
+    show_log_tail registry
+    die "the registry did not answer on $REGISTRY_LISTEN"
+  }
+}
+
+# --- base images ---------------------------------------------------------------------------------
+
+# Unpacks busybox-static for an arch (once) and prints the path of its binary.
+rootfs_busybox() {
+  local arch=$1 dir f
+  dir=$WORK/busybox-$arch
+  f=$(deb_file busybox-static "$arch")
+  if [[ ! -x $dir/bin/busybox || ! -e $dir/.from-$(basename "$f") ]]; then
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    dpkg-deb -x "$f" "$dir/deb"
+    mkdir -p "$dir/bin"
+    # bookworm ships /bin/busybox, trixie /usr/bin/busybox
+    local bin
+    for bin in "$dir/deb/usr/bin/busybox" "$dir/deb/bin/busybox"; do
+      [[ -f $bin ]] && break
+    done
+    install -m 755 "$bin" "$dir/bin/busybox"
+    rm -rf "$dir/deb"
+    touch "$dir/.from-$(basename "$f")"
+  fi
+  printf '%s\n' "$dir/bin/busybox"
+}
+
+# A minimal root filesystem: busybox with its applets as links in /bin, /tmp, /root, /etc/passwd.
+make_busybox_rootfs() {
+  local arch=$1 dest=$2 bb applet
+  bb=$(rootfs_busybox "$arch")
+  rm -rf "$dest"
+  mkdir -p "$dest/bin" "$dest/tmp" "$dest/root" "$dest/etc"
+  chmod 1777 "$dest/tmp"
+  chmod 700 "$dest/root"
+  install -m 755 "$bb" "$dest/bin/busybox"
+  # The amd64 binary lists the applets; both arches carry the same set.
+  for applet in $("$(rootfs_busybox amd64)" --list); do
+    [[ $applet == busybox || -e $dest/bin/$applet ]] || ln -s busybox "$dest/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$dest/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$dest/etc/group"
+}
+
+# Imports a root filesystem as <ref>-<arch>, pushes it and drops the engine's local copy.
+import_and_push() {
+  local dir=$1 arch=$2 ref=$3
+  shift 3
+  local changes=() c
+  for c in "$@"; do changes+=(--change "$c"); done
+  tar --numeric-owner --owner=0 --group=0 -C "$dir" -c . |
+    docker import --platform "linux/$arch" "${changes[@]}" - "$ref-$arch" >/dev/null
+  docker push -q "$ref-$arch" >/dev/null
+  docker rmi -f "$ref-$arch" >/dev/null
+}
+
+# Joins the pushed per-arch tags of <repo>:<tag> into one index and tags it with every name given.
+join_index() {
+  local repo=$1 tag=$2
+  shift 2
+  local targets=() t
+  for t in "$tag" "$@"; do targets+=(-t "$REGISTRY/$repo:$t"); done
+  docker buildx imagetools create "${targets[@]}" "$REGISTRY/$repo:$tag-amd64" "$REGISTRY/$repo:$tag-arm64" >/dev/null
+  # A stale local copy would shadow the new index for the docker driver.
+  for t in "$tag" "$@"; do docker rmi -f "$REGISTRY/$repo:$t" >/dev/null 2>&1 || true; done
+}
+
+publish_busybox() {
+  local version tag arch
+  version=$(deb_upstream_version "$(deb_file busybox-static amd64)")
+  local tags=(stable latest "$version")
+  local missing=0
+  for tag in "${tags[@]}"; do registry_has_index library/busybox "$tag" || missing=1; done
+  if ((missing == 0)); then
+    BUSYBOX_VERSION=$version
+    return 0
+  fi
+  log "building $BASE_REGISTRY/busybox:$version (stable, latest) for ${ARCHES[*]}"
+  for arch in "${ARCHES[@]}"; do
+    make_busybox_rootfs "$arch" "$WORK/rootfs-busybox-$arch"
+    import_and_push "$WORK/rootfs-busybox-$arch" "$arch" "$BASE_REGISTRY/busybox:$version" 'CMD ["sh"]'
+    rm -rf "$WORK/rootfs-busybox-$arch"
+  done
+  join_index library/busybox "$version" stable latest
+  BUSYBOX_VERSION=$version
+}
+
+publish_golang() {
+  local src_deb version tag arch
+  src_deb=$(deb_file "golang-$GO_MINOR-src" all)
+  version=$(deb_upstream_version "$(deb_file "golang-$GO_MINOR-go" amd64)")
+  [[ $version == "$GO_MINOR".* ]] || die "golang-$GO_MINOR-go has version $version"
+  local tags=("$version" "$GO_MINOR" "$version-trixie")
+  local missing=0
+  for tag in "${tags[@]}"; do registry_has_index library/golang "$tag" || missing=1; done
+  if ((missing == 0)); then
+    GO_VERSION=$version
+    return 0
+  fi
+  log "building $BASE_REGISTRY/golang:$version ($GO_MINOR, $version-trixie) for ${ARCHES[*]}"
+  local goroot=/usr/lib/go-$GO_MINOR
+  for arch in "${ARCHES[@]}"; do
+    local dir=$WORK/rootfs-golang-$arch
+    make_busybox_rootfs "$arch" "$dir"
+    dpkg-deb -x "$(deb_file "golang-$GO_MINOR-go" "$arch")" "$dir"
+    dpkg-deb -x "$src_deb" "$dir"
+    rm -rf "$dir/usr/share/doc" "$dir/usr/share/man" "$dir/usr/share/lintian"
+    # pkg/include points into a package that is not installed; assembly packages need its headers.
+    mkdir -p "$dir/usr/share/go-$GO_MINOR/pkg/include"
+    cp "$dir/usr/share/go-$GO_MINOR/src/runtime/"*.h "$dir/usr/share/go-$GO_MINOR/pkg/include/"
+    [[ -e $dir$goroot/pkg/include/textflag.h ]] || die "pkg/include still dangles in the golang image"
+    mkdir -p "$dir/go/bin" "$dir/go/src" "$dir/go/pkg"
+    chmod -R 1777 "$dir/go"
+    import_and_push "$dir" "$arch" "$BASE_REGISTRY/golang:$version" \
+      "ENV PATH=/go/bin:$goroot/bin:/bin" 'ENV GOTOOLCHAIN=local' 'ENV GOPATH=/go' \
+      "ENV GOLANG_VERSION=$version" 'ENV HOME=/root' 'WORKDIR /go' 'CMD ["sh"]'
+    rm -rf "$dir"
+  done
+  join_index library/golang "$version" "$GO_MINOR" "$version-trixie"
+  GO_VERSION=$version
+}
+
+# --- commands ------------------------------------------------------------------------------------
+
+write_env() {
+  {
+    printf '# Written by scripts/build-engine.sh up; source it or read it.\n'
+    [[ ${DOCKER_HOST:-} ]] && printf 'export DOCKER_HOST=%q\n' "$DOCKER_HOST"
+    printf 'export BGI_ENGINE_PREFIX=%q\n' "$PREFIX"
+    printf 'export BGI_REGISTRY=%q\n' "$REGISTRY"
+    printf 'export BGI_BASE_REGISTRY=%q\n' "$BASE_REGISTRY"
+    printf 'export BGI_GO_VERSION=%q\n' "$GO_VERSION"
+    printf 'export BGI_BUSYBOX_VERSION=%q\n' "$BUSYBOX_VERSION"
+  } >"$ENV_FILE.tmp"
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+cmd_up() {
+  [[ $(id -u) == 0 ]] || die "run as root (installs packages, starts daemons, mounts binfmt_misc)"
+  mkdir -p "$PREFIX" "$LOGS" "$RUN" "$WORK"
+  install_host_packages
+  download_trixie_packages
+  unpack_engine
+  start_dockerd
+  enable_qemu
+  start_registry
+  docker buildx version >/dev/null || die "the buildx plugin does not run"
+  publish_busybox
+  publish_golang
+  write_env
+  log "ready: docker $(docker version -f '{{.Server.Version}}'), $(docker buildx version | awk '{print $1, $2}'), registry $REGISTRY"
+  log "published $BASE_REGISTRY/busybox:$BUSYBOX_VERSION and $BASE_REGISTRY/golang:$GO_VERSION (also :$GO_MINOR, :$GO_VERSION-trixie)"
+  printf 'golang %s\n' "$GO_VERSION"
+}
+
+stop_pid() { # stop_pid <name> <seconds>
+  local f=$RUN/$1.pid pid i
+  [[ -f $f ]] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $1 (pid $pid)"
+    kill -TERM "$pid"
+    for ((i = 0; i < $2 * 4; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.25
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$f"
+}
+
+cmd_down() {
+  stop_pid dockerd 30
+  stop_pid containerd 15
+  stop_pid registry 10
+}
+
+cmd_status() {
+  local name state
+  for name in containerd dockerd registry; do
+    if pid_alive "$RUN/$name.pid"; then state="running (pid $(cat "$RUN/$name.pid"))"; else state="not started by this script"; fi
+    printf '%-11s %s\n' "$name" "$state"
+  done
+  if docker_answers; then
+    printf '%-11s %s\n' docker "server $(docker version -f '{{.Server.Version}}' 2>/dev/null), driver $(docker info -f '{{.Driver}}' 2>/dev/null)"
+  else
+    printf '%-11s %s\n' docker "not answering"
+  fi
+  printf '%-11s %s\n' buildx "$(docker buildx version 2>/dev/null || echo missing)"
+  if grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null; then
+    printf '%-11s %s\n' qemu "qemu-aarch64 enabled"
+  else
+    printf '%-11s %s\n' qemu "qemu-aarch64 not enabled"
+  fi
+  if registry_answers; then
+    printf '%-11s %s\n' registry "answers on $REGISTRY_LISTEN"
+    local repo
+    for repo in library/busybox library/golang; do
+      printf '%-11s %s: %s\n' image "$REGISTRY/$repo" \
+        "$(curl -fsS "http://$REGISTRY_LISTEN/v2/$repo/tags/list" 2>/dev/null | jq -r '.tags // [] | join(" ")' 2>/dev/null)"
+    done
+  else
+    printf '%-11s %s\n' registry "not answering on $REGISTRY_LISTEN"
+  fi
+  [[ -f $ENV_FILE ]] && cat "$ENV_FILE"
+  docker_answers && registry_answers
+}
+
+cmd_env() {
+  [[ -f $ENV_FILE ]] || die "no $ENV_FILE: run 'bash scripts/build-engine.sh up' first"
+  grep '^export ' "$ENV_FILE"
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *)
+    echo "usage: $0 up|down|status|env" >&2
+    exit 2
+    ;;
+esac
