@@ -1,0 +1,39 @@
+// The action's host: inputs, outputs, state and summary through @actions/core.
+import * as core from '@actions/core';
+import { getErrorMessage } from './errors.ts';
+import { actionsLogger } from './log.ts';
+import { runMain } from './main.ts';
+import { runPost } from './post.ts';
+import { parseState } from './state.ts';
+
+const STATE_KEY = 'build-go-image';
+const IS_POST = 'isPost';
+
+export async function runAction(): Promise<void> {
+  if (core.getState(IS_POST) === 'true') {
+    try {
+      await runPost(parseState(core.getState(STATE_KEY)), actionsLogger, core.setOutput);
+    } catch (e) {
+      core.warning(`post step: ${getErrorMessage(e)}`);
+    }
+    // Post must never hang the job on an open handle (a lesson from setup-go's cache-save).
+    process.exit(0);
+  }
+  core.saveState(IS_POST, 'true');
+  try {
+    await runMain({
+      log: actionsLogger,
+      input: (name) => core.getInput(name),
+      env: process.env,
+      setOutput: core.setOutput,
+      saveState: (s) => core.saveState(STATE_KEY, JSON.stringify(s)),
+      writeSummary: async (md) => {
+        await core.summary.addRaw(md, true).write();
+      },
+      setSecret: core.setSecret,
+      buildOutput: (c) => process.stdout.write(c),
+    });
+  } catch (e) {
+    core.setFailed(getErrorMessage(e));
+  }
+}

@@ -1,0 +1,51 @@
+// Inputs -> argv of `docker buildx build`. Pure: the table-driven tests pin it down.
+import type { Inputs } from '../inputs.ts';
+
+export interface BuildPlan {
+  dockerfile: string;
+  buildArgs: Map<string, string>;
+  metadataFile: string;
+  /** Extra outputs (e.g. an OCI layout for measuring a build that pushes nothing). */
+  extraOutputs?: string[];
+}
+
+export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
+  const a: string[] = ['buildx', 'build'];
+  if (inputs.builder) a.push('--builder', inputs.builder);
+  a.push('--file', plan.dockerfile);
+  a.push('--platform', inputs.platforms.join(','));
+  if (inputs.target) a.push('--target', inputs.target);
+  for (const [k, v] of plan.buildArgs) a.push('--build-arg', `${k}=${v}`);
+  for (const t of inputs.tags) a.push('--tag', t);
+  for (const l of inputs.labels) a.push('--label', l);
+  for (const an of inputs.annotations) a.push('--annotation', an);
+  inputs.secrets.forEach((s, i) => a.push('--secret', `id=${s.slice(0, s.indexOf('='))},env=BGI_SECRET_${i}`));
+  for (const s of inputs.secretFiles) {
+    const eq = s.indexOf('=');
+    a.push('--secret', `id=${s.slice(0, eq)},src=${s.slice(eq + 1)}`);
+  }
+  for (const s of inputs.ssh) a.push('--ssh', s);
+  for (const c of inputs.cacheFrom) a.push('--cache-from', c);
+  for (const c of inputs.cacheTo) a.push('--cache-to', c);
+  if (inputs.provenance) a.push(`--provenance=${inputs.provenance}`);
+  if (inputs.sbom) a.push(`--sbom=${inputs.sbom}`);
+  if (inputs.noCache) a.push('--no-cache');
+  if (inputs.pull) a.push('--pull');
+  if (inputs.outputs.length > 0) for (const o of inputs.outputs) a.push('--output', o);
+  else if (inputs.push) a.push('--push');
+  else if (inputs.load) a.push('--load');
+  for (const o of plan.extraOutputs ?? []) a.push('--output', o);
+  a.push('--metadata-file', plan.metadataFile);
+  a.push('--progress', 'plain');
+  a.push(inputs.context);
+  return a;
+}
+
+/** Secret values go to the child's environment, never into argv or a shell string. */
+export function secretEnv(inputs: Inputs): Record<string, string> {
+  const env: Record<string, string> = {};
+  inputs.secrets.forEach((s, i) => {
+    env[`BGI_SECRET_${i}`] = s.slice(s.indexOf('=') + 1);
+  });
+  return env;
+}

@@ -1,0 +1,56 @@
+// Runs the build, streaming its log; pushes are retried on transient registry errors only.
+import { readFileSync } from 'node:fs';
+import { execFile, ExecError } from '../io/exec.ts';
+
+const TRANSIENT = /(\b50[0234]\b|\b429\b|too many requests|connection reset|broken pipe|i\/o timeout|EOF\b|TLS handshake timeout)/i;
+const AUTH = /(\b401\b|\b403\b|unauthorized|denied|authentication required|forbidden)/i;
+
+export function isTransientPushFailure(log: string): boolean {
+  const tail = log.split('\n').slice(-40).join('\n');
+  return TRANSIENT.test(tail) && !AUTH.test(tail) && /push|export|upload|blob|manifest/i.test(tail);
+}
+
+export interface BuildResult {
+  metadata: Record<string, unknown>;
+  digest: string;
+  imageId: string;
+  seconds: number;
+  log: string;
+}
+
+export async function runBuild(opts: {
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  metadataFile: string;
+  onOutput: (chunk: Buffer) => void;
+  attempts?: number;
+  signal?: AbortSignal;
+}): Promise<BuildResult> {
+  const attempts = opts.attempts ?? 3;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    let log = '';
+    const collect = (c: Buffer) => {
+      opts.onOutput(c);
+      log += c.toString('utf8');
+      if (log.length > 4_000_000) log = log.slice(-2_000_000);
+    };
+    try {
+      await execFile('docker', opts.args, { env: opts.env, onStdout: collect, onStderr: collect, signal: opts.signal, maxCapture: 0 });
+      const metadata = JSON.parse(readFileSync(opts.metadataFile, 'utf8')) as Record<string, unknown>;
+      return {
+        metadata,
+        digest: String(metadata['containerimage.digest'] ?? ''),
+        imageId: String(metadata['containerimage.config.digest'] ?? ''),
+        seconds: (Date.now() - started) / 1000,
+        log,
+      };
+    } catch (e) {
+      if (!(e instanceof ExecError) || attempt >= attempts || !isTransientPushFailure(log)) {
+        if (e instanceof ExecError) throw new Error(`docker buildx build failed:\n${log.split('\n').slice(-25).join('\n')}`);
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 2000 * attempt));
+    }
+  }
+}

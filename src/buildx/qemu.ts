@@ -1,0 +1,42 @@
+// Emulation is needed only for platforms the builder cannot run natively or through an
+// already-registered binfmt handler; native arm64 runners skip this entirely.
+import { existsSync, readFileSync } from 'node:fs';
+import { execFile } from '../io/exec.ts';
+
+const QEMU_NAMES: Record<string, string> = {
+  arm64: 'aarch64',
+  arm: 'arm',
+  amd64: 'x86_64',
+  '386': 'i386',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
+
+export function nodeArch(): string {
+  return process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch;
+}
+
+export function binfmtRegistered(arch: string, root = '/proc/sys/fs/binfmt_misc'): boolean {
+  const name = QEMU_NAMES[arch];
+  if (!name) return false;
+  const f = `${root}/qemu-${name}`;
+  return existsSync(f) && readFileSync(f, 'utf8').startsWith('enabled');
+}
+
+export interface PlatformRun {
+  platform: string;
+  how: 'native' | 'emulated' | 'missing';
+}
+
+export function platformRuns(platforms: string[], hostArch: string, registered: (arch: string) => boolean): PlatformRun[] {
+  return platforms.map((p) => {
+    const arch = p.split('/')[1] ?? '';
+    if (arch === hostArch || (hostArch === 'amd64' && arch === '386')) return { platform: p, how: 'native' };
+    return { platform: p, how: registered(arch) ? 'emulated' : 'missing' };
+  });
+}
+
+export async function installBinfmt(image: string, arches: string[]): Promise<void> {
+  await execFile('docker', ['run', '--privileged', '--rm', image, '--install', arches.join(',')]);
+}

@@ -1,0 +1,167 @@
+// Cache-mount state across runners: restore (main step, before the build) and save (post step).
+import * as cache from '@actions/cache';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { getErrorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { CacheMount } from './discover.ts';
+import { cacheKeys, type KeyParts } from './keys.ts';
+import { checkTar } from './tar-check.ts';
+import { extractMount, injectMount } from './transfer.ts';
+
+export interface MountState {
+  mount: CacheMount;
+  key: string;
+  restoreKeys: string[];
+  /** exact | partial | miss | error */
+  hit: string;
+  matchedKey?: string;
+  restoredDigest?: string;
+  restoredBytes: number;
+  seconds: number;
+}
+
+export interface CacheRestoreState {
+  builder?: string;
+  platform: string;
+  helperImage: string;
+  workDir: string;
+  mounts: MountState[];
+}
+
+export interface TransferOptions {
+  builder?: string;
+  platform: string;
+  helperImage: string;
+  workDir: string;
+  log: Logger;
+}
+
+async function fileDigest(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** The cache paths handed to @actions/cache; identical on save and restore (they are in the version). */
+function cachePaths(dir: string): string[] {
+  return [path.join(dir, 'content.tar')];
+}
+
+export async function restoreCacheMounts(mounts: CacheMount[], keyParts: Omit<KeyParts, 'mount'>, opts: TransferOptions): Promise<CacheRestoreState> {
+  const state: CacheRestoreState = { builder: opts.builder, platform: opts.platform, helperImage: opts.helperImage, workDir: opts.workDir, mounts: [] };
+  const available = cache.isFeatureAvailable();
+  for (const [i, mount] of mounts.entries()) {
+    const { key, restoreKeys } = cacheKeys({ ...keyParts, mount });
+    const ms: MountState = { mount, key, restoreKeys, hit: 'miss', restoredBytes: 0, seconds: 0 };
+    state.mounts.push(ms);
+    if (!available) {
+      ms.hit = 'unavailable';
+      continue;
+    }
+    const started = Date.now();
+    const dir = path.join(opts.workDir, `mount-${i}`, 'restore');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    try {
+      const matched = await cache.restoreCache(cachePaths(dir), key, restoreKeys);
+      if (!matched) {
+        opts.log.info(`cache mount ${mount.id}: no saved state (key prefix ${restoreKeys[0]})`);
+        continue;
+      }
+      const tar = path.join(dir, 'content.tar');
+      if (!existsSync(tar)) throw new Error('the restored entry holds no content.tar');
+      const check = checkTar(tar);
+      if (!check.ok) {
+        ms.hit = 'rejected';
+        opts.log.warning(`cache mount ${mount.id}: restored archive ${matched} discarded (${check.reason}); building with an empty cache mount`);
+        continue;
+      }
+      ms.restoredDigest = await fileDigest(tar);
+      ms.restoredBytes = statSync(tar).size;
+      await injectMount({ builder: opts.builder, platform: opts.platform, mount, helperImage: opts.helperImage, tarFile: tar, workDir: path.join(opts.workDir, `mount-${i}`), runTag: `${key}-${Date.now()}` });
+      ms.hit = matched === key ? 'exact' : 'partial';
+      ms.matchedKey = matched;
+      opts.log.info(`cache mount ${mount.id}: restored ${check.files} files (${(ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${matched}`);
+    } catch (e) {
+      ms.hit = 'error';
+      opts.log.warning(`cache mount ${mount.id}: restore failed, building with an empty cache mount: ${getErrorMessage(e)}`);
+    } finally {
+      ms.seconds = (Date.now() - started) / 1000;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return state;
+}
+
+export interface MountSaveResult {
+  id: string;
+  saved: boolean;
+  reason: string;
+  bytes: number;
+  seconds: number;
+}
+
+/** Never throws: every failure becomes a warning, because a cache must not fail the job. */
+export async function saveCacheMounts(state: CacheRestoreState, opts: { buildStartedAt: number; sizeLimitBytes: number; log: Logger }): Promise<MountSaveResult[]> {
+  const results: MountSaveResult[] = [];
+  for (const [i, ms] of state.mounts.entries()) {
+    const started = Date.now();
+    const r: MountSaveResult = { id: ms.mount.id, saved: false, reason: '', bytes: 0, seconds: 0 };
+    results.push(r);
+    const dir = path.join(state.workDir, `mount-${i}`, 'save');
+    try {
+      if (ms.hit === 'unavailable') {
+        r.reason = 'the Actions cache service is not available';
+        continue;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      const out = path.join(state.workDir, `mount-${i}`, 'extract');
+      rmSync(out, { recursive: true, force: true });
+      const minutesSinceStart = (Date.now() - opts.buildStartedAt) / 60000;
+      await extractMount({
+        builder: state.builder,
+        platform: state.platform,
+        mount: ms.mount,
+        helperImage: state.helperImage,
+        outDir: out,
+        workDir: path.join(state.workDir, `mount-${i}`),
+        runTag: `${ms.key}-${Date.now()}`,
+        pruneOlderThanMinutes: minutesSinceStart + 65,
+      });
+      const files = Number(readFileSync(path.join(out, 'files'), 'utf8').trim() || '0');
+      if (files === 0) {
+        r.reason = 'the cache mount is empty after the build';
+        continue;
+      }
+      mkdirSync(dir, { recursive: true });
+      renameSync(path.join(out, 'content.tar'), path.join(dir, 'content.tar'));
+      const tar = path.join(dir, 'content.tar');
+      r.bytes = statSync(tar).size;
+      if (r.bytes > opts.sizeLimitBytes) {
+        r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB) even after pruning unused entries`;
+        opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
+        continue;
+      }
+      if (ms.restoredDigest && ms.restoredDigest === (await fileDigest(tar))) {
+        r.reason = `unchanged since ${ms.matchedKey}`;
+        continue;
+      }
+      const id = await cache.saveCache(cachePaths(dir), ms.key);
+      if (id === -1) r.reason = 'the cache service did not accept the entry (another job may have saved this key)';
+      else {
+        r.saved = true;
+        r.reason = `saved as ${ms.key}`;
+      }
+    } catch (e) {
+      r.reason = getErrorMessage(e);
+      opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
+    } finally {
+      r.seconds = (Date.now() - started) / 1000;
+      rmSync(dir, { recursive: true, force: true });
+      opts.log.info(`cache mount ${ms.mount.id}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
+    }
+  }
+  return results;
+}

@@ -1,0 +1,43 @@
+// Go version strings: go1.24, go1.24.3, go1.25rc1 (Go's own forms) and their semver equivalents.
+import semver from 'semver';
+
+const GO_VERSION = /^(?:go)?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,4}))?(?:(rc|beta)(\d{1,3}))?$/;
+
+export interface GoVersion {
+  major: number;
+  minor: number;
+  patch?: number;
+  pre?: { kind: 'rc' | 'beta'; n: number };
+}
+
+/** Strict parse of a Go release string; undefined for anything else (hostile input included). */
+export function parseGoVersion(text: string): GoVersion | undefined {
+  if (text.length > 32) return undefined;
+  const m = GO_VERSION.exec(text);
+  if (!m) return undefined;
+  const v: GoVersion = { major: Number(m[1]), minor: Number(m[2]) };
+  if (m[3] !== undefined) v.patch = Number(m[3]);
+  if (m[4]) v.pre = { kind: m[4] as 'rc' | 'beta', n: Number(m[5]) };
+  if (v.pre && v.patch !== undefined) return undefined; // Go never has 1.24.1rc1
+  return v;
+}
+
+/** 1.24 -> 1.24.0, 1.25rc1 -> 1.25.0-rc.1: ordering that matches Go's. */
+export function toSemver(v: GoVersion): string {
+  const base = `${v.major}.${v.minor}.${v.patch ?? 0}`;
+  return v.pre ? `${base}-${v.pre.kind}.${v.pre.n}` : base;
+}
+
+/** Back to Go's spelling without the "go" prefix: 1.24.3, 1.25rc1. */
+export function formatGoVersion(v: GoVersion): string {
+  if (v.pre) return `${v.major}.${v.minor}${v.pre.kind}${v.pre.n}`;
+  return v.patch === undefined ? `${v.major}.${v.minor}` : `${v.major}.${v.minor}.${v.patch}`;
+}
+
+export function compareGo(a: GoVersion, b: GoVersion): number {
+  return semver.compare(toSemver(a), toSemver(b));
+}
+
+export function sameMinor(a: GoVersion, b: GoVersion): boolean {
+  return a.major === b.major && a.minor === b.minor;
+}

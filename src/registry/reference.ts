@@ -1,0 +1,53 @@
+// Image references normalised the way Docker does: golang:1.24 -> docker.io/library/golang:1.24.
+
+export interface ImageReference {
+  /** Host to talk to: registry-1.docker.io for Docker Hub. */
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+const DOMAIN = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+)(?::\d+)?$/i;
+const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+export function parseImageReference(text: string): ImageReference {
+  const s = text.trim();
+  if (!s || s.length > 512) throw new Error(`invalid image reference "${text}"`);
+  let rest = s;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST.test(digest)) throw new Error(`invalid digest in image reference "${text}"`);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) throw new Error(`invalid tag "${tag}" in image reference "${text}"`);
+  }
+  let registry = 'docker.io';
+  const slash = rest.indexOf('/');
+  const first = slash >= 0 ? rest.slice(0, slash) : '';
+  if (first && (first.includes('.') || first.includes(':') || first === 'localhost') && DOMAIN.test(first)) {
+    registry = first;
+    rest = rest.slice(slash + 1);
+  }
+  if (!PATH.test(rest))
+    throw new Error(`invalid repository "${rest}" in image reference "${text}": use lowercase letters, digits and separators`);
+  if (registry === 'docker.io' || registry === 'index.docker.io') {
+    registry = 'registry-1.docker.io';
+    if (!rest.includes('/')) rest = `library/${rest}`;
+  }
+  return { registry, repository: rest, tag: tag ?? (digest ? undefined : 'latest'), digest };
+}
+
+export function formatImageReference(ref: ImageReference): string {
+  const host = ref.registry === 'registry-1.docker.io' ? 'docker.io' : ref.registry;
+  return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
