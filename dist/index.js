@@ -99867,25 +99867,26 @@ function injectDockerfile(m, helperImage) {
         `FROM ${helperImage}`,
         'ARG BGI_RUN',
         `RUN ${mountFlag(m, '/cache')} --mount=type=bind,source=.,target=/in \\`,
-        '    echo "restore $BGI_RUN" && tar -x -p -f /in/content.tar -C /cache',
+        '    echo "restore $BGI_RUN" && tar -x --numeric-owner -f /in/content.tar -C /cache',
         '',
     ].join('\n');
 }
 /**
  * Dockerfile that archives the cache mount to /out/content.tar, leaving out Go build-cache entries
- * the build did not use: Go refreshes an entry's mtime when it uses it and the mtime is more than an
+ * the build did not use (they are removed from the mount too: Go would rebuild them if ever needed,
+ * and busybox tar has no exclude list): Go refreshes an entry's mtime when it uses it and the mtime is more than an
  * hour old, so entries older than (build start - 1h - margin) were certainly not used by this build.
  */
 function extractDockerfile(m, helperImage, pruneOlderThanMinutes) {
     const prune = pruneOlderThanMinutes
-        ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then find . -type f -mmin +${Math.ceil(pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; fi; `
+        ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then find . -type f -mmin +${Math.ceil(pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; fi; `
         : '';
     return [
         `FROM ${helperImage} AS dump`,
         'ARG BGI_RUN',
         `RUN ${mountFlag(m, '/cache')} mkdir -p /out && cd /cache && : > /tmp/unused && \\`,
         `    ${prune}echo "save $BGI_RUN $(wc -l < /tmp/unused) unused" && \\`,
-        '    tar -c -f /out/content.tar -X /tmp/unused . && find . -type f | wc -l > /out/files',
+        '    tar -c --numeric-owner -f /out/content.tar . && find . -type f | wc -l > /out/files',
         'FROM scratch',
         'COPY --from=dump /out/ /',
         '',
@@ -99925,16 +99926,20 @@ async function extractMount(opts) {
 
 
 
+
 async function fileDigest(file) {
     const h = (0,external_node_crypto_.createHash)('sha256');
     for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
         h.update(chunk);
     return h.digest('hex');
 }
-/** The cache paths handed to @actions/cache; identical on save and restore (they are in the version). */
-function cachePaths(dir) {
-    return [external_node_path_namespaceObject.join(dir, 'content.tar')];
-}
+/**
+ * The one path handed to @actions/cache. It is part of the entry's version, so it must be the same
+ * string in every run on every runner: a per-run temp directory would make every restore miss.
+ * Mounts are moved through it one at a time.
+ */
+const TRANSFER_DIR = external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'build-go-image-cache-mount');
+const TRANSFER_TAR = external_node_path_namespaceObject.join(TRANSFER_DIR, 'content.tar');
 async function restoreCacheMounts(mounts, keyParts, opts) {
     const state = { builder: opts.builder, platform: opts.platform, helperImage: opts.helperImage, workDir: opts.workDir, mounts: [] };
     const available = isFeatureAvailable();
@@ -99949,16 +99954,18 @@ async function restoreCacheMounts(mounts, keyParts, opts) {
         const started = Date.now();
         const dir = external_node_path_namespaceObject.join(opts.workDir, `mount-${i}`, 'restore');
         (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+        (0,external_node_fs_namespaceObject.rmSync)(TRANSFER_DIR, { recursive: true, force: true });
         (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
         try {
-            const matched = await restoreCache(cachePaths(dir), key, restoreKeys);
+            const matched = await restoreCache([TRANSFER_TAR], key, restoreKeys);
             if (!matched) {
                 opts.log.info(`cache mount ${mount.id}: no saved state (key prefix ${restoreKeys[0]})`);
                 continue;
             }
-            const tar = external_node_path_namespaceObject.join(dir, 'content.tar');
-            if (!(0,external_node_fs_namespaceObject.existsSync)(tar))
+            if (!(0,external_node_fs_namespaceObject.existsSync)(TRANSFER_TAR))
                 throw new Error('the restored entry holds no content.tar');
+            const tar = external_node_path_namespaceObject.join(dir, 'content.tar');
+            (0,external_node_fs_namespaceObject.renameSync)(TRANSFER_TAR, tar);
             const check = checkTar(tar);
             if (!check.ok) {
                 ms.hit = 'rejected';
@@ -100015,9 +100022,7 @@ async function saveCacheMounts(state, opts) {
                 r.reason = 'the cache mount is empty after the build';
                 continue;
             }
-            (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
-            (0,external_node_fs_namespaceObject.renameSync)(external_node_path_namespaceObject.join(out, 'content.tar'), external_node_path_namespaceObject.join(dir, 'content.tar'));
-            const tar = external_node_path_namespaceObject.join(dir, 'content.tar');
+            const tar = external_node_path_namespaceObject.join(out, 'content.tar');
             r.bytes = (0,external_node_fs_namespaceObject.statSync)(tar).size;
             if (r.bytes > opts.sizeLimitBytes) {
                 r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB) even after pruning unused entries`;
@@ -100028,7 +100033,10 @@ async function saveCacheMounts(state, opts) {
                 r.reason = `unchanged since ${ms.matchedKey}`;
                 continue;
             }
-            const id = await cache_saveCache(cachePaths(dir), ms.key);
+            (0,external_node_fs_namespaceObject.rmSync)(TRANSFER_DIR, { recursive: true, force: true });
+            (0,external_node_fs_namespaceObject.mkdirSync)(TRANSFER_DIR, { recursive: true });
+            (0,external_node_fs_namespaceObject.renameSync)(tar, TRANSFER_TAR);
+            const id = await cache_saveCache([TRANSFER_TAR], ms.key);
             if (id === -1)
                 r.reason = 'the cache service did not accept the entry (another job may have saved this key)';
             else {
@@ -100043,6 +100051,7 @@ async function saveCacheMounts(state, opts) {
         finally {
             r.seconds = (Date.now() - started) / 1000;
             (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+            (0,external_node_fs_namespaceObject.rmSync)(TRANSFER_DIR, { recursive: true, force: true });
             opts.log.info(`cache mount ${ms.mount.id}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
         }
     }
@@ -106016,18 +106025,20 @@ function platformString(p) {
 
 
 
+
 function baseline_prefix(name, branch) {
     const id = (0,external_node_crypto_.createHash)('sha256').update(`${name}\0${branch}`).digest('hex').slice(0, 16);
     return `build-go-image-size-v1-${id}-`;
 }
-function reportPaths(dir) {
-    return [external_node_path_namespaceObject.join(dir, 'size-report.json')];
+// The same path string in every run: it is part of the cache entry's version.
+const REPORT_DIR = external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'build-go-image-size-report');
+function reportPaths() {
+    return [external_node_path_namespaceObject.join(REPORT_DIR, 'size-report.json')];
 }
-async function saveBaseline(report, name, branch, runId, workDir) {
-    const dir = external_node_path_namespaceObject.join(workDir, 'baseline-save');
-    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
-    (0,external_node_fs_namespaceObject.writeFileSync)(external_node_path_namespaceObject.join(dir, 'size-report.json'), JSON.stringify(report));
-    return (await cache_saveCache(reportPaths(dir), `${baseline_prefix(name, branch)}${runId}`)) !== -1;
+async function saveBaseline(report, name, branch, runId) {
+    (0,external_node_fs_namespaceObject.mkdirSync)(REPORT_DIR, { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(reportPaths()[0], JSON.stringify(report));
+    return (await cache_saveCache(reportPaths(), `${baseline_prefix(name, branch)}${runId}`)) !== -1;
 }
 /** Strictly validated: the restored file is untrusted input. */
 function parseReport(text) {
@@ -106045,14 +106056,13 @@ function parseReport(text) {
     }
     return r;
 }
-async function loadBaseline(name, branch, workDir) {
-    const dir = external_node_path_namespaceObject.join(workDir, 'baseline-restore');
-    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
+async function loadBaseline(name, branch) {
+    (0,external_node_fs_namespaceObject.rmSync)(REPORT_DIR, { recursive: true, force: true });
     const p = baseline_prefix(name, branch);
-    const hit = await restoreCache(reportPaths(dir), `${p}latest`, [p]);
+    const hit = await restoreCache(reportPaths(), `${p}latest`, [p]);
     if (!hit)
         return undefined;
-    return parseReport((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_namespaceObject.join(dir, 'size-report.json'), 'utf8'));
+    return parseReport((0,external_node_fs_namespaceObject.readFileSync)(reportPaths()[0], 'utf8'));
 }
 //# sourceMappingURL=baseline.js.map
 ;// CONCATENATED MODULE: ./lib/sizereport/budgets.js
@@ -106468,7 +106478,7 @@ async function reportSizes(host, inputs, head, registry, budgets, workDir) {
                 log.warning(`compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`);
         }
         else if (eventName === 'pull_request' && env['GITHUB_BASE_REF']) {
-            base = await loadBaseline(name, env['GITHUB_BASE_REF'], workDir);
+            base = await loadBaseline(name, env['GITHUB_BASE_REF']);
             label = `the last build of ${env['GITHUB_BASE_REF']}`;
         }
     }
@@ -106483,7 +106493,7 @@ async function reportSizes(host, inputs, head, registry, budgets, workDir) {
     await host.writeSummary(markdown);
     (0,external_node_fs_namespaceObject.writeFileSync)(external_node_path_namespaceObject.join(workDir, 'size-report.md'), markdown);
     if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
-        await saveBaseline(head, name, env['GITHUB_REF'].slice('refs/heads/'.length), env['GITHUB_RUN_ID'] ?? String(Date.now()), workDir).catch((e) => log.warning(`size report: not saved as a baseline: ${errors_getErrorMessage(e)}`));
+        await saveBaseline(head, name, env['GITHUB_REF'].slice('refs/heads/'.length), env['GITHUB_RUN_ID'] ?? String(Date.now())).catch((e) => log.warning(`size report: not saved as a baseline: ${errors_getErrorMessage(e)}`));
     }
     const pr = prNumber(env);
     if (inputs.comment && pr && inputs.githubToken) {

@@ -234,7 +234,7 @@ async function reportSizes(host: Host, inputs: Inputs, head: ImageSizeReport | u
       label = inputs.compareTo;
       if (!base) log.warning(`compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`);
     } else if (eventName === 'pull_request' && env['GITHUB_BASE_REF']) {
-      base = await loadBaseline(name, env['GITHUB_BASE_REF'], workDir);
+      base = await loadBaseline(name, env['GITHUB_BASE_REF']);
       label = `the last build of ${env['GITHUB_BASE_REF']}`;
     }
   } catch (e) {
@@ -249,7 +249,7 @@ async function reportSizes(host: Host, inputs: Inputs, head: ImageSizeReport | u
   writeFileSync(path.join(workDir, 'size-report.md'), markdown);
 
   if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
-    await saveBaseline(head, name, env['GITHUB_REF'].slice('refs/heads/'.length), env['GITHUB_RUN_ID'] ?? String(Date.now()), workDir).catch((e: unknown) =>
+    await saveBaseline(head, name, env['GITHUB_REF'].slice('refs/heads/'.length), env['GITHUB_RUN_ID'] ?? String(Date.now())).catch((e: unknown) =>
       log.warning(`size report: not saved as a baseline: ${getErrorMessage(e)}`),
     );
   }

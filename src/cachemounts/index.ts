@@ -3,6 +3,7 @@ import * as cache from '@actions/cache';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { tmpdir } from 'node:os';
 import { getErrorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CacheMount } from './discover.ts';
@@ -44,10 +45,13 @@ async function fileDigest(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** The cache paths handed to @actions/cache; identical on save and restore (they are in the version). */
-function cachePaths(dir: string): string[] {
-  return [path.join(dir, 'content.tar')];
-}
+/**
+ * The one path handed to @actions/cache. It is part of the entry's version, so it must be the same
+ * string in every run on every runner: a per-run temp directory would make every restore miss.
+ * Mounts are moved through it one at a time.
+ */
+const TRANSFER_DIR = path.join(tmpdir(), 'build-go-image-cache-mount');
+const TRANSFER_TAR = path.join(TRANSFER_DIR, 'content.tar');
 
 export async function restoreCacheMounts(mounts: CacheMount[], keyParts: Omit<KeyParts, 'mount'>, opts: TransferOptions): Promise<CacheRestoreState> {
   const state: CacheRestoreState = { builder: opts.builder, platform: opts.platform, helperImage: opts.helperImage, workDir: opts.workDir, mounts: [] };
@@ -63,15 +67,17 @@ export async function restoreCacheMounts(mounts: CacheMount[], keyParts: Omit<Ke
     const started = Date.now();
     const dir = path.join(opts.workDir, `mount-${i}`, 'restore');
     rmSync(dir, { recursive: true, force: true });
+    rmSync(TRANSFER_DIR, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     try {
-      const matched = await cache.restoreCache(cachePaths(dir), key, restoreKeys);
+      const matched = await cache.restoreCache([TRANSFER_TAR], key, restoreKeys);
       if (!matched) {
         opts.log.info(`cache mount ${mount.id}: no saved state (key prefix ${restoreKeys[0]})`);
         continue;
       }
+      if (!existsSync(TRANSFER_TAR)) throw new Error('the restored entry holds no content.tar');
       const tar = path.join(dir, 'content.tar');
-      if (!existsSync(tar)) throw new Error('the restored entry holds no content.tar');
+      renameSync(TRANSFER_TAR, tar);
       const check = checkTar(tar);
       if (!check.ok) {
         ms.hit = 'rejected';
@@ -135,9 +141,7 @@ export async function saveCacheMounts(state: CacheRestoreState, opts: { buildSta
         r.reason = 'the cache mount is empty after the build';
         continue;
       }
-      mkdirSync(dir, { recursive: true });
-      renameSync(path.join(out, 'content.tar'), path.join(dir, 'content.tar'));
-      const tar = path.join(dir, 'content.tar');
+      const tar = path.join(out, 'content.tar');
       r.bytes = statSync(tar).size;
       if (r.bytes > opts.sizeLimitBytes) {
         r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB) even after pruning unused entries`;
@@ -148,7 +152,10 @@ export async function saveCacheMounts(state: CacheRestoreState, opts: { buildSta
         r.reason = `unchanged since ${ms.matchedKey}`;
         continue;
       }
-      const id = await cache.saveCache(cachePaths(dir), ms.key);
+      rmSync(TRANSFER_DIR, { recursive: true, force: true });
+      mkdirSync(TRANSFER_DIR, { recursive: true });
+      renameSync(tar, TRANSFER_TAR);
+      const id = await cache.saveCache([TRANSFER_TAR], ms.key);
       if (id === -1) r.reason = 'the cache service did not accept the entry (another job may have saved this key)';
       else {
         r.saved = true;
@@ -160,6 +167,7 @@ export async function saveCacheMounts(state: CacheRestoreState, opts: { buildSta
     } finally {
       r.seconds = (Date.now() - started) / 1000;
       rmSync(dir, { recursive: true, force: true });
+      rmSync(TRANSFER_DIR, { recursive: true, force: true });
       opts.log.info(`cache mount ${ms.mount.id}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
     }
   }

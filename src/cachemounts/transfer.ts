@@ -20,26 +20,27 @@ export function injectDockerfile(m: CacheMount, helperImage: string): string {
     `FROM ${helperImage}`,
     'ARG BGI_RUN',
     `RUN ${mountFlag(m, '/cache')} --mount=type=bind,source=.,target=/in \\`,
-    '    echo "restore $BGI_RUN" && tar -x -p -f /in/content.tar -C /cache',
+    '    echo "restore $BGI_RUN" && tar -x --numeric-owner -f /in/content.tar -C /cache',
     '',
   ].join('\n');
 }
 
 /**
  * Dockerfile that archives the cache mount to /out/content.tar, leaving out Go build-cache entries
- * the build did not use: Go refreshes an entry's mtime when it uses it and the mtime is more than an
+ * the build did not use (they are removed from the mount too: Go would rebuild them if ever needed,
+ * and busybox tar has no exclude list): Go refreshes an entry's mtime when it uses it and the mtime is more than an
  * hour old, so entries older than (build start - 1h - margin) were certainly not used by this build.
  */
 export function extractDockerfile(m: CacheMount, helperImage: string, pruneOlderThanMinutes: number | undefined): string {
   const prune = pruneOlderThanMinutes
-    ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then find . -type f -mmin +${Math.ceil(pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; fi; `
+    ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then find . -type f -mmin +${Math.ceil(pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; fi; `
     : '';
   return [
     `FROM ${helperImage} AS dump`,
     'ARG BGI_RUN',
     `RUN ${mountFlag(m, '/cache')} mkdir -p /out && cd /cache && : > /tmp/unused && \\`,
     `    ${prune}echo "save $BGI_RUN $(wc -l < /tmp/unused) unused" && \\`,
-    '    tar -c -f /out/content.tar -X /tmp/unused . && find . -type f | wc -l > /out/files',
+    '    tar -c --numeric-owner -f /out/content.tar . && find . -type f | wc -l > /out/files',
     'FROM scratch',
     'COPY --from=dump /out/ /',
     '',

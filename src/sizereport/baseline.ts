@@ -1,9 +1,10 @@
 // The base branch's last size report, kept in the Actions cache: push builds save it, pull-request
 // builds restore it (the cache lets a PR read its base branch's entries).
 import * as cache from '@actions/cache';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import type { ImageSizeReport } from './measure.ts';
 
 function prefix(name: string, branch: string): string {
@@ -11,15 +12,16 @@ function prefix(name: string, branch: string): string {
   return `build-go-image-size-v1-${id}-`;
 }
 
-function reportPaths(dir: string): string[] {
-  return [path.join(dir, 'size-report.json')];
+// The same path string in every run: it is part of the cache entry's version.
+const REPORT_DIR = path.join(tmpdir(), 'build-go-image-size-report');
+function reportPaths(): string[] {
+  return [path.join(REPORT_DIR, 'size-report.json')];
 }
 
-export async function saveBaseline(report: ImageSizeReport, name: string, branch: string, runId: string, workDir: string): Promise<boolean> {
-  const dir = path.join(workDir, 'baseline-save');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'size-report.json'), JSON.stringify(report));
-  return (await cache.saveCache(reportPaths(dir), `${prefix(name, branch)}${runId}`)) !== -1;
+export async function saveBaseline(report: ImageSizeReport, name: string, branch: string, runId: string): Promise<boolean> {
+  mkdirSync(REPORT_DIR, { recursive: true });
+  writeFileSync(reportPaths()[0]!, JSON.stringify(report));
+  return (await cache.saveCache(reportPaths(), `${prefix(name, branch)}${runId}`)) !== -1;
 }
 
 /** Strictly validated: the restored file is untrusted input. */
@@ -34,11 +36,10 @@ export function parseReport(text: string): ImageSizeReport | undefined {
   return r;
 }
 
-export async function loadBaseline(name: string, branch: string, workDir: string): Promise<ImageSizeReport | undefined> {
-  const dir = path.join(workDir, 'baseline-restore');
-  mkdirSync(dir, { recursive: true });
+export async function loadBaseline(name: string, branch: string): Promise<ImageSizeReport | undefined> {
+  rmSync(REPORT_DIR, { recursive: true, force: true });
   const p = prefix(name, branch);
-  const hit = await cache.restoreCache(reportPaths(dir), `${p}latest`, [p]);
+  const hit = await cache.restoreCache(reportPaths(), `${p}latest`, [p]);
   if (!hit) return undefined;
-  return parseReport(readFileSync(path.join(dir, 'size-report.json'), 'utf8'));
+  return parseReport(readFileSync(reportPaths()[0]!, 'utf8'));
 }
