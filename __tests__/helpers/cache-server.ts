@@ -148,14 +148,16 @@ export async function startCacheServer(): Promise<CacheServer> {
       // --- v1 ---
       const v1 = /^\/_apis\/artifactcache\/(.*)$/.exec(url.pathname);
       if (v1) {
-        if (!authorized(req)) return log(401), json(res, 401, { message: 'bad token' });
         const rest = v1[1]!;
+        // Archive downloads go to a pre-signed URL without the bearer token, as on the real service.
+        const signedDownload = rest.startsWith('artifacts/') && url.searchParams.get('sig') === sig;
+        if (!signedDownload && !authorized(req)) return log(401), json(res, 401, { message: 'bad token' });
         if (rest === 'cache' && method === 'GET') {
           const keys = (url.searchParams.get('keys') ?? '').split(',').filter(Boolean);
           const e = lookup(keys, url.searchParams.get('version') ?? '');
           if (!e) return log(204), res.writeHead(204).end();
           log(200);
-          return json(res, 200, { result: 'hit', archiveLocation: `${base}/_apis/artifactcache/artifacts/${e.id}`, cacheKey: e.key, scope: 'refs/heads/main' });
+          return json(res, 200, { result: 'hit', archiveLocation: `${base}/_apis/artifactcache/artifacts/${e.id}?sig=${sig}`, cacheKey: e.key, scope: 'refs/heads/main' });
         }
         if (rest === 'caches' && method === 'POST') {
           const q = JSON.parse(body.toString('utf8')) as { key: string; version: string };
