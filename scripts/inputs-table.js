@@ -32,7 +32,8 @@ export function readActionYml(text) {
       current[field[1]] = folding ? '' : field[2].replace(/^'(.*)'$/, '$1');
       continue;
     }
-    if (folding && current && /^ {6}/.test(raw)) current.description = `${current.description} ${raw.trim()}`.trim();
+    if (folding && current && /^ {6}/.test(raw))
+      current.description = `${current.description} ${raw.trim()}`.trim();
   }
   return sections;
 }
@@ -40,7 +41,10 @@ export function readActionYml(text) {
 export function renderTables(sections) {
   const esc = (s) => s.replace(/\|/g, '\\|');
   const lines = ['### Inputs', '', '| Input | Default | Description |', '|---|---|---|'];
-  for (const i of sections.inputs) lines.push(`| \`${i.name}\` | ${i.default ? `\`${esc(i.default)}\`` : ''} | ${esc(i.description)} |`);
+  for (const i of sections.inputs)
+    lines.push(
+      `| \`${i.name}\` | ${i.default ? `\`${esc(i.default)}\`` : ''} | ${esc(i.description)} |`,
+    );
   lines.push('', '### Outputs', '', '| Output | Description |', '|---|---|');
   for (const o of sections.outputs) lines.push(`| \`${o.name}\` | ${esc(o.description)} |`);
   return lines.join('\n');
@@ -56,7 +60,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const want = `${readme.slice(0, readme.indexOf(START) + START.length)}\n${tables}\n${readme.slice(readme.indexOf(END))}`;
   if (process.argv.includes('--check')) {
     if (want !== readme) {
-      console.error('README.md inputs/outputs tables differ from action.yml: run node scripts/inputs-table.js --write');
+      console.error(
+        'README.md inputs/outputs tables differ from action.yml: run node scripts/inputs-table.js --write',
+      );
       process.exit(1);
     }
   } else if (process.argv.includes('--write')) writeFileSync(readmePath, want);

@@ -7,7 +7,9 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const declared = /using:\s*['"]?node(\d+)/.exec(readFileSync(path.join(root, 'action.yml'), 'utf8'));
+const declared = /using:\s*['"]?node(\d+)/.exec(
+  readFileSync(path.join(root, 'action.yml'), 'utf8'),
+);
 const wantMajor = declared ? Number(declared[1]) : 24;
 const haveMajor = Number(process.versions.node.split('.')[0]);
 if (haveMajor !== wantMajor) {

@@ -46,7 +46,10 @@ async function main(argv: string[]): Promise<number> {
       context: opts.get('context') ?? '.',
       goVersion: opts.get('go-version'),
       goVersionFile: opts.get('go-version-file'),
-      sources: { releaseSource: opts.get('go-release-source') ?? 'https://go.dev/dl/?mode=json&include=all', goProxy: opts.get('go-proxy') ?? process.env['GOPROXY'] ?? 'https://proxy.golang.org' },
+      sources: {
+        releaseSource: opts.get('go-release-source') ?? 'https://go.dev/dl/?mode=json&include=all',
+        goProxy: opts.get('go-proxy') ?? process.env['GOPROXY'] ?? 'https://proxy.golang.org',
+      },
       env: process.env,
     });
     for (const w of r.warnings) log.warning(w);
@@ -74,7 +77,8 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await runPost(state, log, () => {});
   }
-  for (const k of ['go-version', 'go-image', 'digest', 'platform-digests']) if (outputs[k]) console.log(`${k}: ${outputs[k]}`);
+  for (const k of ['go-version', 'go-image', 'digest', 'platform-digests'])
+    if (outputs[k]) console.log(`${k}: ${outputs[k]}`);
   if (outputs['size-report-markdown']) console.log(`\n${outputs['size-report-markdown']}`);
   return 0;
 }

@@ -79,15 +79,20 @@ export function parseBoolean(name: string, value: string, fallback: boolean): bo
   throw new InputError(name, `"${value}" is not a boolean: use true or false`);
 }
 
-const PLATFORM = /^(linux|windows|darwin|freebsd)\/(amd64|arm64|arm|386|ppc64le|s390x|riscv64|mips64le|loong64)(\/v[5-8])?$/;
+const PLATFORM =
+  /^(linux|windows|darwin|freebsd)\/(amd64|arm64|arm|386|ppc64le|s390x|riscv64|mips64le|loong64)(\/v[5-8])?$/;
 
 export function parsePlatforms(value: string): string[] {
   const list = parseList(value);
-  if (list.length === 0) throw new InputError('platforms', 'is empty: give one or more of linux/amd64, linux/arm64');
+  if (list.length === 0)
+    throw new InputError('platforms', 'is empty: give one or more of linux/amd64, linux/arm64');
   const seen = new Set<string>();
   for (const p of list) {
     if (!PLATFORM.test(p))
-      throw new InputError('platforms', `"${p}" is not a platform: use os/arch[/variant], e.g. linux/amd64,linux/arm64`);
+      throw new InputError(
+        'platforms',
+        `"${p}" is not a platform: use os/arch[/variant], e.g. linux/amd64,linux/arm64`,
+      );
     if (seen.has(p)) throw new InputError('platforms', `"${p}" is listed twice`);
     seen.add(p);
   }
@@ -98,7 +103,8 @@ function parseKeyValues(name: string, lines: string[], what: string): Map<string
   const out = new Map<string, string>();
   for (const l of lines) {
     const eq = l.indexOf('=');
-    if (eq <= 0) throw new InputError(name, `"${l}" is not ${what}=value: write one per line as NAME=value`);
+    if (eq <= 0)
+      throw new InputError(name, `"${l}" is not ${what}=value: write one per line as NAME=value`);
     out.set(l.slice(0, eq).trim(), l.slice(eq + 1));
   }
   return out;
@@ -111,13 +117,17 @@ export function readInputs(get: InputReader): Inputs {
     try {
       parseImageReference(t);
     } catch {
-      throw new InputError('tags', `"${t}" is not a valid image reference: use lowercase registry/repository:tag`);
+      throw new InputError(
+        'tags',
+        `"${t}" is not a valid image reference: use lowercase registry/repository:tag`,
+      );
     }
   }
   const buildArgLines = parseList(get('build-args'), { commas: false });
   const buildArgs = parseKeyValues('build-args', buildArgLines, 'NAME');
   for (const k of buildArgs.keys())
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new InputError('build-args', `"${k}" is not a valid build-arg name`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+      throw new InputError('build-args', `"${k}" is not a valid build-arg name`);
   const labels = parseList(get('labels'), { commas: false });
   parseKeyValues('labels', labels, 'key');
   const annotations = parseList(get('annotations'), { commas: false });
@@ -130,19 +140,33 @@ export function readInputs(get: InputReader): Inputs {
   const load = bool('load', false);
   const outputs = parseList(get('outputs'), { commas: false });
   const platforms = parsePlatforms(get('platforms') || 'linux/amd64,linux/arm64');
-  if (push && load) throw new InputError('load', 'cannot be used together with push: choose one, or give outputs');
+  if (push && load)
+    throw new InputError('load', 'cannot be used together with push: choose one, or give outputs');
   if (load && platforms.length > 1 && outputs.length === 0)
-    throw new InputError('load', `loads one platform into the local image store, but platforms has ${platforms.length}: build one platform or push`);
+    throw new InputError(
+      'load',
+      `loads one platform into the local image store, but platforms has ${platforms.length}: build one platform or push`,
+    );
   if (push && tags.length === 0 && outputs.length === 0)
-    throw new InputError('tags', 'push is true but no tags are given: add tags (e.g. from docker/metadata-action)');
+    throw new InputError(
+      'tags',
+      'push is true but no tags are given: add tags (e.g. from docker/metadata-action)',
+    );
   const sizeLimit = Number(get('cache-size-limit') || '2048');
-  if (!Number.isInteger(sizeLimit) || sizeLimit < 1) throw new InputError('cache-size-limit', `"${get('cache-size-limit')}" is not a whole number of MiB`);
+  if (!Number.isInteger(sizeLimit) || sizeLimit < 1)
+    throw new InputError(
+      'cache-size-limit',
+      `"${get('cache-size-limit')}" is not a whole number of MiB`,
+    );
   const advice = (get('advice') || 'warning').trim();
   if (advice !== 'warning' && advice !== 'error' && advice !== 'off')
     throw new InputError('advice', `"${advice}" is not one of warning, error, off`);
   const goVersionBuildArg = get('go-version-build-arg') || 'GO_VERSION';
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(goVersionBuildArg))
-    throw new InputError('go-version-build-arg', `"${goVersionBuildArg}" is not a valid build-arg name`);
+    throw new InputError(
+      'go-version-build-arg',
+      `"${goVersionBuildArg}" is not a valid build-arg name`,
+    );
   const compareTo = get('compare-to').trim();
   if (compareTo) {
     try {

@@ -5,10 +5,20 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import path from 'node:path';
 import { adviseDockerfile } from './advice/advice.ts';
 import { buildxArgs, secretEnv } from './buildx/args.ts';
-import { buildxAvailable, canBuildMultiPlatform, createContainerBuilder, dockerUsesContainerdStore, inspectBuilder } from './buildx/builder.ts';
+import {
+  buildxAvailable,
+  canBuildMultiPlatform,
+  createContainerBuilder,
+  dockerUsesContainerdStore,
+  inspectBuilder,
+} from './buildx/builder.ts';
 import { runBuild } from './buildx/build.ts';
 import { binfmtRegistered, installBinfmt, nodeArch, platformRuns } from './buildx/qemu.ts';
-import { cacheMountsFromInput, discoverCacheMounts, type CacheMount } from './cachemounts/discover.ts';
+import {
+  cacheMountsFromInput,
+  discoverCacheMounts,
+  type CacheMount,
+} from './cachemounts/discover.ts';
 import { restoreCacheMounts, type CacheRestoreState } from './cachemounts/index.ts';
 import { parseDockerfile, type Dockerfile } from './dockerfile/parse.ts';
 import { InputError, getErrorMessage } from './errors.ts';
@@ -48,7 +58,9 @@ function goSumHash(context: string): string {
   let found = false;
   const walk = (dir: string, depth: number) => {
     if (depth > 6) return;
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       if (e.name === '.git' || e.name === 'node_modules' || e.name === 'vendor') continue;
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p, depth + 1);
@@ -64,8 +76,13 @@ function goSumHash(context: string): string {
 
 function readDockerfile(inputs: Inputs): Dockerfile {
   const file = inputs.file || path.join(inputs.context, 'Dockerfile');
-  if (!existsSync(inputs.context)) throw new InputError('context', `${inputs.context} does not exist: give the directory to build`);
-  if (!existsSync(file)) throw new InputError('file', `${file} does not exist: give the Dockerfile's path`);
+  if (!existsSync(inputs.context))
+    throw new InputError(
+      'context',
+      `${inputs.context} does not exist: give the directory to build`,
+    );
+  if (!existsSync(file))
+    throw new InputError('file', `${file} does not exist: give the Dockerfile's path`);
   return parseDockerfile(readFileSync(file, 'utf8'), file);
 }
 
@@ -74,12 +91,22 @@ export async function runMain(host: Host): Promise<void> {
   const inputs = readInputs(host.input);
   if (inputs.githubToken) host.setSecret(inputs.githubToken);
   for (const s of inputs.secrets) host.setSecret(s.slice(s.indexOf('=') + 1));
-  const budgets = { warn: parseLimit('size-warn', inputs.sizeWarn), fail: parseLimit('size-fail', inputs.sizeFail), max: parseLimit('size-max', inputs.sizeMax, false) };
+  const budgets = {
+    warn: parseLimit('size-warn', inputs.sizeWarn),
+    fail: parseLimit('size-fail', inputs.sizeFail),
+    max: parseLimit('size-max', inputs.sizeMax, false),
+  };
   const dockerfile = readDockerfile(inputs);
   const mounts: CacheMount[] =
-    inputs.cacheMounts === 'false' || inputs.noCache ? [] : inputs.cacheMounts === 'auto' ? discoverCacheMounts(dockerfile, inputs.buildArgs) : cacheMountsFromInput(inputs.cacheMounts);
+    inputs.cacheMounts === 'false' || inputs.noCache
+      ? []
+      : inputs.cacheMounts === 'auto'
+        ? discoverCacheMounts(dockerfile, inputs.buildArgs)
+        : cacheMountsFromInput(inputs.cacheMounts);
   if (!(await buildxAvailable()))
-    throw new Error('docker buildx is not available: add docker/setup-buildx-action before this step (https://github.com/docker/setup-buildx-action)');
+    throw new Error(
+      'docker buildx is not available: add docker/setup-buildx-action before this step (https://github.com/docker/setup-buildx-action)',
+    );
 
   const eventName = env['GITHUB_EVENT_NAME'] ?? '';
   const state: MainState = {
@@ -108,22 +135,38 @@ export async function runMain(host: Host): Promise<void> {
         env,
       });
       for (const w of r.warnings) log.warning(w);
-      log.info(`Go ${formatGoVersion(r.version)}: newest release for ${r.from} (release list: ${r.source})`);
+      log.info(
+        `Go ${formatGoVersion(r.version)}: newest release for ${r.from} (release list: ${r.source})`,
+      );
       return r;
     });
     let chosen = res.version;
     if (inputs.checkGoImage && res.source === 'none reachable') {
       // No release list: the images that exist tell which newer patches are out.
-      const tags = await releasesFromRegistryTags(dockerfile, buildArgs, inputs.goVersionBuildArg, registry).catch(() => []);
+      const tags = await releasesFromRegistryTags(
+        dockerfile,
+        buildArgs,
+        inputs.goVersionBuildArg,
+        registry,
+      ).catch(() => []);
       const fromTags = candidatesNewestFirst(res.minimum, tags).filter((c) => !c.pre);
       if (fromTags.length > 0) {
         res.candidates = fromTags;
-        log.info(`Go release list unreachable; the golang image tags offer ${fromTags.map(formatGoVersion).join(', ')}`);
+        log.info(
+          `Go release list unreachable; the golang image tags offer ${fromTags.map(formatGoVersion).join(', ')}`,
+        );
       }
     }
     if (inputs.checkGoImage) {
       const check = await log.group('Check golang image', () =>
-        checkGoImage({ dockerfile, buildArgs, buildArgName: inputs.goVersionBuildArg, candidates: res.candidates, platforms: inputs.platforms, registry }),
+        checkGoImage({
+          dockerfile,
+          buildArgs,
+          buildArgName: inputs.goVersionBuildArg,
+          candidates: res.candidates,
+          platforms: inputs.platforms,
+          registry,
+        }),
       );
       if (check) {
         for (const w of check.warnings) log.warning(w);
@@ -143,24 +186,44 @@ export async function runMain(host: Host): Promise<void> {
   host.saveState(state);
 
   if (inputs.advice !== 'off') {
-    const advice = adviseDockerfile(dockerfile, { platforms: inputs.platforms, context: inputs.context, hostArch: nodeArch() });
-    for (const a of advice) (inputs.advice === 'error' ? log.error : log.warning)(a.message, { file: dockerfile.file, startLine: a.line, title: a.title });
-    if (inputs.advice === 'error' && advice.length > 0) throw new Error(`${advice.length} Dockerfile advice reported and advice is "error"`);
+    const advice = adviseDockerfile(dockerfile, {
+      platforms: inputs.platforms,
+      context: inputs.context,
+      hostArch: nodeArch(),
+    });
+    for (const a of advice)
+      (inputs.advice === 'error' ? log.error : log.warning)(a.message, {
+        file: dockerfile.file,
+        startLine: a.line,
+        title: a.title,
+      });
+    if (inputs.advice === 'error' && advice.length > 0)
+      throw new Error(`${advice.length} Dockerfile advice reported and advice is "error"`);
   }
 
   // Builder and emulation.
   let builder = inputs.builder || undefined;
   let info = await inspectBuilder(builder);
-  if (inputs.platforms.length > 1 && !canBuildMultiPlatform(info, await dockerUsesContainerdStore())) {
-    const name = `build-go-image-${(env['GITHUB_RUN_ID'] ?? String(Date.now())).replace(/[^a-z0-9]/gi, '')}-${process.pid}`.toLowerCase();
-    log.info(`builder ${info.name} (driver ${info.driver}) cannot build several platforms; creating docker-container builder ${name}`);
+  if (
+    inputs.platforms.length > 1 &&
+    !canBuildMultiPlatform(info, await dockerUsesContainerdStore())
+  ) {
+    const name =
+      `build-go-image-${(env['GITHUB_RUN_ID'] ?? String(Date.now())).replace(/[^a-z0-9]/gi, '')}-${process.pid}`.toLowerCase();
+    log.info(
+      `builder ${info.name} (driver ${info.driver}) cannot build several platforms; creating docker-container builder ${name}`,
+    );
     await createContainerBuilder(name);
     state.createdBuilder = name;
     host.saveState(state);
     builder = name;
     info = await inspectBuilder(name);
   }
-  const runs = platformRuns(inputs.platforms, info.nativePlatform.split('/')[1] ?? nodeArch(), (a) => binfmtRegistered(a) || info.platforms.some((p) => p.split('/')[1] === a));
+  const runs = platformRuns(
+    inputs.platforms,
+    info.nativePlatform.split('/')[1] ?? nodeArch(),
+    (a) => binfmtRegistered(a) || info.platforms.some((p) => p.split('/')[1] === a),
+  );
   const missing = runs.filter((r) => r.how === 'missing').map((r) => r.platform.split('/')[1]!);
   if (missing.length > 0) {
     log.info(`registering QEMU for ${missing.join(', ')} with ${inputs.binfmtImage}`);
@@ -170,20 +233,43 @@ export async function runMain(host: Host): Promise<void> {
   facts.platforms = runs;
 
   // Cache mounts.
-  const workDir = path.join(env['RUNNER_TEMP'] || path.join(process.cwd(), '.tmp'), `build-go-image-${process.pid}`);
+  const workDir = path.join(
+    env['RUNNER_TEMP'] || path.join(process.cwd(), '.tmp'),
+    `build-go-image-${process.pid}`,
+  );
   mkdirSync(workDir, { recursive: true });
   let cacheState: CacheRestoreState | undefined;
   if (mounts.length > 0) {
     cacheState = await log.group('Restore cache mounts', () =>
       restoreCacheMounts(
         mounts,
-        { goVersion: goVersion ?? 'unknown', goSumHash: goSumHash(inputs.context), platforms: inputs.platforms, userKey: inputs.cacheKey, runId: env['GITHUB_RUN_ID'] ?? String(Date.now()), runAttempt: env['GITHUB_RUN_ATTEMPT'] ?? '1' },
-        { builder, platform: info.nativePlatform, helperImage: inputs.cacheHelperImage, workDir, log },
+        {
+          goVersion: goVersion ?? 'unknown',
+          goSumHash: goSumHash(inputs.context),
+          platforms: inputs.platforms,
+          userKey: inputs.cacheKey,
+          runId: env['GITHUB_RUN_ID'] ?? String(Date.now()),
+          runAttempt: env['GITHUB_RUN_ATTEMPT'] ?? '1',
+        },
+        {
+          builder,
+          platform: info.nativePlatform,
+          helperImage: inputs.cacheHelperImage,
+          workDir,
+          log,
+        },
       ),
     );
     state.cache = cacheState;
-    facts.cacheMounts = cacheState.mounts.map((m) => ({ id: m.mount.id, hit: m.hit, restoredBytes: m.restoredBytes }));
-    host.setOutput('cache-hit', JSON.stringify(Object.fromEntries(cacheState.mounts.map((m) => [m.mount.id, m.hit]))));
+    facts.cacheMounts = cacheState.mounts.map((m) => ({
+      id: m.mount.id,
+      hit: m.hit,
+      restoredBytes: m.restoredBytes,
+    }));
+    host.setOutput(
+      'cache-hit',
+      JSON.stringify(Object.fromEntries(cacheState.mounts.map((m) => [m.mount.id, m.hit]))),
+    );
   }
   state.phase = 'restored';
   state.buildStartedAt = Date.now();
@@ -191,9 +277,17 @@ export async function runMain(host: Host): Promise<void> {
 
   // Build.
   const metadataFile = path.join(workDir, 'metadata.json');
-  const args = buildxArgs({ ...inputs, builder: builder ?? '' }, { dockerfile: dockerfile.file, buildArgs, metadataFile });
+  const args = buildxArgs(
+    { ...inputs, builder: builder ?? '' },
+    { dockerfile: dockerfile.file, buildArgs, metadataFile },
+  );
   const result = await log.group(`Build ${inputs.platforms.join(', ')}`, () =>
-    runBuild({ args, env: { ...env, ...secretEnv(inputs) }, metadataFile, onOutput: (c) => host.buildOutput(c) }),
+    runBuild({
+      args,
+      env: { ...env, ...secretEnv(inputs) },
+      metadataFile,
+      onOutput: (c) => host.buildOutput(c),
+    }),
   );
   state.phase = 'built';
   host.saveState(state);
@@ -206,10 +300,17 @@ export async function runMain(host: Host): Promise<void> {
   let head: ImageSizeReport | undefined;
   if (inputs.push && inputs.tags.length > 0) {
     const ref = parseImageReference(inputs.tags[0]!);
-    head = await measureFromRegistry(registry, { ...ref, digest: result.digest || undefined, tag: result.digest ? undefined : ref.tag }, inputs.tags[0]!);
+    head = await measureFromRegistry(
+      registry,
+      { ...ref, digest: result.digest || undefined, tag: result.digest ? undefined : ref.tag },
+      inputs.tags[0]!,
+    );
     if (head) {
       head.goVersion = goVersion;
-      host.setOutput('platform-digests', JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))));
+      host.setOutput(
+        'platform-digests',
+        JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))),
+      );
     }
   }
   await host.writeSummary(renderSummary(facts));
@@ -218,7 +319,14 @@ export async function runMain(host: Host): Promise<void> {
   host.saveState(state);
 }
 
-async function reportSizes(host: Host, inputs: Inputs, head: ImageSizeReport | undefined, registry: RegistryClient, budgets: Parameters<typeof evaluateBudgets>[1], workDir: string): Promise<void> {
+async function reportSizes(
+  host: Host,
+  inputs: Inputs,
+  head: ImageSizeReport | undefined,
+  registry: RegistryClient,
+  budgets: Parameters<typeof evaluateBudgets>[1],
+  workDir: string,
+): Promise<void> {
   const { log, env } = host;
   if (!head) {
     log.info('size report: the image was not pushed, so there is nothing in a registry to measure');
@@ -230,15 +338,24 @@ async function reportSizes(host: Host, inputs: Inputs, head: ImageSizeReport | u
   const eventName = env['GITHUB_EVENT_NAME'] ?? '';
   try {
     if (inputs.compareTo) {
-      base = await measureFromRegistry(registry, parseImageReference(inputs.compareTo), inputs.compareTo);
+      base = await measureFromRegistry(
+        registry,
+        parseImageReference(inputs.compareTo),
+        inputs.compareTo,
+      );
       label = inputs.compareTo;
-      if (!base) log.warning(`compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`);
+      if (!base)
+        log.warning(
+          `compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`,
+        );
     } else if (eventName === 'pull_request' && env['GITHUB_BASE_REF']) {
       base = await loadBaseline(name, env['GITHUB_BASE_REF']);
       label = `the last build of ${env['GITHUB_BASE_REF']}`;
     }
   } catch (e) {
-    log.warning(`size report: the baseline could not be read, reporting without one: ${getErrorMessage(e)}`);
+    log.warning(
+      `size report: the baseline could not be read, reporting without one: ${getErrorMessage(e)}`,
+    );
   }
   const diff = diffReports(head, base, label);
   const verdict = evaluateBudgets(diff, budgets);
@@ -249,26 +366,45 @@ async function reportSizes(host: Host, inputs: Inputs, head: ImageSizeReport | u
   writeFileSync(path.join(workDir, 'size-report.md'), markdown);
 
   if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
-    await saveBaseline(head, name, env['GITHUB_REF'].slice('refs/heads/'.length), env['GITHUB_RUN_ID'] ?? String(Date.now())).catch((e: unknown) =>
+    await saveBaseline(
+      head,
+      name,
+      env['GITHUB_REF'].slice('refs/heads/'.length),
+      env['GITHUB_RUN_ID'] ?? String(Date.now()),
+    ).catch((e: unknown) =>
       log.warning(`size report: not saved as a baseline: ${getErrorMessage(e)}`),
     );
   }
   const pr = prNumber(env);
   if (inputs.comment && pr && inputs.githubToken) {
     const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '/').split('/');
-    const outcome = await upsertComment({ token: inputs.githubToken, baseUrl: env['GITHUB_API_URL'], owner: owner!, repo: repo!, issue: pr, marker: marker(name), body: markdown });
-    if ('reason' in outcome) log.warning(`size report: no PR comment: ${outcome.reason}; the report is in the job summary and the size-report output`);
+    const outcome = await upsertComment({
+      token: inputs.githubToken,
+      baseUrl: env['GITHUB_API_URL'],
+      owner: owner!,
+      repo: repo!,
+      issue: pr,
+      marker: marker(name),
+      body: markdown,
+    });
+    if ('reason' in outcome)
+      log.warning(
+        `size report: no PR comment: ${outcome.reason}; the report is in the job summary and the size-report output`,
+      );
     else log.info(`size report: comment ${outcome.id} ${outcome.action}`);
   }
   if (verdict.level === 'warning') log.warning(verdict.messages.join('; '));
-  if (verdict.level === 'failure') throw new Error(`size budget exceeded: ${verdict.messages.join('; ')}`);
+  if (verdict.level === 'failure')
+    throw new Error(`size budget exceeded: ${verdict.messages.join('; ')}`);
 }
 
 function prNumber(env: NodeJS.ProcessEnv): number | undefined {
   const file = env['GITHUB_EVENT_PATH'];
   if (!file || !existsSync(file)) return undefined;
   try {
-    const payload = JSON.parse(readFileSync(file, 'utf8')) as { pull_request?: { number?: unknown } };
+    const payload = JSON.parse(readFileSync(file, 'utf8')) as {
+      pull_request?: { number?: unknown };
+    };
     const n = payload.pull_request?.number;
     return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
   } catch {

@@ -5,25 +5,44 @@ import { getErrorMessage } from './errors.ts';
 import type { Logger } from './log.ts';
 import { phaseReached, type MainState } from './state.ts';
 
-export async function runPost(state: MainState | undefined, log: Logger, setOutput: (k: string, v: string) => void): Promise<void> {
+export async function runPost(
+  state: MainState | undefined,
+  log: Logger,
+  setOutput: (k: string, v: string) => void,
+): Promise<void> {
   if (!state) {
     log.info('post: main did not get far enough to leave anything to save or clean up');
     return;
   }
   try {
     if (state.cache && state.cache.mounts.length > 0) {
-      if (!phaseReached(state, 'built')) log.info(`post: cache mounts not saved: main stopped at "${state.phase}" before the build finished`);
-      else if (!state.cacheSaveAllowed) log.info('post: cache mounts not saved: untrusted event (set cache-on-untrusted-events to opt in)');
+      if (!phaseReached(state, 'built'))
+        log.info(
+          `post: cache mounts not saved: main stopped at "${state.phase}" before the build finished`,
+        );
+      else if (!state.cacheSaveAllowed)
+        log.info(
+          'post: cache mounts not saved: untrusted event (set cache-on-untrusted-events to opt in)',
+        );
       else {
-        const results = await saveCacheMounts(state.cache, { buildStartedAt: state.buildStartedAt ?? Date.now(), sizeLimitBytes: state.sizeLimitBytes, log });
-        setOutput('cache-saved', JSON.stringify(Object.fromEntries(results.map((r) => [r.id, r.saved]))));
+        const results = await saveCacheMounts(state.cache, {
+          buildStartedAt: state.buildStartedAt ?? Date.now(),
+          sizeLimitBytes: state.sizeLimitBytes,
+          log,
+        });
+        setOutput(
+          'cache-saved',
+          JSON.stringify(Object.fromEntries(results.map((r) => [r.id, r.saved]))),
+        );
       }
     }
   } catch (e) {
     log.warning(`post: cache mounts not saved: ${getErrorMessage(e)}`);
   } finally {
     if (state.createdBuilder) {
-      await removeBuilder(state.createdBuilder).catch((e: unknown) => log.warning(`post: builder ${state.createdBuilder} not removed: ${getErrorMessage(e)}`));
+      await removeBuilder(state.createdBuilder).catch((e: unknown) =>
+        log.warning(`post: builder ${state.createdBuilder} not removed: ${getErrorMessage(e)}`),
+      );
       log.info(`post: removed builder ${state.createdBuilder}`);
     }
   }

@@ -22,7 +22,13 @@ export function phaseReached(state: MainState, phase: Phase): boolean {
 export function parseState(text: string): MainState | undefined {
   if (!text) return undefined;
   const s = JSON.parse(text) as MainState;
-  if (!PHASES.includes(s.phase) || typeof s.cacheSaveAllowed !== 'boolean' || typeof s.sizeLimitBytes !== 'number') return undefined;
-  if (s.createdBuilder !== undefined && !/^build-go-image-[a-z0-9-]{1,60}$/.test(s.createdBuilder)) return undefined;
+  if (
+    !PHASES.includes(s.phase) ||
+    typeof s.cacheSaveAllowed !== 'boolean' ||
+    typeof s.sizeLimitBytes !== 'number'
+  )
+    return undefined;
+  if (s.createdBuilder !== undefined && !/^build-go-image-[a-z0-9-]{1,60}$/.test(s.createdBuilder))
+    return undefined;
   return s;
 }

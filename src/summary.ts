@@ -17,9 +17,26 @@ export function renderSummary(f: SummaryFacts): string {
   if (f.goVersion) rows.push(['Go', `${f.goVersion}${f.goFrom ? ` (from ${f.goFrom})` : ''}`]);
   if (f.goImage) rows.push(['Go image', `\`${f.goImage}\``]);
   rows.push(['Platforms', f.platforms.map((p) => `${p.platform} (${p.how})`).join(', ')]);
-  rows.push(['Cache mounts', f.cacheMounts.length === 0 ? 'none' : f.cacheMounts.map((m) => `${m.id}: ${m.hit}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`).join('<br>')]);
+  rows.push([
+    'Cache mounts',
+    f.cacheMounts.length === 0
+      ? 'none'
+      : f.cacheMounts
+          .map(
+            (m) =>
+              `${m.id}: ${m.hit}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`,
+          )
+          .join('<br>'),
+  ]);
   if (f.buildSeconds !== undefined) rows.push(['Build time', `${f.buildSeconds.toFixed(1)} s`]);
   if (f.digest) rows.push(['Digest', `\`${f.digest}\``]);
   if (f.tags.length) rows.push(['Tags', f.tags.map((t) => `\`${t}\``).join('<br>')]);
-  return ['### build-go-image', '', '| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`), ''].join('\n');
+  return [
+    '### build-go-image',
+    '',
+    '| | |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
+    '',
+  ].join('\n');
 }

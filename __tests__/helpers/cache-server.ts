@@ -54,7 +54,9 @@ export async function startCacheServer(): Promise<CacheServer> {
   let base = '';
 
   const lookup = (keys: string[], version: string): CacheEntry | undefined => {
-    const ready = entries.filter((e) => e.committed && e.version === version).sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
+    const ready = entries
+      .filter((e) => e.committed && e.version === version)
+      .sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
     for (const k of keys) {
       const exact = ready.find((e) => e.key === k);
       if (exact) return exact;
@@ -65,13 +67,25 @@ export async function startCacheServer(): Promise<CacheServer> {
   };
   const reserve = (key: string, version: string): CacheEntry | undefined => {
     if (entries.some((e) => e.key === key && e.version === version)) return undefined;
-    const e: CacheEntry = { id: nextId++, key, version, committed: false, createdAt: Date.now(), data: Buffer.alloc(0), blocks: new Map(), v1Parts: new Map() };
+    const e: CacheEntry = {
+      id: nextId++,
+      key,
+      version,
+      committed: false,
+      createdAt: Date.now(),
+      data: Buffer.alloc(0),
+      blocks: new Map(),
+      v1Parts: new Map(),
+    };
     entries.push(e);
     return e;
   };
   const json = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   };
   const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${token}`;
@@ -80,7 +94,8 @@ export async function startCacheServer(): Promise<CacheServer> {
     const url = new URL(req.url ?? '/', base);
     const method = req.method ?? 'GET';
     const fault = faults.find((f) => f.times > 0 && f.match(method, url.pathname));
-    const log = (status: number) => requests.push({ method, url: url.pathname + url.search, status });
+    const log = (status: number) =>
+      requests.push({ method, url: url.pathname + url.search, status });
     if (fault) {
       fault.times--;
       log(fault.status);
@@ -94,19 +109,30 @@ export async function startCacheServer(): Promise<CacheServer> {
       const body = await readBody(req);
       // --- v2 Twirp ---
       if (url.pathname.startsWith(TWIRP) && method === 'POST') {
-        if (!authorized(req)) return log(401), json(res, 401, { code: 'unauthenticated', msg: 'bad token' });
+        if (!authorized(req))
+          return (log(401), json(res, 401, { code: 'unauthenticated', msg: 'bad token' }));
         const rpc = url.pathname.slice(TWIRP.length);
         const q = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
         if (rpc === 'CreateCacheEntry') {
           const e = reserve(String(q['key']), String(q['version']));
-          if (!e) return log(409), json(res, 409, { code: 'already_exists', msg: 'cache entry already exists' });
+          if (!e)
+            return (
+              log(409),
+              json(res, 409, { code: 'already_exists', msg: 'cache entry already exists' })
+            );
           log(200);
-          return json(res, 200, { ok: true, signed_upload_url: `${base}/devstoreaccount1/actions-cache/${e.id}?sig=${sig}` });
+          return json(res, 200, {
+            ok: true,
+            signed_upload_url: `${base}/devstoreaccount1/actions-cache/${e.id}?sig=${sig}`,
+          });
         }
         if (rpc === 'FinalizeCacheEntryUpload') {
-          const e = entries.find((x) => x.key === q['key'] && x.version === q['version'] && !x.committed);
-          if (!e) return log(404), json(res, 404, { code: 'not_found', msg: 'no such upload' });
-          if (String(e.data.length) !== String(q['size_bytes'])) return log(400), json(res, 400, { code: 'invalid_argument', msg: 'size mismatch' });
+          const e = entries.find(
+            (x) => x.key === q['key'] && x.version === q['version'] && !x.committed,
+          );
+          if (!e) return (log(404), json(res, 404, { code: 'not_found', msg: 'no such upload' }));
+          if (String(e.data.length) !== String(q['size_bytes']))
+            return (log(400), json(res, 400, { code: 'invalid_argument', msg: 'size mismatch' }));
           e.committed = true;
           log(200);
           return json(res, 200, { ok: true, entry_id: String(e.id) });
@@ -116,7 +142,11 @@ export async function startCacheServer(): Promise<CacheServer> {
           const e = lookup(keys, String(q['version']));
           log(200);
           if (!e) return json(res, 200, { ok: false });
-          return json(res, 200, { ok: true, signed_download_url: `${base}/devstoreaccount1/actions-cache/${e.id}?sig=${sig}`, matched_key: e.key });
+          return json(res, 200, {
+            ok: true,
+            signed_download_url: `${base}/devstoreaccount1/actions-cache/${e.id}?sig=${sig}`,
+            matched_key: e.key,
+          });
         }
         log(404);
         return json(res, 404, { code: 'bad_route', msg: rpc });
@@ -124,14 +154,17 @@ export async function startCacheServer(): Promise<CacheServer> {
       // --- blob (v2) ---
       const blob = /^\/devstoreaccount1\/actions-cache\/(\d+)$/.exec(url.pathname);
       if (blob) {
-        if (url.searchParams.get('sig') !== sig) return log(403), json(res, 403, { msg: 'bad signature' });
+        if (url.searchParams.get('sig') !== sig)
+          return (log(403), json(res, 403, { msg: 'bad signature' }));
         const e = entries.find((x) => x.id === Number(blob[1]));
-        if (!e) return log(404), json(res, 404, { msg: 'no blob' });
+        if (!e) return (log(404), json(res, 404, { msg: 'no blob' }));
         if (method === 'PUT') {
           const comp = url.searchParams.get('comp');
           if (comp === 'block') e.blocks.set(url.searchParams.get('blockid') ?? '', body);
           else if (comp === 'blocklist') {
-            const ids = [...body.toString('utf8').matchAll(/<Latest>([^<]+)<\/Latest>/g)].map((m) => m[1]!);
+            const ids = [...body.toString('utf8').matchAll(/<Latest>([^<]+)<\/Latest>/g)].map(
+              (m) => m[1]!,
+            );
             e.data = Buffer.concat(ids.map((id) => e.blocks.get(id) ?? Buffer.alloc(0)));
             e.blocks.clear();
           } else e.data = body;
@@ -141,7 +174,10 @@ export async function startCacheServer(): Promise<CacheServer> {
         }
         if (method === 'GET' || method === 'HEAD') {
           log(200);
-          res.writeHead(200, { 'content-length': e.data.length, 'content-type': 'application/octet-stream' });
+          res.writeHead(200, {
+            'content-length': e.data.length,
+            'content-type': 'application/octet-stream',
+          });
           return res.end(method === 'GET' ? e.data : undefined);
         }
       }
@@ -151,35 +187,47 @@ export async function startCacheServer(): Promise<CacheServer> {
         const rest = v1[1]!;
         // Archive downloads go to a pre-signed URL without the bearer token, as on the real service.
         const signedDownload = rest.startsWith('artifacts/') && url.searchParams.get('sig') === sig;
-        if (!signedDownload && !authorized(req)) return log(401), json(res, 401, { message: 'bad token' });
+        if (!signedDownload && !authorized(req))
+          return (log(401), json(res, 401, { message: 'bad token' }));
         if (rest === 'cache' && method === 'GET') {
           const keys = (url.searchParams.get('keys') ?? '').split(',').filter(Boolean);
           const e = lookup(keys, url.searchParams.get('version') ?? '');
-          if (!e) return log(204), res.writeHead(204).end();
+          if (!e) return (log(204), res.writeHead(204).end());
           log(200);
-          return json(res, 200, { result: 'hit', archiveLocation: `${base}/_apis/artifactcache/artifacts/${e.id}?sig=${sig}`, cacheKey: e.key, scope: 'refs/heads/main' });
+          return json(res, 200, {
+            result: 'hit',
+            archiveLocation: `${base}/_apis/artifactcache/artifacts/${e.id}?sig=${sig}`,
+            cacheKey: e.key,
+            scope: 'refs/heads/main',
+          });
         }
         if (rest === 'caches' && method === 'POST') {
           const q = JSON.parse(body.toString('utf8')) as { key: string; version: string };
           const e = reserve(q.key, q.version);
-          if (!e) return log(409), json(res, 409, { message: `Cache already exists. Key: ${q.key}` });
+          if (!e)
+            return (log(409), json(res, 409, { message: `Cache already exists. Key: ${q.key}` }));
           log(201);
           return json(res, 201, { cacheId: e.id });
         }
         const part = /^caches\/(\d+)$/.exec(rest);
         if (part) {
           const e = entries.find((x) => x.id === Number(part[1]));
-          if (!e) return log(404), json(res, 404, { message: 'no such cache' });
+          if (!e) return (log(404), json(res, 404, { message: 'no such cache' }));
           if (method === 'PATCH') {
-            const start = Number(/bytes (\d+)-/.exec(String(req.headers['content-range']))?.[1] ?? 0);
+            const start = Number(
+              /bytes (\d+)-/.exec(String(req.headers['content-range']))?.[1] ?? 0,
+            );
             e.v1Parts.set(start, body);
             log(204);
             return res.writeHead(204).end();
           }
           if (method === 'POST') {
-            e.data = Buffer.concat([...e.v1Parts.entries()].sort((a, b) => a[0] - b[0]).map((p) => p[1]));
+            e.data = Buffer.concat(
+              [...e.v1Parts.entries()].sort((a, b) => a[0] - b[0]).map((p) => p[1]),
+            );
             const q = JSON.parse(body.toString('utf8')) as { size: number };
-            if (q.size !== e.data.length) return log(400), json(res, 400, { message: 'size mismatch' });
+            if (q.size !== e.data.length)
+              return (log(400), json(res, 400, { message: 'size mismatch' }));
             e.committed = true;
             log(204);
             return res.writeHead(204).end();
@@ -188,7 +236,7 @@ export async function startCacheServer(): Promise<CacheServer> {
         const art = /^artifacts\/(\d+)$/.exec(rest);
         if (art) {
           const e = entries.find((x) => x.id === Number(art[1]));
-          if (!e) return log(404), json(res, 404, { message: 'no artifact' });
+          if (!e) return (log(404), json(res, 404, { message: 'no artifact' }));
           log(200);
           res.writeHead(200, { 'content-length': e.data.length });
           return res.end(e.data);
@@ -210,9 +258,18 @@ export async function startCacheServer(): Promise<CacheServer> {
     requests,
     faults,
     env(version = 'v2') {
-      const common = { ACTIONS_RUNTIME_TOKEN: token, GITHUB_SERVER_URL: 'https://github.com', NO_PROXY: '127.0.0.1,localhost' };
+      const common = {
+        ACTIONS_RUNTIME_TOKEN: token,
+        GITHUB_SERVER_URL: 'https://github.com',
+        NO_PROXY: '127.0.0.1,localhost',
+      };
       return version === 'v2'
-        ? { ...common, ACTIONS_CACHE_SERVICE_V2: 'true', ACTIONS_RESULTS_URL: `${base}/`, ACTIONS_CACHE_URL: `${base}/` }
+        ? {
+            ...common,
+            ACTIONS_CACHE_SERVICE_V2: 'true',
+            ACTIONS_RESULTS_URL: `${base}/`,
+            ACTIONS_CACHE_URL: `${base}/`,
+          }
         : { ...common, ACTIONS_CACHE_SERVICE_V2: '', ACTIONS_CACHE_URL: `${base}/` };
     },
     close: () => new Promise<void>((r) => server.close(() => r())),

@@ -15,18 +15,36 @@ const ENV_FILE = `${process.env['BGI_ENGINE_PREFIX'] ?? '/opt/build-go-image-eng
 
 export async function requireEngine(t: TestContext): Promise<EngineInfo | undefined> {
   let reason = '';
-  if (!existsSync(ENV_FILE)) reason = `${ENV_FILE} is missing: run "bash scripts/build-engine.sh up" as root`;
+  if (!existsSync(ENV_FILE))
+    reason = `${ENV_FILE} is missing: run "bash scripts/build-engine.sh up" as root`;
   else {
-    const r = await execFile('docker', ['buildx', 'version'], { allowFailure: true }).catch((e: unknown) => ({ exitCode: 1, stderr: String(e) }));
+    const r = await execFile('docker', ['buildx', 'version'], { allowFailure: true }).catch(
+      (e: unknown) => ({ exitCode: 1, stderr: String(e) }),
+    );
     if (r.exitCode !== 0) reason = `docker buildx does not answer: ${r.stderr.trim()}`;
   }
   if (!reason) {
-    const vars = Object.fromEntries([...readFileSync(ENV_FILE, 'utf8').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]));
-    const res = await fetch(`http://${(vars['BGI_REGISTRY'] ?? 'localhost:5000').replace('localhost', '127.0.0.1')}/v2/`).catch(() => undefined);
-    if (res?.status === 200) return { registry: vars['BGI_REGISTRY']!, baseRegistry: vars['BGI_BASE_REGISTRY']!, goVersion: vars['BGI_GO_VERSION']! };
+    const vars = Object.fromEntries(
+      [...readFileSync(ENV_FILE, 'utf8').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [
+        m[1]!,
+        m[2]!.replace(/^'|'$/g, ''),
+      ]),
+    );
+    const res = await fetch(
+      `http://${(vars['BGI_REGISTRY'] ?? 'localhost:5000').replace('localhost', '127.0.0.1')}/v2/`,
+    ).catch(() => undefined);
+    if (res?.status === 200)
+      return {
+        registry: vars['BGI_REGISTRY']!,
+        baseRegistry: vars['BGI_BASE_REGISTRY']!,
+        goVersion: vars['BGI_GO_VERSION']!,
+      };
     reason = 'the local registry does not answer';
   }
-  if (process.env['CI'] === 'true') throw new Error(`end-to-end tests must run in CI, but the build engine is not ready: ${reason}`);
+  if (process.env['CI'] === 'true')
+    throw new Error(
+      `end-to-end tests must run in CI, but the build engine is not ready: ${reason}`,
+    );
   t.skip(reason);
   return undefined;
 }

@@ -47,11 +47,25 @@ export async function startGitHubApi(tokens: Record<string, TokenInfo>): Promise
   let base = '';
   let injected: { status: number; times: number; retryAfter?: number } | undefined;
   let remaining = 5000;
-  const userOf = (login: string) => Object.values(tokens).find((t) => t.login === login) ?? { login, id: 1, type: 'User' as const, write: true };
+  const userOf = (login: string) =>
+    Object.values(tokens).find((t) => t.login === login) ?? {
+      login,
+      id: 1,
+      type: 'User' as const,
+      write: true,
+    };
   const make = (issue: number, login: string, body: string): Comment => {
     const u = userOf(login);
     const now = new Date().toISOString();
-    const c: Comment = { id: nextId++, node_id: `IC_${nextId}`, body, user: { login: u.login, id: u.id, type: u.type }, created_at: now, updated_at: now, html_url: `https://github.com/o/r/pull/${issue}#issuecomment-${nextId}` };
+    const c: Comment = {
+      id: nextId++,
+      node_id: `IC_${nextId}`,
+      body,
+      user: { login: u.login, id: u.id, type: u.type },
+      created_at: now,
+      updated_at: now,
+      html_url: `https://github.com/o/r/pull/${issue}#issuecomment-${nextId}`,
+    };
     comments.set(issue, [...(comments.get(issue) ?? []), c]);
     return c;
   };
@@ -75,13 +89,28 @@ export async function startGitHubApi(tokens: Record<string, TokenInfo>): Promise
     };
     if (injected && injected.times > 0) {
       injected.times--;
-      const extra: Record<string, string> = injected.retryAfter ? { 'retry-after': String(injected.retryAfter) } : {};
+      const extra: Record<string, string> = injected.retryAfter
+        ? { 'retry-after': String(injected.retryAfter) }
+        : {};
       if (injected.status === 403 || injected.status === 429) extra['x-ratelimit-remaining'] = '0';
-      return send(injected.status, { message: injected.status === 429 || injected.status === 403 ? 'API rate limit exceeded' : 'Server Error' }, extra);
+      return send(
+        injected.status,
+        {
+          message:
+            injected.status === 429 || injected.status === 403
+              ? 'API rate limit exceeded'
+              : 'Server Error',
+        },
+        extra,
+      );
     }
     const auth = /^(?:token|Bearer) (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const who = auth ? tokens[auth] : undefined;
-    if (!who) return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    if (!who)
+      return send(401, {
+        message: 'Bad credentials',
+        documentation_url: 'https://docs.github.com/rest',
+      });
     const body = await readBody(req);
     if (url.pathname === '/user' && method === 'GET') {
       if (who.installation) return send(403, { message: 'Resource not accessible by integration' });
@@ -96,16 +125,22 @@ export async function startGitHubApi(tokens: Record<string, TokenInfo>): Promise
         const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
         const last = Math.max(1, Math.ceil(all.length / per));
         const links: string[] = [];
-        const link = (p: number, rel: string) => `<${base}${url.pathname}?per_page=${per}&page=${p}>; rel="${rel}"`;
+        const link = (p: number, rel: string) =>
+          `<${base}${url.pathname}?per_page=${per}&page=${p}>; rel="${rel}"`;
         if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
         if (page > 1) links.push(link(page - 1, 'prev'), link(1, 'first'));
-        return send(200, all.slice((page - 1) * per, page * per), links.length ? { link: links.join(', ') } : {});
+        return send(
+          200,
+          all.slice((page - 1) * per, page * per),
+          links.length ? { link: links.join(', ') } : {},
+        );
       }
       if (method === 'POST') {
         if (!who.write) return send(403, { message: 'Resource not accessible by integration' });
         const { body: text } = JSON.parse(body) as { body?: string };
         if (typeof text !== 'string') return send(422, { message: 'body is required' });
-        if (text.length > 65536) return send(422, { message: 'body is too long (maximum is 65536 characters)' });
+        if (text.length > 65536)
+          return send(422, { message: 'body is too long (maximum is 65536 characters)' });
         return send(201, make(issue, who.login, text));
       }
     }
@@ -117,16 +152,19 @@ export async function startGitHubApi(tokens: Record<string, TokenInfo>): Promise
       if (method === 'GET') return send(200, c);
       if (method === 'PATCH') {
         if (!who.write) return send(403, { message: 'Resource not accessible by integration' });
-        if (c.user.login !== who.login && who.type !== 'User') return send(403, { message: 'Resource not accessible by integration' });
+        if (c.user.login !== who.login && who.type !== 'User')
+          return send(403, { message: 'Resource not accessible by integration' });
         const { body: text } = JSON.parse(body) as { body?: string };
-        if (typeof text !== 'string' || text.length > 65536) return send(422, { message: 'invalid body' });
+        if (typeof text !== 'string' || text.length > 65536)
+          return send(422, { message: 'invalid body' });
         c.body = text;
         c.updated_at = new Date().toISOString();
         return send(200, c);
       }
     }
     m = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(url.pathname);
-    if (m && method === 'GET') return send(200, { number: Number(m[1]), base: { ref: 'main' }, head: { ref: 'feature' } });
+    if (m && method === 'GET')
+      return send(200, { number: Number(m[1]), base: { ref: 'main' }, head: { ref: 'feature' } });
     send(404, { message: 'Not Found' });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -21,7 +21,15 @@ export function goDevJson(versions: string[]): string {
       stable: !/rc|beta/.test(v),
       files: ['linux-amd64', 'linux-arm64'].map((p) => {
         const [os, arch] = p.split('-');
-        return { filename: `go${v}.${os}-${arch}.tar.gz`, os, arch, version: `go${v}`, sha256: '0'.repeat(64), size: 75000000, kind: 'archive' };
+        return {
+          filename: `go${v}.${os}-${arch}.tar.gz`,
+          os,
+          arch,
+          version: `go${v}`,
+          sha256: '0'.repeat(64),
+          size: 75000000,
+          kind: 'archive',
+        };
       }),
     })),
   );
@@ -36,14 +44,41 @@ export async function startReleaseServer(versions: string[]): Promise<ReleaseSer
     const isGoDev = url.pathname === '/dl/';
     const f = isGoDev ? fault.godev : fault.proxy;
     if (f === 'status500') return res.writeHead(500).end('oops');
-    if (f === 'html') return res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Access denied by proxy</body></html>');
-    const body = isGoDev ? goDevJson(versions) : versions.flatMap((v) => [`v0.0.1-go${v}.linux-amd64`, `v0.0.1-go${v}.linux-arm64`]).join('\n') + '\n';
-    if (f === 'truncated') return res.writeHead(200).end(body.slice(0, Math.floor(body.length / 2)));
-    if (f === 'hostile') return res.writeHead(200).end(isGoDev ? JSON.stringify([{ version: 'go1.24.9; rm -rf /' }, { version: '../../etc' }, { version: `go1.24.${'9'.repeat(50)}` }]) : 'v0.0.1-go1.24.9$(id).linux-amd64\n');
-    if (url.pathname === '/dl/' || url.pathname === '/golang.org/toolchain/@v/list') return res.writeHead(200).end(body);
+    if (f === 'html')
+      return res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<html><body>Access denied by proxy</body></html>');
+    const body = isGoDev
+      ? goDevJson(versions)
+      : versions
+          .flatMap((v) => [`v0.0.1-go${v}.linux-amd64`, `v0.0.1-go${v}.linux-arm64`])
+          .join('\n') + '\n';
+    if (f === 'truncated')
+      return res.writeHead(200).end(body.slice(0, Math.floor(body.length / 2)));
+    if (f === 'hostile')
+      return res
+        .writeHead(200)
+        .end(
+          isGoDev
+            ? JSON.stringify([
+                { version: 'go1.24.9; rm -rf /' },
+                { version: '../../etc' },
+                { version: `go1.24.${'9'.repeat(50)}` },
+              ])
+            : 'v0.0.1-go1.24.9$(id).linux-amd64\n',
+        );
+    if (url.pathname === '/dl/' || url.pathname === '/golang.org/toolchain/@v/list')
+      return res.writeHead(200).end(body);
     res.writeHead(404).end('not found');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, goDevUrl: `${url}/dl/?mode=json&include=all`, proxyUrl: url, hits, fault, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url,
+    goDevUrl: `${url}/dl/?mode=json&include=all`,
+    proxyUrl: url,
+    hits,
+    fault,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }

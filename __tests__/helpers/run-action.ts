@@ -46,7 +46,8 @@ export function parseCommandFile(text: string): Record<string, string> {
       const value: string[] = [];
       for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i]!);
       out[name!] = value.join('\n');
-    } else if (line.includes('=')) out[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+    } else if (line.includes('='))
+      out[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
   }
   return out;
 }
@@ -55,7 +56,10 @@ function unescapeData(s: string): string {
   return s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 }
 
-export function parseWorkflowCommands(stdout: string): { annotations: Annotation[]; masks: string[] } {
+export function parseWorkflowCommands(stdout: string): {
+  annotations: Annotation[];
+  masks: string[];
+} {
   const annotations: Annotation[] = [];
   const masks: string[] = [];
   for (const line of stdout.split('\n')) {
@@ -68,14 +72,21 @@ export function parseWorkflowCommands(stdout: string): { annotations: Annotation
     const props: Record<string, string> = {};
     for (const kv of (m[2] ?? '').split(',').filter(Boolean)) {
       const eq = kv.indexOf('=');
-      props[kv.slice(0, eq)] = unescapeData(kv.slice(eq + 1)).replace(/%3A/g, ':').replace(/%2C/g, ',');
+      props[kv.slice(0, eq)] = unescapeData(kv.slice(eq + 1))
+        .replace(/%3A/g, ':')
+        .replace(/%2C/g, ',');
     }
     annotations.push({ level: m[1] as Annotation['level'], message: unescapeData(m[3]!), props });
   }
   return { annotations, masks };
 }
 
-function runStep(entry: string, env: NodeJS.ProcessEnv, cwd: string, timeoutMs: number): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+function runStep(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  timeoutMs: number,
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [entry], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -91,9 +102,17 @@ function runStep(entry: string, env: NodeJS.ProcessEnv, cwd: string, timeoutMs: 
   });
 }
 
-export async function runAction(opts: RunOptions): Promise<{ main: StepResult; post?: StepResult; state: Record<string, string> }> {
+export async function runAction(
+  opts: RunOptions,
+): Promise<{ main: StepResult; post?: StepResult; state: Record<string, string> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bgi-run-'));
-  const files = { output: 'output', state: 'state', env: 'env', summary: 'summary', event: 'event.json' };
+  const files = {
+    output: 'output',
+    state: 'state',
+    env: 'env',
+    summary: 'summary',
+    event: 'event.json',
+  };
   const p = (f: string) => path.join(dir, f);
   for (const f of Object.values(files)) writeFileSync(p(f), '');
   const event = opts.event ?? { name: 'push', payload: {} };
@@ -124,13 +143,19 @@ export async function runAction(opts: RunOptions): Promise<{ main: StepResult; p
     GITHUB_ENV: p(files.env),
     GITHUB_STEP_SUMMARY: p(files.summary),
   };
-  for (const [k, v] of Object.entries(opts.inputs)) base[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+  for (const [k, v] of Object.entries(opts.inputs))
+    base[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   const env = { ...base, ...opts.env };
   const entry = opts.entry ?? path.join(ROOT, 'dist', 'index.js');
   const cwd = opts.cwd ?? ROOT;
   const timeout = opts.timeoutMs ?? 20 * 60_000;
   const collect = (r: { exitCode: number; stdout: string; stderr: string }): StepResult => {
-    const result: StepResult = { ...r, outputs: parseCommandFile(readFileSync(p(files.output), 'utf8')), summary: readFileSync(p(files.summary), 'utf8'), ...parseWorkflowCommands(r.stdout) };
+    const result: StepResult = {
+      ...r,
+      outputs: parseCommandFile(readFileSync(p(files.output), 'utf8')),
+      summary: readFileSync(p(files.summary), 'utf8'),
+      ...parseWorkflowCommands(r.stdout),
+    };
     writeFileSync(p(files.output), '');
     writeFileSync(p(files.summary), '');
     return result;
@@ -138,7 +163,10 @@ export async function runAction(opts: RunOptions): Promise<{ main: StepResult; p
   const main = collect(await runStep(entry, env, cwd, timeout));
   const state = parseCommandFile(readFileSync(p(files.state), 'utf8'));
   if (opts.skipPost) return { main, state };
-  const postEnv: NodeJS.ProcessEnv = { ...env, ...parseCommandFile(readFileSync(p(files.env), 'utf8')) };
+  const postEnv: NodeJS.ProcessEnv = {
+    ...env,
+    ...parseCommandFile(readFileSync(p(files.env), 'utf8')),
+  };
   for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v;
   writeFileSync(p(files.state), '');
   const post = collect(await runStep(entry, postEnv, cwd, timeout));

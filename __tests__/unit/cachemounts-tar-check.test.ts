@@ -43,15 +43,35 @@ function tar(entries: Entry[], opts: { truncate?: boolean } = {}): string {
 }
 
 test('a plain Go build cache archive passes and is counted', () => {
-  const r = checkTar(tar([{ name: './', type: '5', mode: 0o755 }, { name: './ab/', type: '5' }, { name: './ab/ab12-d', data: 'x'.repeat(1000) }, { name: './trim.txt', data: '1700000000' }, { name: './ab/link', type: '2', link: 'ab12-d' }]));
+  const r = checkTar(
+    tar([
+      { name: './', type: '5', mode: 0o755 },
+      { name: './ab/', type: '5' },
+      { name: './ab/ab12-d', data: 'x'.repeat(1000) },
+      { name: './trim.txt', data: '1700000000' },
+      { name: './ab/link', type: '2', link: 'ab12-d' },
+    ]),
+  );
   assert.deepEqual(r, { ok: true, files: 2, bytes: 1010 });
 });
 
 const HOSTILE: [string, Entry[], RegExp][] = [
   ['absolute path', [{ name: '/etc/cron.d/x', data: 'evil' }], /escapes the mount/],
-  ['parent traversal', [{ name: './../../root/.ssh/authorized_keys', data: 'k' }], /escapes the mount/],
-  ['symlink to an absolute path', [{ name: './bin', type: '2', link: '/usr/bin' }], /points out of the mount/],
-  ['symlink climbing out', [{ name: './a/b', type: '2', link: '../../../etc' }], /points out of the mount/],
+  [
+    'parent traversal',
+    [{ name: './../../root/.ssh/authorized_keys', data: 'k' }],
+    /escapes the mount/,
+  ],
+  [
+    'symlink to an absolute path',
+    [{ name: './bin', type: '2', link: '/usr/bin' }],
+    /points out of the mount/,
+  ],
+  [
+    'symlink climbing out',
+    [{ name: './a/b', type: '2', link: '../../../etc' }],
+    /points out of the mount/,
+  ],
   ['hard link', [{ name: './h', type: '1', link: 'etc/shadow' }], /hard link/],
   ['character device', [{ name: './null', type: '3' }], /device, fifo or unknown/],
   ['fifo', [{ name: './p', type: '6' }], /device, fifo or unknown/],
@@ -67,7 +87,10 @@ for (const [name, entries, reason] of HOSTILE) {
 }
 
 test('a truncated or corrupt archive is refused', () => {
-  assert.match(checkTar(tar([{ name: './a', data: 'x' }], { truncate: true })).reason ?? '', /truncated/);
+  assert.match(
+    checkTar(tar([{ name: './a', data: 'x' }], { truncate: true })).reason ?? '',
+    /truncated/,
+  );
   const file = tar([{ name: './a', data: 'x' }]);
   const buf = readFileSync(file);
   buf[10] = 0x41;

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { clearReleaseCache, fetchReleases, parseGoDevJson, parseToolchainList } from '../../src/go/releases.ts';
+import {
+  clearReleaseCache,
+  fetchReleases,
+  parseGoDevJson,
+  parseToolchainList,
+} from '../../src/go/releases.ts';
 import { resolveGoVersion } from '../../src/go/index.ts';
 import { formatGoVersion } from '../../src/go/version.ts';
 import { goDevJson, startReleaseServer } from '../helpers/release-server.ts';
@@ -12,16 +17,30 @@ const VERSIONS = ['1.25rc1', '1.24.5', '1.24.4', '1.24.1', '1.23.11'];
 
 test('both list formats give the same versions', () => {
   const a = parseGoDevJson(goDevJson(VERSIONS), 'godev');
-  const b = parseToolchainList(VERSIONS.flatMap((v) => [`v0.0.1-go${v}.linux-amd64`, `v0.0.1-go${v}.darwin-arm64`]).join('\n'), 'proxy');
+  const b = parseToolchainList(
+    VERSIONS.flatMap((v) => [`v0.0.1-go${v}.linux-amd64`, `v0.0.1-go${v}.darwin-arm64`]).join('\n'),
+    'proxy',
+  );
   assert.deepEqual([...a.versions].sort(), [...b.versions].sort());
 });
 
 test('hostile version strings are rejected and counted', () => {
-  const r = parseGoDevJson(JSON.stringify([{ version: 'go1.24.1' }, { version: 'go1.24.2; curl x|sh' }, { version: '../../etc/passwd' }, { version: 42 }]), 's');
+  const r = parseGoDevJson(
+    JSON.stringify([
+      { version: 'go1.24.1' },
+      { version: 'go1.24.2; curl x|sh' },
+      { version: '../../etc/passwd' },
+      { version: 42 },
+    ]),
+    's',
+  );
   assert.deepEqual(r.versions, ['1.24.1']);
   assert.equal(r.rejected, 3);
   assert.throws(() => parseGoDevJson('<html>proxy error</html>', 's'), /not a JSON release list/);
-  assert.throws(() => parseToolchainList('v0.0.1-go1.24.9$(id).linux-amd64\n', 'p'), /no valid toolchain versions/);
+  assert.throws(
+    () => parseToolchainList('v0.0.1-go1.24.9$(id).linux-amd64\n', 'p'),
+    /no valid toolchain versions/,
+  );
 });
 
 function module(text: string): string {
@@ -34,7 +53,11 @@ test('resolution from a local release list, one request for several calls', asyn
   const srv = await startReleaseServer(VERSIONS);
   t.after(() => srv.close());
   clearReleaseCache();
-  const opts = { context: module('module m\ngo 1.24.1\n'), sources: { releaseSource: srv.goDevUrl, goProxy: srv.proxyUrl, retryBackoffMs: 1 }, env: {} };
+  const opts = {
+    context: module('module m\ngo 1.24.1\n'),
+    sources: { releaseSource: srv.goDevUrl, goProxy: srv.proxyUrl, retryBackoffMs: 1 },
+    env: {},
+  };
   const a = await resolveGoVersion(opts);
   const b = await resolveGoVersion(opts);
   assert.equal(formatGoVersion(a.version), '1.24.5');
@@ -48,7 +71,11 @@ for (const fault of ['status500', 'html', 'truncated', 'hostile'] as const) {
     t.after(() => srv.close());
     clearReleaseCache();
     srv.fault.godev = fault;
-    const r = await fetchReleases({ releaseSource: srv.goDevUrl, goProxy: `off,${srv.proxyUrl}|direct`, retryBackoffMs: 1 });
+    const r = await fetchReleases({
+      releaseSource: srv.goDevUrl,
+      goProxy: `off,${srv.proxyUrl}|direct`,
+      retryBackoffMs: 1,
+    });
     assert.equal(r.source, `${srv.proxyUrl}/golang.org/toolchain/@v/list`);
     assert.ok(r.versions.includes('1.24.5'));
   });
@@ -60,7 +87,11 @@ test('every source down: a pinned go.mod builds its own version with a warning n
   clearReleaseCache();
   srv.fault.godev = 'status500';
   srv.fault.proxy = 'html';
-  const r = await resolveGoVersion({ context: module('go 1.24.1\n'), sources: { releaseSource: srv.goDevUrl, goProxy: srv.proxyUrl, retryBackoffMs: 1 }, env: {} });
+  const r = await resolveGoVersion({
+    context: module('go 1.24.1\n'),
+    sources: { releaseSource: srv.goDevUrl, goProxy: srv.proxyUrl, retryBackoffMs: 1 },
+    env: {},
+  });
   assert.equal(formatGoVersion(r.version), '1.24.1');
   assert.equal(r.warnings.length, 1);
   assert.match(r.warnings[0]!, /\/dl\/.*HTTP 500.*toolchain\/@v\/list/);
@@ -70,7 +101,11 @@ test('every source down: a pinned go.mod builds its own version with a warning n
 test('every source down and go.mod names only a minor: fails with the fix', async (t) => {
   clearReleaseCache();
   await assert.rejects(
-    resolveGoVersion({ context: module('go 1.24\n'), sources: { releaseSource: 'http://127.0.0.1:9/dl', goProxy: 'off', retryBackoffMs: 1 }, env: {} }),
+    resolveGoVersion({
+      context: module('go 1.24\n'),
+      sources: { releaseSource: 'http://127.0.0.1:9/dl', goProxy: 'off', retryBackoffMs: 1 },
+      env: {},
+    }),
     /names no exact release.*Set go-version to an exact release/,
   );
   t.diagnostic('refused connection on 127.0.0.1:9');
@@ -81,8 +116,26 @@ test('go-version input: an exact version is used as given, a minor resolves', as
   t.after(() => srv.close());
   clearReleaseCache();
   const sources = { releaseSource: srv.goDevUrl, goProxy: 'off', retryBackoffMs: 1 };
-  assert.equal(formatGoVersion((await resolveGoVersion({ context: '.', goVersion: '1.23.2', sources, env: {} })).version), '1.23.2');
-  assert.equal(formatGoVersion((await resolveGoVersion({ context: '.', goVersion: '1.24', sources, env: {} })).version), '1.24.5');
-  assert.equal(formatGoVersion((await resolveGoVersion({ context: '.', goVersion: '~1.23.0', sources, env: {} })).version), '1.23.11');
-  await assert.rejects(resolveGoVersion({ context: '.', goVersion: '1.99', sources, env: {} }), /input "go-version": no Go release matches/);
+  assert.equal(
+    formatGoVersion(
+      (await resolveGoVersion({ context: '.', goVersion: '1.23.2', sources, env: {} })).version,
+    ),
+    '1.23.2',
+  );
+  assert.equal(
+    formatGoVersion(
+      (await resolveGoVersion({ context: '.', goVersion: '1.24', sources, env: {} })).version,
+    ),
+    '1.24.5',
+  );
+  assert.equal(
+    formatGoVersion(
+      (await resolveGoVersion({ context: '.', goVersion: '~1.23.0', sources, env: {} })).version,
+    ),
+    '1.23.11',
+  );
+  await assert.rejects(
+    resolveGoVersion({ context: '.', goVersion: '1.99', sources, env: {} }),
+    /input "go-version": no Go release matches/,
+  );
 });

@@ -14,25 +14,42 @@ const report = (bin: number, extra?: number): ImageSizeReport => ({
   image: 'ghcr.io/o/svc:pr-1',
   goVersion: '1.24.5',
   platforms: ['linux/amd64', 'linux/arm64'].map((platform, i) => {
-    const layers = [{ digest: `sha256:${i}a`, size: bin + i * MiB, instruction: 'COPY /out/server /server' }];
-    if (extra) layers.push({ digest: `sha256:${i}b`, size: extra, instruction: 'COPY assets /assets' });
-    return { platform, digest: `sha256:${i}`, compressed: layers.reduce((a, l) => a + l.size, 0) + 500, layers };
+    const layers = [
+      { digest: `sha256:${i}a`, size: bin + i * MiB, instruction: 'COPY /out/server /server' },
+    ];
+    if (extra)
+      layers.push({ digest: `sha256:${i}b`, size: extra, instruction: 'COPY assets /assets' });
+    return {
+      platform,
+      digest: `sha256:${i}`,
+      compressed: layers.reduce((a, l) => a + l.size, 0) + 500,
+      layers,
+    };
   }),
 });
 
 test('instructions from image history are shortened to what the Dockerfile said', () => {
-  assert.equal(shortInstruction('RUN |2 TARGETOS=linux TARGETARCH=arm64 /bin/sh -c go build ./... # buildkit'), 'RUN go build ./...');
+  assert.equal(
+    shortInstruction('RUN |2 TARGETOS=linux TARGETARCH=arm64 /bin/sh -c go build ./... # buildkit'),
+    'RUN go build ./...',
+  );
   assert.equal(shortInstruction('/bin/sh -c #(nop) COPY file:abc in /x '), 'COPY file:abc in /x');
   assert.equal(shortInstruction('COPY /out/server /server # buildkit'), 'COPY /out/server /server');
 });
 
 test('human units are IEC with one decimal everywhere', () => {
-  assert.deepEqual([humanBytes(512), humanBytes(1536), humanBytes(3 * MiB + MiB / 2), humanBytes(-2048)], ['512 B', '1.5 KiB', '3.5 MiB', '-2.0 KiB']);
+  assert.deepEqual(
+    [humanBytes(512), humanBytes(1536), humanBytes(3 * MiB + MiB / 2), humanBytes(-2048)],
+    ['512 B', '1.5 KiB', '3.5 MiB', '-2.0 KiB'],
+  );
 });
 
 test('diff per platform and per layer, rendered with marker, table and folded layer detail', () => {
   const diff = diffReports(report(3 * MiB, MiB), report(3 * MiB), 'the last build of main');
-  assert.deepEqual(diff.platforms.map((p) => (p.head ?? 0) - (p.base ?? 0)), [MiB, MiB]);
+  assert.deepEqual(
+    diff.platforms.map((p) => (p.head ?? 0) - (p.base ?? 0)),
+    [MiB, MiB],
+  );
   const md = renderMarkdown(diff, 'o/svc');
   assert.ok(md.startsWith(marker('o/svc')));
   assert.match(md, /\| linux\/amd64 \| 3\.0 MiB \| 4\.0 MiB \| \+1\.0 MiB \(\+33\.3%\) \|/);
@@ -48,7 +65,13 @@ test('no baseline is said plainly', () => {
 
 test('huge reports stay under the comment limit: layer detail goes first, marker stays', () => {
   const big = report(MiB);
-  for (const p of big.platforms) for (let i = 0; i < 3000; i++) p.layers.push({ digest: `sha256:${i}`, size: i, instruction: `RUN step ${i} ${'x'.repeat(40)}` });
+  for (const p of big.platforms)
+    for (let i = 0; i < 3000; i++)
+      p.layers.push({
+        digest: `sha256:${i}`,
+        size: i,
+        instruction: `RUN step ${i} ${'x'.repeat(40)}`,
+      });
   const md = renderMarkdown(diffReports(big, report(MiB)), 'x');
   assert.ok(md.length < COMMENT_LIMIT);
   assert.ok(md.startsWith(marker('x')));
@@ -57,12 +80,21 @@ test('huge reports stay under the comment limit: layer detail goes first, marker
 
 test('budgets: percent and absolute growth, absolute maximum, strict parsing', () => {
   const diff = diffReports(report(3 * MiB, MiB), report(3 * MiB));
-  assert.deepEqual(evaluateBudgets(diff, { warn: parseLimit('size-warn', '10%') }).level, 'warning');
-  const fail = evaluateBudgets(diff, { warn: parseLimit('size-warn', '10%'), fail: parseLimit('size-fail', '512KiB') });
+  assert.deepEqual(
+    evaluateBudgets(diff, { warn: parseLimit('size-warn', '10%') }).level,
+    'warning',
+  );
+  const fail = evaluateBudgets(diff, {
+    warn: parseLimit('size-warn', '10%'),
+    fail: parseLimit('size-fail', '512KiB'),
+  });
   assert.equal(fail.level, 'failure');
   assert.match(fail.messages[0]!, /linux\/amd64: grew past size-fail/);
   assert.equal(evaluateBudgets(diff, { fail: parseLimit('size-fail', '50%') }).level, 'ok');
-  assert.equal(evaluateBudgets(diff, { max: parseLimit('size-max', '4MiB', false) }).level, 'failure');
+  assert.equal(
+    evaluateBudgets(diff, { max: parseLimit('size-max', '4MiB', false) }).level,
+    'failure',
+  );
   assert.throws(() => parseLimit('size-warn', 'ten'), /input "size-warn": "ten" is not a size/);
   assert.throws(() => parseLimit('size-max', '10%', false), /input "size-max": .*not a percentage/);
   const md = renderMarkdown(diff, 'x', fail);
@@ -72,10 +104,15 @@ test('budgets: percent and absolute growth, absolute maximum, strict parsing', (
 test('a restored baseline report is validated strictly', () => {
   assert.ok(parseReport(JSON.stringify(report(MiB))));
   assert.equal(parseReport(JSON.stringify({ schema: 2, platforms: [] })), undefined);
-  assert.equal(parseReport(JSON.stringify({ schema: 1, platforms: [{ platform: 'x', compressed: '1', layers: [] }] })), undefined);
+  assert.equal(
+    parseReport(
+      JSON.stringify({ schema: 1, platforms: [{ platform: 'x', compressed: '1', layers: [] }] }),
+    ),
+    undefined,
+  );
 });
 
-test('sticky comment: created once, updated in place, unchanged skipped, found on a later page, others\' comments untouched', async (t) => {
+test("sticky comment: created once, updated in place, unchanged skipped, found on a later page, others' comments untouched", async (t) => {
   const api = await startGitHubApi({
     'ghp-bot': { login: 'ci-bot', id: 7, type: 'User', write: true },
     'ghp-other': { login: 'someone', id: 8, type: 'User', write: true },
@@ -95,20 +132,44 @@ test('sticky comment: created once, updated in place, unchanged skipped, found o
   const mine = api.comments.get(5)!.filter((c) => c.user.login === 'ci-bot');
   assert.equal(mine.length, 1);
   assert.equal(mine[0]!.body, `${m}\nv2`);
-  assert.equal(api.comments.get(5)!.find((c) => c.id === foreign.id)!.body, `${m}\nI copied your report`);
-  assert.ok(api.requests.some((r) => r.path.includes('page=3')), 'paged through every comment');
+  assert.equal(
+    api.comments.get(5)!.find((c) => c.id === foreign.id)!.body,
+    `${m}\nI copied your report`,
+  );
+  assert.ok(
+    api.requests.some((r) => r.path.includes('page=3')),
+    'paged through every comment',
+  );
 });
 
 test('the workflow token (an installation token) finds its bot comments; a read-only token degrades to a warning', async (t) => {
   const api = await startGitHubApi({
-    'ghs-workflow': { login: 'github-actions[bot]', id: 41898282, type: 'Bot', write: true, installation: true },
-    'ghs-fork': { login: 'github-actions[bot]', id: 41898282, type: 'Bot', write: false, installation: true },
+    'ghs-workflow': {
+      login: 'github-actions[bot]',
+      id: 41898282,
+      type: 'Bot',
+      write: true,
+      installation: true,
+    },
+    'ghs-fork': {
+      login: 'github-actions[bot]',
+      id: 41898282,
+      type: 'Bot',
+      write: false,
+      installation: true,
+    },
   });
   t.after(() => api.close());
   const m = marker('svc');
   const opts = { baseUrl: api.url, owner: 'o', repo: 'r', issue: 9, marker: m };
-  assert.equal((await upsertComment({ ...opts, token: 'ghs-workflow', body: `${m}\na` })).action, 'created');
-  assert.equal((await upsertComment({ ...opts, token: 'ghs-workflow', body: `${m}\nb` })).action, 'updated');
+  assert.equal(
+    (await upsertComment({ ...opts, token: 'ghs-workflow', body: `${m}\na` })).action,
+    'created',
+  );
+  assert.equal(
+    (await upsertComment({ ...opts, token: 'ghs-workflow', body: `${m}\nb` })).action,
+    'updated',
+  );
   const denied = await upsertComment({ ...opts, token: 'ghs-fork', body: `${m}\nc` });
   assert.equal(denied.action, 'denied');
   assert.match((denied as { reason: string }).reason, /HTTP 403.*two-workflow comment pattern/);

@@ -42686,7 +42686,9 @@ function adviseDockerfile(df, opts) {
                 message: `this stage runs "go build" on the target platform, so ${opts.platforms.filter((p) => p.split('/')[1] !== opts.hostArch).join(', ')} compiles under QEMU (about 7x slower). Use "FROM --platform=$BUILDPLATFORM ..." and cross-compile with GOOS=$TARGETOS GOARCH=$TARGETARCH`,
             });
         const finalBase = last?.image.toLowerCase() ?? '';
-        if (last !== stage && (finalBase === 'scratch' || finalBase.includes('distroless')) && !/CGO_ENABLED=0/.test(stage.instructions.map((i) => i.args).join('\n')))
+        if (last !== stage &&
+            (finalBase === 'scratch' || finalBase.includes('distroless')) &&
+            !/CGO_ENABLED=0/.test(stage.instructions.map((i) => i.args).join('\n')))
             out.push({
                 line: build.line,
                 title: 'cgo binary in a final stage without libc',
@@ -42702,7 +42704,11 @@ function adviseDockerfile(df, opts) {
             });
     }
     if (!(0,external_node_fs_namespaceObject.existsSync)(external_node_path_namespaceObject.join(opts.context, '.dockerignore')))
-        out.push({ line: 1, title: 'no .dockerignore', message: `the build context ${opts.context} has no .dockerignore: .git and other large folders are sent to the builder and can bust the cache. Add one listing .git and build outputs` });
+        out.push({
+            line: 1,
+            title: 'no .dockerignore',
+            message: `the build context ${opts.context} has no .dockerignore: .git and other large folders are sent to the builder and can bust the cache. Add one listing .git and build outputs`,
+        });
     return out;
 }
 //# sourceMappingURL=advice.js.map
@@ -42844,7 +42850,12 @@ function parseBuilderInspect(text) {
         .split(',')
         .map((p) => p.trim().replace(/\*$/, ''))
         .filter(Boolean);
-    return { name: field('Name'), driver: field('Driver'), platforms, nativePlatform: platforms[0] ?? 'linux/amd64' };
+    return {
+        name: field('Name'),
+        driver: field('Driver'),
+        platforms,
+        nativePlatform: platforms[0] ?? 'linux/amd64',
+    };
 }
 async function buildxAvailable() {
     const r = await execFile('docker', ['buildx', 'version'], { allowFailure: true }).catch(() => undefined);
@@ -42856,14 +42867,24 @@ async function inspectBuilder(name) {
 }
 /** The docker driver can build multi-platform images only with the containerd image store. */
 async function dockerUsesContainerdStore() {
-    const r = await execFile('docker', ['info', '--format', '{{json .DriverStatus}}'], { allowFailure: true });
+    const r = await execFile('docker', ['info', '--format', '{{json .DriverStatus}}'], {
+        allowFailure: true,
+    });
     return r.stdout.includes('io.containerd.snapshotter');
 }
 function canBuildMultiPlatform(info, containerdStore) {
     return info.driver !== 'docker' || containerdStore;
 }
 async function createContainerBuilder(name) {
-    await execFile('docker', ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap']);
+    await execFile('docker', [
+        'buildx',
+        'create',
+        '--name',
+        name,
+        '--driver',
+        'docker-container',
+        '--bootstrap',
+    ]);
 }
 async function removeBuilder(name) {
     await execFile('docker', ['buildx', 'rm', '--force', name], { allowFailure: true });
@@ -42891,7 +42912,13 @@ async function runBuild(opts) {
                 log = log.slice(-2_000_000);
         };
         try {
-            await execFile('docker', opts.args, { env: opts.env, onStdout: collect, onStderr: collect, signal: opts.signal, maxCapture: 0 });
+            await execFile('docker', opts.args, {
+                env: opts.env,
+                onStdout: collect,
+                onStderr: collect,
+                signal: opts.signal,
+                maxCapture: 0,
+            });
             const metadata = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(opts.metadataFile, 'utf8'));
             return {
                 metadata,
@@ -42904,7 +42931,9 @@ async function runBuild(opts) {
         catch (e) {
             if (!(e instanceof ExecError) || attempt >= attempts || !isTransientPushFailure(log)) {
                 if (e instanceof ExecError)
-                    throw new Error(`docker buildx build failed:\n${log.split('\n').slice(-25).join('\n')}`);
+                    throw new Error(`docker buildx build failed:\n${log.split('\n').slice(-25).join('\n')}`, {
+                        cause: e,
+                    });
                 throw e;
             }
             await new Promise((r) => setTimeout(r, 2000 * attempt));
@@ -43016,7 +43045,8 @@ function globalArgScope(df, buildArgs) {
     const vars = new Map();
     for (const ins of df.globalArgs) {
         for (const a of parseArgInstruction(ins)) {
-            const v = buildArgs.get(a.name) ?? (a.default !== undefined ? expandWord(a.default, vars, df.escape) : undefined);
+            const v = buildArgs.get(a.name) ??
+                (a.default !== undefined ? expandWord(a.default, vars, df.escape) : undefined);
             if (v !== undefined)
                 vars.set(a.name, v);
         }
@@ -43062,9 +43092,27 @@ function stageScope(df, stage, upTo, buildArgs, predefined = new Map()) {
 ;// CONCATENATED MODULE: ./lib/cachemounts/discover.js
 
 
-const KNOWN_KEYS = new Set(['type', 'target', 'dst', 'destination', 'id', 'sharing', 'uid', 'gid', 'mode', 'from', 'source', 'src', 'readonly', 'ro', 'rw', 'readwrite', 'required']);
+const KNOWN_KEYS = new Set([
+    'type',
+    'target',
+    'dst',
+    'destination',
+    'id',
+    'sharing',
+    'uid',
+    'gid',
+    'mode',
+    'from',
+    'source',
+    'src',
+    'readonly',
+    'ro',
+    'rw',
+    'readwrite',
+    'required',
+]);
 // Mount options end up in a generated Dockerfile line: only plain characters are accepted.
-const SAFE_VALUE = /^[A-Za-z0-9_.\/@+-]{1,200}$/;
+const SAFE_VALUE = /^[A-Za-z0-9_./@+-]{1,200}$/;
 /** One `--mount` value (`type=cache,target=/x,id=y`) with variables already expanded. */
 function parseCacheMountSpec(spec, where, fail) {
     const fields = new Map();
@@ -43103,7 +43151,10 @@ function parseCacheMountSpec(spec, where, fail) {
     const mode = fields.get('mode');
     if (mode !== undefined && !/^0?[0-7]{3,4}$/.test(mode))
         throw fail(`cache mount mode "${mode}" must be octal, e.g. 0755`);
-    for (const [k, v] of [['id', id], ['target', target]])
+    for (const [k, v] of [
+        ['id', id],
+        ['target', target],
+    ])
         if (!SAFE_VALUE.test(v))
             throw fail(`cache mount ${k} "${v}" has characters this action does not carry (use letters, digits, / . _ - @ +)`);
     const m = { id, target, sharing, where };
@@ -99835,7 +99886,10 @@ function cacheKeys(p) {
     const base = `build-go-image-cm-v1-${mountHash}-${scope}-go${minor}`;
     const patch = `${base}-${p.goVersion}`;
     const withSum = `${patch}-${p.goSumHash}`;
-    return { key: `${withSum}-${p.runId}-${p.runAttempt}`, restoreKeys: [`${withSum}-`, `${patch}-`, `${base}-`] };
+    return {
+        key: `${withSum}-${p.runId}-${p.runAttempt}`,
+        restoreKeys: [`${withSum}-`, `${patch}-`, `${base}-`],
+    };
 }
 //# sourceMappingURL=keys.js.map
 ;// CONCATENATED MODULE: ./lib/cachemounts/tar-check.js
@@ -99938,7 +99992,9 @@ function checkTar(file, limits = { maxFiles: 2_000_000, maxBytes: 64 * 1024 ** 3
             name = '';
             pos += 512 + dataLen;
         }
-        return pos === 0 ? bad('empty archive') : bad('archive ends without its end marker (truncated)');
+        return pos === 0
+            ? bad('empty archive')
+            : bad('archive ends without its end marker (truncated)');
     }
     finally {
         (0,external_node_fs_namespaceObject.closeSync)(fd);
@@ -100042,7 +100098,13 @@ async function fileDigest(file) {
 const TRANSFER_DIR = external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'build-go-image-cache-mount');
 const TRANSFER_TAR = external_node_path_namespaceObject.join(TRANSFER_DIR, 'content.tar');
 async function restoreCacheMounts(mounts, keyParts, opts) {
-    const state = { builder: opts.builder, platform: opts.platform, helperImage: opts.helperImage, workDir: opts.workDir, mounts: [] };
+    const state = {
+        builder: opts.builder,
+        platform: opts.platform,
+        helperImage: opts.helperImage,
+        workDir: opts.workDir,
+        mounts: [],
+    };
     const available = isFeatureAvailable();
     for (const [i, mount] of mounts.entries()) {
         const { key, restoreKeys } = cacheKeys({ ...keyParts, mount });
@@ -100075,7 +100137,15 @@ async function restoreCacheMounts(mounts, keyParts, opts) {
             }
             ms.restoredDigest = await fileDigest(tar);
             ms.restoredBytes = (0,external_node_fs_namespaceObject.statSync)(tar).size;
-            await injectMount({ builder: opts.builder, platform: opts.platform, mount, helperImage: opts.helperImage, tarFile: tar, workDir: external_node_path_namespaceObject.join(opts.workDir, `mount-${i}`), runTag: `${key}-${Date.now()}` });
+            await injectMount({
+                builder: opts.builder,
+                platform: opts.platform,
+                mount,
+                helperImage: opts.helperImage,
+                tarFile: tar,
+                workDir: external_node_path_namespaceObject.join(opts.workDir, `mount-${i}`),
+                runTag: `${key}-${Date.now()}`,
+            });
             ms.hit = matched === key ? 'exact' : 'partial';
             ms.matchedKey = matched;
             opts.log.info(`cache mount ${mount.id}: restored ${check.files} files (${(ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${matched}`);
@@ -100139,7 +100209,8 @@ async function saveCacheMounts(state, opts) {
             (0,external_node_fs_namespaceObject.renameSync)(tar, TRANSFER_TAR);
             const id = await cache_saveCache([TRANSFER_TAR], ms.key);
             if (id === -1)
-                r.reason = 'the cache service did not accept the entry (another job may have saved this key)';
+                r.reason =
+                    'the cache service did not accept the entry (another job may have saved this key)';
             else {
                 r.saved = true;
                 r.reason = `saved as ${ms.key}`;
@@ -100272,7 +100343,8 @@ function parseInstruction(text, line, endLine, file) {
 /** The stage `FROM` refers to by name or index, if any (for COPY --from and FROM <stage>). */
 function findStage(df, ref) {
     const lower = ref.toLowerCase();
-    return df.stages.find((s) => s.name === lower) ?? (/^\d+$/.test(ref) ? df.stages[Number(ref)] : undefined);
+    return (df.stages.find((s) => s.name === lower) ??
+        (/^\d+$/.test(ref) ? df.stages[Number(ref)] : undefined));
 }
 //# sourceMappingURL=parse.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
@@ -105292,21 +105364,39 @@ async function upsertComment(opts) {
     const octokit = getOctokit(opts.token, opts.baseUrl ? { baseUrl: opts.baseUrl } : {});
     try {
         const login = await ownLogin(octokit);
-        const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner: opts.owner, repo: opts.repo, issue_number: opts.issue, per_page: 100 });
+        const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+            owner: opts.owner,
+            repo: opts.repo,
+            issue_number: opts.issue,
+            per_page: 100,
+        });
         const mine = comments.find((c) => c.user?.login === login && (c.body ?? '').includes(opts.marker));
         if (mine) {
             if (mine.body === opts.body)
                 return { action: 'unchanged', id: mine.id };
-            await octokit.rest.issues.updateComment({ owner: opts.owner, repo: opts.repo, comment_id: mine.id, body: opts.body });
+            await octokit.rest.issues.updateComment({
+                owner: opts.owner,
+                repo: opts.repo,
+                comment_id: mine.id,
+                body: opts.body,
+            });
             return { action: 'updated', id: mine.id };
         }
-        const { data } = await octokit.rest.issues.createComment({ owner: opts.owner, repo: opts.repo, issue_number: opts.issue, body: opts.body });
+        const { data } = await octokit.rest.issues.createComment({
+            owner: opts.owner,
+            repo: opts.repo,
+            issue_number: opts.issue,
+            body: opts.body,
+        });
         return { action: 'created', id: data.id };
     }
     catch (e) {
         const status = e.status;
         if (status === 403 || status === 401 || status === 404)
-            return { action: 'denied', reason: `the token cannot write comments (HTTP ${status}: ${errors_getErrorMessage(e)}); fork pull requests get a read-only token — see docs/security.md for the two-workflow comment pattern` };
+            return {
+                action: 'denied',
+                reason: `the token cannot write comments (HTTP ${status}: ${errors_getErrorMessage(e)}); fork pull requests get a read-only token — see docs/security.md for the two-workflow comment pattern`,
+            };
         return { action: 'failed', reason: errors_getErrorMessage(e) };
     }
 }
@@ -105341,7 +105431,9 @@ function parseImageReference(text) {
     let registry = 'docker.io';
     const slash = rest.indexOf('/');
     const first = slash >= 0 ? rest.slice(0, slash) : '';
-    if (first && (first.includes('.') || first.includes(':') || first === 'localhost') && DOMAIN.test(first)) {
+    if (first &&
+        (first.includes('.') || first.includes(':') || first === 'localhost') &&
+        DOMAIN.test(first)) {
         registry = first;
         rest = rest.slice(slash + 1);
     }
@@ -105405,7 +105497,9 @@ function sameMinor(a, b) {
 /** FROM images whose text depends on the Go version build-arg (after ARG substitution). */
 function goVersionFromLines(df, buildArgName) {
     const uses = new RegExp(`\\$(\\{${buildArgName}([:+-][^}]*)?\\}|${buildArgName}\\b)`);
-    return df.stages.filter((s) => uses.test(s.image)).map((s) => ({ line: s.from.line, image: s.image }));
+    return df.stages
+        .filter((s) => uses.test(s.image))
+        .map((s) => ({ line: s.from.line, image: s.image }));
 }
 /** Whether every platform has a manifest under the reference (an index entry or a single manifest). */
 async function hasAllPlatforms(registry, ref, platforms) {
@@ -105437,7 +105531,9 @@ async function checkGoImage(opts) {
                 ref = parseImageReference(image);
             }
             catch (e) {
-                throw new Error(`${opts.dockerfile.file}: FROM ${image}: ${errors_getErrorMessage(e)}`);
+                throw new Error(`${opts.dockerfile.file}: FROM ${image}: ${errors_getErrorMessage(e)}`, {
+                    cause: e,
+                });
             }
             const stagePlatforms = opts.platforms;
             if (!(await hasAllPlatforms(opts.registry, ref, stagePlatforms))) {
@@ -105591,7 +105687,9 @@ function goRequirement(d, file, env) {
     return { minimum, exact, why };
 }
 function fmt(v) {
-    return v.pre ? `${v.major}.${v.minor}${v.pre.kind}${v.pre.n}` : `${v.major}.${v.minor}${v.patch !== undefined ? `.${v.patch}` : ''}`;
+    return v.pre
+        ? `${v.major}.${v.minor}${v.pre.kind}${v.pre.n}`
+        : `${v.major}.${v.minor}${v.patch !== undefined ? `.${v.patch}` : ''}`;
 }
 //# sourceMappingURL=gomod.js.map
 ;// CONCATENATED MODULE: ./lib/io/http.js
@@ -105645,7 +105743,9 @@ async function http_request(url, opts = {}) {
                 last = `HTTP ${status}`;
                 const retryAfter = Number(res.message.headers['retry-after']);
                 if (attempt < attempts) {
-                    await http_sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 10_000) : delay);
+                    await http_sleep(Number.isFinite(retryAfter) && retryAfter > 0
+                        ? Math.min(retryAfter * 1000, 10_000)
+                        : delay);
                     delay *= 2;
                     continue;
                 }
@@ -105715,7 +105815,11 @@ function parseToolchainList(body, source) {
     return { versions: [...versions], source, rejected };
 }
 async function fetchText(url, retryBackoffMs) {
-    const res = await http_request(url, { maxBytes: 16 * 1024 * 1024, backoffMs: retryBackoffMs, attempts: 3 });
+    const res = await http_request(url, {
+        maxBytes: 16 * 1024 * 1024,
+        backoffMs: retryBackoffMs,
+        attempts: 3,
+    });
     if (res.status !== 200)
         throw new Error(`${url}: HTTP ${res.status}`);
     return res.body.toString('utf8');
@@ -105725,8 +105829,14 @@ async function fetchReleases(src) {
     const attempts = [];
     const backoff = src.retryBackoffMs ?? 500;
     if (src.releaseSource)
-        attempts.push([src.releaseSource, async () => parseGoDevJson(await fetchText(src.releaseSource, backoff), src.releaseSource)]);
-    for (const proxy of src.goProxy.split(/[,|]/).map((p) => p.trim()).filter((p) => p && p !== 'direct' && p !== 'off')) {
+        attempts.push([
+            src.releaseSource,
+            async () => parseGoDevJson(await fetchText(src.releaseSource, backoff), src.releaseSource),
+        ]);
+    for (const proxy of src.goProxy
+        .split(/[,|]/)
+        .map((p) => p.trim())
+        .filter((p) => p && p !== 'direct' && p !== 'off')) {
         const url = `${proxy.replace(/\/+$/, '')}/golang.org/toolchain/@v/list`;
         attempts.push([url, async () => parseToolchainList(await fetchText(url, backoff), url)]);
     }
@@ -105780,16 +105890,32 @@ async function resolveGoVersion(opts) {
         const exact = parseGoVersion(input);
         if (exact && exact.patch !== undefined) {
             // An exact release from the user is used as given: they asked for it.
-            return { version: exact, minimum: exact, from: 'go-version input', source: 'go-version input', candidates: [exact], warnings };
+            return {
+                version: exact,
+                minimum: exact,
+                from: 'go-version input',
+                source: 'go-version input',
+                candidates: [exact],
+                warnings,
+            };
         }
         const list = await fetchReleases(opts.sources).catch((e) => {
             throw new InputError('go-version', `${input} needs the Go release list, which could not be read: ${errors_getErrorMessage(e)}. Give an exact version (1.24.3) or fix go-release-source/go-proxy`);
         });
         const minor = exact;
-        const v = minor ? candidatesNewestFirst(minor, list.versions).find((c) => !c.pre) : newestInRange(input, list.versions);
+        const v = minor
+            ? candidatesNewestFirst(minor, list.versions).find((c) => !c.pre)
+            : newestInRange(input, list.versions);
         if (!v)
             throw new InputError('go-version', `no Go release matches "${input}" in ${list.source}`);
-        return { version: v, minimum: minor ?? v, from: 'go-version input', source: list.source, candidates: minor ? candidatesNewestFirst(minor, list.versions).filter((c) => !c.pre) : [v], warnings };
+        return {
+            version: v,
+            minimum: minor ?? v,
+            from: 'go-version input',
+            source: list.source,
+            candidates: minor ? candidatesNewestFirst(minor, list.versions).filter((c) => !c.pre) : [v],
+            warnings,
+        };
     }
     const file = findGoVersionFile(opts.context, opts.goVersionFile);
     const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
@@ -105801,14 +105927,28 @@ async function resolveGoVersion(opts) {
         const ordered = stable.length > 0 ? stable : candidates;
         if (ordered.length === 0)
             throw new Error(`no release of Go ${req.minimum.major}.${req.minimum.minor} >= ${formatGoVersion(req.minimum)} in ${list.source}`);
-        return { version: ordered[0], minimum: req.minimum, from: req.why, source: list.source, candidates: ordered, warnings };
+        return {
+            version: ordered[0],
+            minimum: req.minimum,
+            from: req.why,
+            source: list.source,
+            candidates: ordered,
+            warnings,
+        };
     }
     catch (e) {
         if (!req.exact) {
-            throw new Error(`${req.why} names no exact release and the newest Go ${req.minimum.major}.${req.minimum.minor}.x could not be resolved: ${errors_getErrorMessage(e)}. Set go-version to an exact release, or point go-release-source/go-proxy at a reachable mirror`);
+            throw new Error(`${req.why} names no exact release and the newest Go ${req.minimum.major}.${req.minimum.minor}.x could not be resolved: ${errors_getErrorMessage(e)}. Set go-version to an exact release, or point go-release-source/go-proxy at a reachable mirror`, { cause: e });
         }
         warnings.push(`${errors_getErrorMessage(e)}; building with Go ${formatGoVersion(req.minimum)} as ${req.why} pins it, which may lack security fixes of newer patches`);
-        return { version: req.minimum, minimum: req.minimum, from: req.why, source: 'none reachable', candidates: [req.minimum], warnings };
+        return {
+            version: req.minimum,
+            minimum: req.minimum,
+            from: req.why,
+            source: 'none reachable',
+            candidates: [req.minimum],
+            warnings,
+        };
     }
 }
 //# sourceMappingURL=index.js.map
@@ -106035,8 +106175,13 @@ class RegistryClient {
         url.searchParams.set('scope', params['scope'] ?? `repository:${ref.repository}:pull`);
         const headers = {};
         if (creds)
-            headers['authorization'] = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-        const res = await http_request(url.toString(), { headers, maxBytes: 1 << 20, backoffMs: this.retryBackoffMs });
+            headers['authorization'] =
+                `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+        const res = await http_request(url.toString(), {
+            headers,
+            maxBytes: 1 << 20,
+            backoffMs: this.retryBackoffMs,
+        });
         if (res.status !== 200)
             throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
         const body = JSON.parse(res.body.toString('utf8'));
@@ -106100,12 +106245,22 @@ class RegistryClient {
         if (!top)
             return undefined;
         if (!top.body.manifests) {
-            const config = top.body.config ? JSON.parse((await this.getBlob(ref, top.body.config.digest)).toString('utf8')) : {};
-            return [{ platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`, digest: top.digest, manifest: top }];
+            const config = top.body.config
+                ? JSON.parse((await this.getBlob(ref, top.body.config.digest)).toString('utf8'))
+                : {};
+            return [
+                {
+                    platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`,
+                    digest: top.digest,
+                    manifest: top,
+                },
+            ];
         }
         const out = [];
         for (const d of top.body.manifests) {
-            if (!d.platform || d.platform.os === 'unknown' || d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+            if (!d.platform ||
+                d.platform.os === 'unknown' ||
+                d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
                 continue;
             const m = await this.getManifest(ref, d.digest);
             if (!m)
@@ -106149,7 +106304,9 @@ function parseReport(text) {
     if (r?.schema !== 1 || !Array.isArray(r.platforms))
         return undefined;
     for (const p of r.platforms) {
-        if (typeof p.platform !== 'string' || typeof p.compressed !== 'number' || !Array.isArray(p.layers))
+        if (typeof p.platform !== 'string' ||
+            typeof p.compressed !== 'number' ||
+            !Array.isArray(p.layers))
             return undefined;
         for (const l of p.layers)
             if (typeof l.size !== 'number' || typeof l.instruction !== 'string')
@@ -106169,7 +106326,15 @@ async function loadBaseline(name, branch) {
 ;// CONCATENATED MODULE: ./lib/sizereport/budgets.js
 // Size budgets: growth limits (absolute or percent) and an absolute maximum per platform.
 
-const UNITS = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const UNITS = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+};
 function parseLimit(input, value, allowPercent = true) {
     const v = value.trim();
     if (!v)
@@ -106188,7 +106353,9 @@ function parseLimit(input, value, allowPercent = true) {
 }
 function crosses(limit, base, head) {
     const growth = head - base;
-    return limit.kind === 'bytes' ? growth > limit.value : base > 0 && (growth / base) * 100 > limit.value;
+    return limit.kind === 'bytes'
+        ? growth > limit.value
+        : base > 0 && (growth / base) * 100 > limit.value;
 }
 function describe(limit) {
     return limit.kind === 'percent' ? `${limit.value}%` : `${limit.value} bytes`;
@@ -106236,7 +106403,10 @@ function layerChanges(base, head) {
     return out;
 }
 function diffReports(head, base, baselineLabel) {
-    const platforms = new Set([...head.platforms.map((p) => p.platform), ...(base?.platforms.map((p) => p.platform) ?? [])]);
+    const platforms = new Set([
+        ...head.platforms.map((p) => p.platform),
+        ...(base?.platforms.map((p) => p.platform) ?? []),
+    ]);
     return {
         image: head.image,
         hasBaseline: base !== undefined,
@@ -106246,7 +106416,12 @@ function diffReports(head, base, baselineLabel) {
         platforms: [...platforms].sort().map((platform) => {
             const h = head.platforms.find((p) => p.platform === platform);
             const b = base?.platforms.find((p) => p.platform === platform);
-            return { platform, base: b?.compressed, head: h?.compressed, layers: layerChanges(b?.layers ?? [], h?.layers ?? []) };
+            return {
+                platform,
+                base: b?.compressed,
+                head: h?.compressed,
+                layers: layerChanges(b?.layers ?? [], h?.layers ?? []),
+            };
         }),
     };
 }
@@ -106264,7 +106439,11 @@ function shortInstruction(createdBy) {
 }
 function layersWithInstructions(layers, history) {
     const real = history.filter((h) => !h.empty_layer);
-    return layers.map((l, i) => ({ digest: l.digest, size: l.size, instruction: shortInstruction(real[i]?.created_by ?? '(unknown)') }));
+    return layers.map((l, i) => ({
+        digest: l.digest,
+        size: l.size,
+        instruction: shortInstruction(real[i]?.created_by ?? '(unknown)'),
+    }));
 }
 async function measureFromRegistry(client, ref, label) {
     const platforms = await client.resolvePlatforms(ref);
@@ -106280,7 +106459,12 @@ async function measureFromRegistry(client, ref, label) {
             history = config.history ?? [];
         }
         const compressed = layers.reduce((a, l) => a + l.size, 0) + (body.config?.size ?? 0);
-        out.push({ platform: p.platform, digest: p.digest, compressed, layers: layersWithInstructions(layers, history) });
+        out.push({
+            platform: p.platform,
+            digest: p.digest,
+            compressed,
+            layers: layersWithInstructions(layers, history),
+        });
     }
     out.sort((a, b) => a.platform.localeCompare(b.platform));
     return { schema: 1, image: label, platforms: out };
@@ -106338,8 +106522,10 @@ function renderMarkdown(diff, name, verdict, withLayers = true) {
     if (body.length < COMMENT_LIMIT - 100)
         return body;
     if (withLayers)
-        return renderMarkdown(diff, name, verdict, false) + '\n_Per-layer detail left out: the report would exceed the comment size limit._\n';
-    return body.slice(0, body.lastIndexOf('\n', COMMENT_LIMIT - 200)) + '\n\n_Report truncated at the comment size limit._\n';
+        return (renderMarkdown(diff, name, verdict, false) +
+            '\n_Per-layer detail left out: the report would exceed the comment size limit._\n');
+    return (body.slice(0, body.lastIndexOf('\n', COMMENT_LIMIT - 200)) +
+        '\n\n_Report truncated at the comment size limit._\n');
 }
 //# sourceMappingURL=render.js.map
 ;// CONCATENATED MODULE: ./lib/summary.js
@@ -106352,14 +106538,28 @@ function renderSummary(f) {
     if (f.goImage)
         rows.push(['Go image', `\`${f.goImage}\``]);
     rows.push(['Platforms', f.platforms.map((p) => `${p.platform} (${p.how})`).join(', ')]);
-    rows.push(['Cache mounts', f.cacheMounts.length === 0 ? 'none' : f.cacheMounts.map((m) => `${m.id}: ${m.hit}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`).join('<br>')]);
+    rows.push([
+        'Cache mounts',
+        f.cacheMounts.length === 0
+            ? 'none'
+            : f.cacheMounts
+                .map((m) => `${m.id}: ${m.hit}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`)
+                .join('<br>'),
+    ]);
     if (f.buildSeconds !== undefined)
         rows.push(['Build time', `${f.buildSeconds.toFixed(1)} s`]);
     if (f.digest)
         rows.push(['Digest', `\`${f.digest}\``]);
     if (f.tags.length)
         rows.push(['Tags', f.tags.map((t) => `\`${t}\``).join('<br>')]);
-    return ['### build-go-image', '', '| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`), ''].join('\n');
+    return [
+        '### build-go-image',
+        '',
+        '| | |',
+        '|---|---|',
+        ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
+        '',
+    ].join('\n');
 }
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./lib/main.js
@@ -106428,9 +106628,17 @@ async function runMain(host) {
         host.setSecret(inputs.githubToken);
     for (const s of inputs.secrets)
         host.setSecret(s.slice(s.indexOf('=') + 1));
-    const budgets = { warn: parseLimit('size-warn', inputs.sizeWarn), fail: parseLimit('size-fail', inputs.sizeFail), max: parseLimit('size-max', inputs.sizeMax, false) };
+    const budgets = {
+        warn: parseLimit('size-warn', inputs.sizeWarn),
+        fail: parseLimit('size-fail', inputs.sizeFail),
+        max: parseLimit('size-max', inputs.sizeMax, false),
+    };
     const dockerfile = readDockerfile(inputs);
-    const mounts = inputs.cacheMounts === 'false' || inputs.noCache ? [] : inputs.cacheMounts === 'auto' ? discoverCacheMounts(dockerfile, inputs.buildArgs) : cacheMountsFromInput(inputs.cacheMounts);
+    const mounts = inputs.cacheMounts === 'false' || inputs.noCache
+        ? []
+        : inputs.cacheMounts === 'auto'
+            ? discoverCacheMounts(dockerfile, inputs.buildArgs)
+            : cacheMountsFromInput(inputs.cacheMounts);
     if (!(await buildxAvailable()))
         throw new Error('docker buildx is not available: add docker/setup-buildx-action before this step (https://github.com/docker/setup-buildx-action)');
     const eventName = env['GITHUB_EVENT_NAME'] ?? '';
@@ -106475,7 +106683,14 @@ async function runMain(host) {
             }
         }
         if (inputs.checkGoImage) {
-            const check = await log.group('Check golang image', () => checkGoImage({ dockerfile, buildArgs, buildArgName: inputs.goVersionBuildArg, candidates: res.candidates, platforms: inputs.platforms, registry }));
+            const check = await log.group('Check golang image', () => checkGoImage({
+                dockerfile,
+                buildArgs,
+                buildArgName: inputs.goVersionBuildArg,
+                candidates: res.candidates,
+                platforms: inputs.platforms,
+                registry,
+            }));
             if (check) {
                 for (const w of check.warnings)
                     log.warning(w);
@@ -106494,16 +106709,25 @@ async function runMain(host) {
     state.phase = 'resolved';
     host.saveState(state);
     if (inputs.advice !== 'off') {
-        const advice = adviseDockerfile(dockerfile, { platforms: inputs.platforms, context: inputs.context, hostArch: nodeArch() });
+        const advice = adviseDockerfile(dockerfile, {
+            platforms: inputs.platforms,
+            context: inputs.context,
+            hostArch: nodeArch(),
+        });
         for (const a of advice)
-            (inputs.advice === 'error' ? log.error : log.warning)(a.message, { file: dockerfile.file, startLine: a.line, title: a.title });
+            (inputs.advice === 'error' ? log.error : log.warning)(a.message, {
+                file: dockerfile.file,
+                startLine: a.line,
+                title: a.title,
+            });
         if (inputs.advice === 'error' && advice.length > 0)
             throw new Error(`${advice.length} Dockerfile advice reported and advice is "error"`);
     }
     // Builder and emulation.
     let builder = inputs.builder || undefined;
     let info = await inspectBuilder(builder);
-    if (inputs.platforms.length > 1 && !canBuildMultiPlatform(info, await dockerUsesContainerdStore())) {
+    if (inputs.platforms.length > 1 &&
+        !canBuildMultiPlatform(info, await dockerUsesContainerdStore())) {
         const name = `build-go-image-${(env['GITHUB_RUN_ID'] ?? String(Date.now())).replace(/[^a-z0-9]/gi, '')}-${process.pid}`.toLowerCase();
         log.info(`builder ${info.name} (driver ${info.driver}) cannot build several platforms; creating docker-container builder ${name}`);
         await createContainerBuilder(name);
@@ -106527,9 +106751,26 @@ async function runMain(host) {
     (0,external_node_fs_namespaceObject.mkdirSync)(workDir, { recursive: true });
     let cacheState;
     if (mounts.length > 0) {
-        cacheState = await log.group('Restore cache mounts', () => restoreCacheMounts(mounts, { goVersion: goVersion ?? 'unknown', goSumHash: goSumHash(inputs.context), platforms: inputs.platforms, userKey: inputs.cacheKey, runId: env['GITHUB_RUN_ID'] ?? String(Date.now()), runAttempt: env['GITHUB_RUN_ATTEMPT'] ?? '1' }, { builder, platform: info.nativePlatform, helperImage: inputs.cacheHelperImage, workDir, log }));
+        cacheState = await log.group('Restore cache mounts', () => restoreCacheMounts(mounts, {
+            goVersion: goVersion ?? 'unknown',
+            goSumHash: goSumHash(inputs.context),
+            platforms: inputs.platforms,
+            userKey: inputs.cacheKey,
+            runId: env['GITHUB_RUN_ID'] ?? String(Date.now()),
+            runAttempt: env['GITHUB_RUN_ATTEMPT'] ?? '1',
+        }, {
+            builder,
+            platform: info.nativePlatform,
+            helperImage: inputs.cacheHelperImage,
+            workDir,
+            log,
+        }));
         state.cache = cacheState;
-        facts.cacheMounts = cacheState.mounts.map((m) => ({ id: m.mount.id, hit: m.hit, restoredBytes: m.restoredBytes }));
+        facts.cacheMounts = cacheState.mounts.map((m) => ({
+            id: m.mount.id,
+            hit: m.hit,
+            restoredBytes: m.restoredBytes,
+        }));
         host.setOutput('cache-hit', JSON.stringify(Object.fromEntries(cacheState.mounts.map((m) => [m.mount.id, m.hit]))));
     }
     state.phase = 'restored';
@@ -106538,7 +106779,12 @@ async function runMain(host) {
     // Build.
     const metadataFile = external_node_path_namespaceObject.join(workDir, 'metadata.json');
     const args = buildxArgs({ ...inputs, builder: builder ?? '' }, { dockerfile: dockerfile.file, buildArgs, metadataFile });
-    const result = await log.group(`Build ${inputs.platforms.join(', ')}`, () => runBuild({ args, env: { ...env, ...secretEnv(inputs) }, metadataFile, onOutput: (c) => host.buildOutput(c) }));
+    const result = await log.group(`Build ${inputs.platforms.join(', ')}`, () => runBuild({
+        args,
+        env: { ...env, ...secretEnv(inputs) },
+        metadataFile,
+        onOutput: (c) => host.buildOutput(c),
+    }));
     state.phase = 'built';
     host.saveState(state);
     facts.buildSeconds = result.seconds;
@@ -106599,7 +106845,15 @@ async function reportSizes(host, inputs, head, registry, budgets, workDir) {
     const pr = prNumber(env);
     if (inputs.comment && pr && inputs.githubToken) {
         const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '/').split('/');
-        const outcome = await upsertComment({ token: inputs.githubToken, baseUrl: env['GITHUB_API_URL'], owner: owner, repo: repo, issue: pr, marker: render_marker(name), body: markdown });
+        const outcome = await upsertComment({
+            token: inputs.githubToken,
+            baseUrl: env['GITHUB_API_URL'],
+            owner: owner,
+            repo: repo,
+            issue: pr,
+            marker: render_marker(name),
+            body: markdown,
+        });
         if ('reason' in outcome)
             log.warning(`size report: no PR comment: ${outcome.reason}; the report is in the job summary and the size-report output`);
         else
@@ -106633,7 +106887,9 @@ function parseState(text) {
     if (!text)
         return undefined;
     const s = JSON.parse(text);
-    if (!PHASES.includes(s.phase) || typeof s.cacheSaveAllowed !== 'boolean' || typeof s.sizeLimitBytes !== 'number')
+    if (!PHASES.includes(s.phase) ||
+        typeof s.cacheSaveAllowed !== 'boolean' ||
+        typeof s.sizeLimitBytes !== 'number')
         return undefined;
     if (s.createdBuilder !== undefined && !/^build-go-image-[a-z0-9-]{1,60}$/.test(s.createdBuilder))
         return undefined;
@@ -106658,7 +106914,11 @@ async function runPost(state, log, setOutput) {
             else if (!state.cacheSaveAllowed)
                 log.info('post: cache mounts not saved: untrusted event (set cache-on-untrusted-events to opt in)');
             else {
-                const results = await saveCacheMounts(state.cache, { buildStartedAt: state.buildStartedAt ?? Date.now(), sizeLimitBytes: state.sizeLimitBytes, log });
+                const results = await saveCacheMounts(state.cache, {
+                    buildStartedAt: state.buildStartedAt ?? Date.now(),
+                    sizeLimitBytes: state.sizeLimitBytes,
+                    log,
+                });
                 setOutput('cache-saved', JSON.stringify(Object.fromEntries(results.map((r) => [r.id, r.saved]))));
             }
         }
@@ -106723,7 +106983,10 @@ async function main(argv) {
             context: opts.get('context') ?? '.',
             goVersion: opts.get('go-version'),
             goVersionFile: opts.get('go-version-file'),
-            sources: { releaseSource: opts.get('go-release-source') ?? 'https://go.dev/dl/?mode=json&include=all', goProxy: opts.get('go-proxy') ?? process.env['GOPROXY'] ?? 'https://proxy.golang.org' },
+            sources: {
+                releaseSource: opts.get('go-release-source') ?? 'https://go.dev/dl/?mode=json&include=all',
+                goProxy: opts.get('go-proxy') ?? process.env['GOPROXY'] ?? 'https://proxy.golang.org',
+            },
             env: process.env,
         });
         for (const w of r.warnings)

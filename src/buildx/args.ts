@@ -19,7 +19,9 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   for (const t of inputs.tags) a.push('--tag', t);
   for (const l of inputs.labels) a.push('--label', l);
   for (const an of inputs.annotations) a.push('--annotation', an);
-  inputs.secrets.forEach((s, i) => a.push('--secret', `id=${s.slice(0, s.indexOf('='))},env=BGI_SECRET_${i}`));
+  inputs.secrets.forEach((s, i) =>
+    a.push('--secret', `id=${s.slice(0, s.indexOf('='))},env=BGI_SECRET_${i}`),
+  );
   for (const s of inputs.secretFiles) {
     const eq = s.indexOf('=');
     a.push('--secret', `id=${s.slice(0, eq)},src=${s.slice(eq + 1)}`);

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { execFile, ExecError } from '../io/exec.ts';
 
-const TRANSIENT = /(\b50[0234]\b|\b429\b|too many requests|connection reset|broken pipe|i\/o timeout|EOF\b|TLS handshake timeout)/i;
+const TRANSIENT =
+  /(\b50[0234]\b|\b429\b|too many requests|connection reset|broken pipe|i\/o timeout|EOF\b|TLS handshake timeout)/i;
 const AUTH = /(\b401\b|\b403\b|unauthorized|denied|authentication required|forbidden)/i;
 
 export function isTransientPushFailure(log: string): boolean {
@@ -36,8 +37,17 @@ export async function runBuild(opts: {
       if (log.length > 4_000_000) log = log.slice(-2_000_000);
     };
     try {
-      await execFile('docker', opts.args, { env: opts.env, onStdout: collect, onStderr: collect, signal: opts.signal, maxCapture: 0 });
-      const metadata = JSON.parse(readFileSync(opts.metadataFile, 'utf8')) as Record<string, unknown>;
+      await execFile('docker', opts.args, {
+        env: opts.env,
+        onStdout: collect,
+        onStderr: collect,
+        signal: opts.signal,
+        maxCapture: 0,
+      });
+      const metadata = JSON.parse(readFileSync(opts.metadataFile, 'utf8')) as Record<
+        string,
+        unknown
+      >;
       return {
         metadata,
         digest: String(metadata['containerimage.digest'] ?? ''),
@@ -47,7 +57,10 @@ export async function runBuild(opts: {
       };
     } catch (e) {
       if (!(e instanceof ExecError) || attempt >= attempts || !isTransientPushFailure(log)) {
-        if (e instanceof ExecError) throw new Error(`docker buildx build failed:\n${log.split('\n').slice(-25).join('\n')}`);
+        if (e instanceof ExecError)
+          throw new Error(`docker buildx build failed:\n${log.split('\n').slice(-25).join('\n')}`, {
+            cause: e,
+          });
         throw e;
       }
       await new Promise((r) => setTimeout(r, 2000 * attempt));

@@ -17,11 +17,18 @@ export function parseBuilderInspect(text: string): BuilderInfo {
     .split(',')
     .map((p) => p.trim().replace(/\*$/, ''))
     .filter(Boolean);
-  return { name: field('Name'), driver: field('Driver'), platforms, nativePlatform: platforms[0] ?? 'linux/amd64' };
+  return {
+    name: field('Name'),
+    driver: field('Driver'),
+    platforms,
+    nativePlatform: platforms[0] ?? 'linux/amd64',
+  };
 }
 
 export async function buildxAvailable(): Promise<boolean> {
-  const r = await execFile('docker', ['buildx', 'version'], { allowFailure: true }).catch(() => undefined);
+  const r = await execFile('docker', ['buildx', 'version'], { allowFailure: true }).catch(
+    () => undefined,
+  );
   return r?.exitCode === 0;
 }
 
@@ -32,7 +39,9 @@ export async function inspectBuilder(name?: string): Promise<BuilderInfo> {
 
 /** The docker driver can build multi-platform images only with the containerd image store. */
 export async function dockerUsesContainerdStore(): Promise<boolean> {
-  const r = await execFile('docker', ['info', '--format', '{{json .DriverStatus}}'], { allowFailure: true });
+  const r = await execFile('docker', ['info', '--format', '{{json .DriverStatus}}'], {
+    allowFailure: true,
+  });
   return r.stdout.includes('io.containerd.snapshotter');
 }
 
@@ -41,7 +50,15 @@ export function canBuildMultiPlatform(info: BuilderInfo, containerdStore: boolea
 }
 
 export async function createContainerBuilder(name: string): Promise<void> {
-  await execFile('docker', ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap']);
+  await execFile('docker', [
+    'buildx',
+    'create',
+    '--name',
+    name,
+    '--driver',
+    'docker-container',
+    '--bootstrap',
+  ]);
 }
 
 export async function removeBuilder(name: string): Promise<void> {

@@ -29,10 +29,15 @@ export interface PlatformRun {
   how: 'native' | 'emulated' | 'missing';
 }
 
-export function platformRuns(platforms: string[], hostArch: string, registered: (arch: string) => boolean): PlatformRun[] {
+export function platformRuns(
+  platforms: string[],
+  hostArch: string,
+  registered: (arch: string) => boolean,
+): PlatformRun[] {
   return platforms.map((p) => {
     const arch = p.split('/')[1] ?? '';
-    if (arch === hostArch || (hostArch === 'amd64' && arch === '386')) return { platform: p, how: 'native' };
+    if (arch === hostArch || (hostArch === 'amd64' && arch === '386'))
+      return { platform: p, how: 'native' };
     return { platform: p, how: registered(arch) ? 'emulated' : 'missing' };
   });
 }

@@ -15,12 +15,34 @@ export interface CacheMount {
   where: string;
 }
 
-const KNOWN_KEYS = new Set(['type', 'target', 'dst', 'destination', 'id', 'sharing', 'uid', 'gid', 'mode', 'from', 'source', 'src', 'readonly', 'ro', 'rw', 'readwrite', 'required']);
+const KNOWN_KEYS = new Set([
+  'type',
+  'target',
+  'dst',
+  'destination',
+  'id',
+  'sharing',
+  'uid',
+  'gid',
+  'mode',
+  'from',
+  'source',
+  'src',
+  'readonly',
+  'ro',
+  'rw',
+  'readwrite',
+  'required',
+]);
 // Mount options end up in a generated Dockerfile line: only plain characters are accepted.
-const SAFE_VALUE = /^[A-Za-z0-9_.\/@+-]{1,200}$/;
+const SAFE_VALUE = /^[A-Za-z0-9_./@+-]{1,200}$/;
 
 /** One `--mount` value (`type=cache,target=/x,id=y`) with variables already expanded. */
-export function parseCacheMountSpec(spec: string, where: string, fail: (msg: string) => Error): CacheMount | undefined {
+export function parseCacheMountSpec(
+  spec: string,
+  where: string,
+  fail: (msg: string) => Error,
+): CacheMount | undefined {
   const fields = new Map<string, string>();
   for (const part of spec.split(',')) {
     const eq = part.indexOf('=');
@@ -30,11 +52,13 @@ export function parseCacheMountSpec(spec: string, where: string, fail: (msg: str
     fields.set(key, value);
   }
   if ((fields.get('type') ?? 'bind') !== 'cache') return undefined;
-  for (const k of fields.keys()) if (!KNOWN_KEYS.has(k)) throw fail(`unknown cache mount option "${k}"`);
+  for (const k of fields.keys())
+    if (!KNOWN_KEYS.has(k)) throw fail(`unknown cache mount option "${k}"`);
   if (fields.has('from') || fields.has('source') || fields.has('src')) return undefined; // seeded from a stage: not ours to carry
   const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
   if (!target) throw fail('cache mount without target: add target=/path');
-  if (!target.startsWith('/')) throw fail(`cache mount target "${target}" must be an absolute path`);
+  if (!target.startsWith('/'))
+    throw fail(`cache mount target "${target}" must be an absolute path`);
   const id = fields.get('id') || target;
   const sharing = fields.get('sharing') ?? 'shared';
   if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked')
@@ -46,9 +70,16 @@ export function parseCacheMountSpec(spec: string, where: string, fail: (msg: str
     return Number(v);
   };
   const mode = fields.get('mode');
-  if (mode !== undefined && !/^0?[0-7]{3,4}$/.test(mode)) throw fail(`cache mount mode "${mode}" must be octal, e.g. 0755`);
-  for (const [k, v] of [['id', id], ['target', target]] as const)
-    if (!SAFE_VALUE.test(v)) throw fail(`cache mount ${k} "${v}" has characters this action does not carry (use letters, digits, / . _ - @ +)`);
+  if (mode !== undefined && !/^0?[0-7]{3,4}$/.test(mode))
+    throw fail(`cache mount mode "${mode}" must be octal, e.g. 0755`);
+  for (const [k, v] of [
+    ['id', id],
+    ['target', target],
+  ] as const)
+    if (!SAFE_VALUE.test(v))
+      throw fail(
+        `cache mount ${k} "${v}" has characters this action does not carry (use letters, digits, / . _ - @ +)`,
+      );
   const m: CacheMount = { id, target, sharing, where };
   const uid = num('uid');
   const gid = num('gid');
@@ -58,7 +89,10 @@ export function parseCacheMountSpec(spec: string, where: string, fail: (msg: str
   return m;
 }
 
-export function discoverCacheMounts(df: Dockerfile, buildArgs: ReadonlyMap<string, string>): CacheMount[] {
+export function discoverCacheMounts(
+  df: Dockerfile,
+  buildArgs: ReadonlyMap<string, string>,
+): CacheMount[] {
   const byId = new Map<string, CacheMount>();
   const predefined = new Map([
     ['TARGETOS', 'linux'],
@@ -72,7 +106,11 @@ export function discoverCacheMounts(df: Dockerfile, buildArgs: ReadonlyMap<strin
         const vars = stageScope(df, stage, ins, buildArgs, predefined);
         const spec = expandWord(f.value, vars, df.escape);
         const where = `${df.file}:${ins.line}`;
-        const m = parseCacheMountSpec(spec, where, (msg) => new FileFormatError(df.file, ins.line, msg));
+        const m = parseCacheMountSpec(
+          spec,
+          where,
+          (msg) => new FileFormatError(df.file, ins.line, msg),
+        );
         if (m && !byId.has(m.id)) byId.set(m.id, m);
       }
     }
@@ -87,7 +125,11 @@ export function cacheMountsFromInput(value: string): CacheMount[] {
     .map((l) => l.trim())
     .filter(Boolean)
     .map((l) => {
-      const m = parseCacheMountSpec(l.startsWith('type=') ? l : `type=cache,${l}`, 'cache-mounts input', (msg) => new InputError('cache-mounts', msg));
+      const m = parseCacheMountSpec(
+        l.startsWith('type=') ? l : `type=cache,${l}`,
+        'cache-mounts input',
+        (msg) => new InputError('cache-mounts', msg),
+      );
       if (!m) throw new InputError('cache-mounts', `"${l}" is not a cache mount spec`);
       return m;
     });

@@ -1,7 +1,15 @@
 // Cache-mount state across runners: restore (main step, before the build) and save (post step).
 import * as cache from '@actions/cache';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { getErrorMessage } from '../errors.ts';
@@ -53,8 +61,18 @@ async function fileDigest(file: string): Promise<string> {
 const TRANSFER_DIR = path.join(tmpdir(), 'build-go-image-cache-mount');
 const TRANSFER_TAR = path.join(TRANSFER_DIR, 'content.tar');
 
-export async function restoreCacheMounts(mounts: CacheMount[], keyParts: Omit<KeyParts, 'mount'>, opts: TransferOptions): Promise<CacheRestoreState> {
-  const state: CacheRestoreState = { builder: opts.builder, platform: opts.platform, helperImage: opts.helperImage, workDir: opts.workDir, mounts: [] };
+export async function restoreCacheMounts(
+  mounts: CacheMount[],
+  keyParts: Omit<KeyParts, 'mount'>,
+  opts: TransferOptions,
+): Promise<CacheRestoreState> {
+  const state: CacheRestoreState = {
+    builder: opts.builder,
+    platform: opts.platform,
+    helperImage: opts.helperImage,
+    workDir: opts.workDir,
+    mounts: [],
+  };
   const available = cache.isFeatureAvailable();
   for (const [i, mount] of mounts.entries()) {
     const { key, restoreKeys } = cacheKeys({ ...keyParts, mount });
@@ -81,18 +99,32 @@ export async function restoreCacheMounts(mounts: CacheMount[], keyParts: Omit<Ke
       const check = checkTar(tar);
       if (!check.ok) {
         ms.hit = 'rejected';
-        opts.log.warning(`cache mount ${mount.id}: restored archive ${matched} discarded (${check.reason}); building with an empty cache mount`);
+        opts.log.warning(
+          `cache mount ${mount.id}: restored archive ${matched} discarded (${check.reason}); building with an empty cache mount`,
+        );
         continue;
       }
       ms.restoredDigest = await fileDigest(tar);
       ms.restoredBytes = statSync(tar).size;
-      await injectMount({ builder: opts.builder, platform: opts.platform, mount, helperImage: opts.helperImage, tarFile: tar, workDir: path.join(opts.workDir, `mount-${i}`), runTag: `${key}-${Date.now()}` });
+      await injectMount({
+        builder: opts.builder,
+        platform: opts.platform,
+        mount,
+        helperImage: opts.helperImage,
+        tarFile: tar,
+        workDir: path.join(opts.workDir, `mount-${i}`),
+        runTag: `${key}-${Date.now()}`,
+      });
       ms.hit = matched === key ? 'exact' : 'partial';
       ms.matchedKey = matched;
-      opts.log.info(`cache mount ${mount.id}: restored ${check.files} files (${(ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${matched}`);
+      opts.log.info(
+        `cache mount ${mount.id}: restored ${check.files} files (${(ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${matched}`,
+      );
     } catch (e) {
       ms.hit = 'error';
-      opts.log.warning(`cache mount ${mount.id}: restore failed, building with an empty cache mount: ${getErrorMessage(e)}`);
+      opts.log.warning(
+        `cache mount ${mount.id}: restore failed, building with an empty cache mount: ${getErrorMessage(e)}`,
+      );
     } finally {
       ms.seconds = (Date.now() - started) / 1000;
       rmSync(dir, { recursive: true, force: true });
@@ -110,7 +142,10 @@ export interface MountSaveResult {
 }
 
 /** Never throws: every failure becomes a warning, because a cache must not fail the job. */
-export async function saveCacheMounts(state: CacheRestoreState, opts: { buildStartedAt: number; sizeLimitBytes: number; log: Logger }): Promise<MountSaveResult[]> {
+export async function saveCacheMounts(
+  state: CacheRestoreState,
+  opts: { buildStartedAt: number; sizeLimitBytes: number; log: Logger },
+): Promise<MountSaveResult[]> {
   const results: MountSaveResult[] = [];
   for (const [i, ms] of state.mounts.entries()) {
     const started = Date.now();
@@ -156,7 +191,9 @@ export async function saveCacheMounts(state: CacheRestoreState, opts: { buildSta
       mkdirSync(TRANSFER_DIR, { recursive: true });
       renameSync(tar, TRANSFER_TAR);
       const id = await cache.saveCache([TRANSFER_TAR], ms.key);
-      if (id === -1) r.reason = 'the cache service did not accept the entry (another job may have saved this key)';
+      if (id === -1)
+        r.reason =
+          'the cache service did not accept the entry (another job may have saved this key)';
       else {
         r.saved = true;
         r.reason = `saved as ${ms.key}`;

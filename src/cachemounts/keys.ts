@@ -18,11 +18,16 @@ const short = (s: string) => createHash('sha256').update(s).digest('hex').slice(
 
 export function cacheKeys(p: KeyParts): { key: string; restoreKeys: string[] } {
   const m = p.mount;
-  const mountHash = short([m.id, m.target, m.sharing, m.uid ?? '', m.gid ?? '', m.mode ?? ''].join('\0'));
+  const mountHash = short(
+    [m.id, m.target, m.sharing, m.uid ?? '', m.gid ?? '', m.mode ?? ''].join('\0'),
+  );
   const scope = short([...p.platforms].sort().join(',') + '\0' + p.userKey);
   const minor = p.goVersion.split('.').slice(0, 2).join('.');
   const base = `build-go-image-cm-v1-${mountHash}-${scope}-go${minor}`;
   const patch = `${base}-${p.goVersion}`;
   const withSum = `${patch}-${p.goSumHash}`;
-  return { key: `${withSum}-${p.runId}-${p.runAttempt}`, restoreKeys: [`${withSum}-`, `${patch}-`, `${base}-`] };
+  return {
+    key: `${withSum}-${p.runId}-${p.runAttempt}`,
+    restoreKeys: [`${withSum}-`, `${patch}-`, `${base}-`],
+  };
 }

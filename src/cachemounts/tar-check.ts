@@ -28,7 +28,10 @@ function escapes(name: string): boolean {
   return name.startsWith('/') || n === '..' || n.startsWith('../');
 }
 
-export function checkTar(file: string, limits = { maxFiles: 2_000_000, maxBytes: 64 * 1024 ** 3 }): TarCheck {
+export function checkTar(
+  file: string,
+  limits = { maxFiles: 2_000_000, maxBytes: 64 * 1024 ** 3 },
+): TarCheck {
   const fd = openSync(file, 'r');
   const total = fstatSync(fd).size;
   const h = Buffer.alloc(512);
@@ -47,7 +50,8 @@ export function checkTar(file: string, limits = { maxFiles: 2_000_000, maxBytes:
       if (sum !== calc) return bad(`corrupt header at byte ${pos}`);
       const size = octal(h, 124, 12);
       const mode = octal(h, 100, 8);
-      if (!Number.isFinite(size) || !Number.isFinite(mode)) return bad(`unreadable header at byte ${pos}`);
+      if (!Number.isFinite(size) || !Number.isFinite(mode))
+        return bad(`unreadable header at byte ${pos}`);
       const type = String.fromCharCode(h[156] || 48);
       const prefix = str(h, 345, 155);
       let name = longName ?? (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
@@ -69,7 +73,8 @@ export function checkTar(file: string, limits = { maxFiles: 2_000_000, maxBytes:
         if (m && type === 'x') longName = m[1];
         if (/ linkpath=/.test(pb.toString('utf8')) && type === 'x') {
           const lp = / linkpath=([^\n]*)\n/.exec(pb.toString('utf8'))?.[1] ?? '';
-          if (lp.startsWith('/') || escapes(path.posix.join(path.posix.dirname(m?.[1] ?? '.'), lp))) return bad(`link target "${lp}" escapes the mount`);
+          if (lp.startsWith('/') || escapes(path.posix.join(path.posix.dirname(m?.[1] ?? '.'), lp)))
+            return bad(`link target "${lp}" escapes the mount`);
         }
         pos += 512 + dataLen;
         continue;
@@ -87,11 +92,14 @@ export function checkTar(file: string, limits = { maxFiles: 2_000_000, maxBytes:
           return bad(`symlink "${name}" -> "${target}" points out of the mount`);
       } else if (type === '1') return bad(`hard link "${name}" is not accepted`);
       else return bad(`entry "${name}" is a device, fifo or unknown type "${type}"`);
-      if (files > limits.maxFiles || bytes > limits.maxBytes) return bad('archive exceeds the size or file-count bound');
+      if (files > limits.maxFiles || bytes > limits.maxBytes)
+        return bad('archive exceeds the size or file-count bound');
       name = '';
       pos += 512 + dataLen;
     }
-    return pos === 0 ? bad('empty archive') : bad('archive ends without its end marker (truncated)');
+    return pos === 0
+      ? bad('empty archive')
+      : bad('archive ends without its end marker (truncated)');
   } finally {
     closeSync(fd);
   }

@@ -31,7 +31,11 @@ export function injectDockerfile(m: CacheMount, helperImage: string): string {
  * and busybox tar has no exclude list): Go refreshes an entry's mtime when it uses it and the mtime is more than an
  * hour old, so entries older than (build start - 1h - margin) were certainly not used by this build.
  */
-export function extractDockerfile(m: CacheMount, helperImage: string, pruneOlderThanMinutes: number | undefined): string {
+export function extractDockerfile(
+  m: CacheMount,
+  helperImage: string,
+  pruneOlderThanMinutes: number | undefined,
+): string {
   const prune = pruneOlderThanMinutes
     ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then find . -type f -mmin +${Math.ceil(pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; fi; `
     : '';
@@ -47,22 +51,65 @@ export function extractDockerfile(m: CacheMount, helperImage: string, pruneOlder
   ].join('\n');
 }
 
-async function buildx(builder: string | undefined, platform: string, dockerfile: string, context: string, output: string, runTag: string): Promise<void> {
+async function buildx(
+  builder: string | undefined,
+  platform: string,
+  dockerfile: string,
+  context: string,
+  output: string,
+  runTag: string,
+): Promise<void> {
   const args = ['buildx', 'build'];
   if (builder) args.push('--builder', builder);
-  args.push('--platform', platform, '--file', dockerfile, '--build-arg', `BGI_RUN=${runTag}`, '--output', output, '--progress', 'plain', context);
+  args.push(
+    '--platform',
+    platform,
+    '--file',
+    dockerfile,
+    '--build-arg',
+    `BGI_RUN=${runTag}`,
+    '--output',
+    output,
+    '--progress',
+    'plain',
+    context,
+  );
   await execFile('docker', args, { maxCapture: 256 * 1024 });
 }
 
-export async function injectMount(opts: { builder?: string; platform: string; mount: CacheMount; helperImage: string; tarFile: string; workDir: string; runTag: string }): Promise<void> {
+export async function injectMount(opts: {
+  builder?: string;
+  platform: string;
+  mount: CacheMount;
+  helperImage: string;
+  tarFile: string;
+  workDir: string;
+  runTag: string;
+}): Promise<void> {
   const dir = path.join(opts.workDir, 'inject-df');
   mkdirSync(dir, { recursive: true });
   const df = path.join(dir, 'Dockerfile');
   writeFileSync(df, injectDockerfile(opts.mount, opts.helperImage));
-  await buildx(opts.builder, opts.platform, df, path.dirname(opts.tarFile), 'type=cacheonly', opts.runTag);
+  await buildx(
+    opts.builder,
+    opts.platform,
+    df,
+    path.dirname(opts.tarFile),
+    'type=cacheonly',
+    opts.runTag,
+  );
 }
 
-export async function extractMount(opts: { builder?: string; platform: string; mount: CacheMount; helperImage: string; outDir: string; workDir: string; runTag: string; pruneOlderThanMinutes?: number }): Promise<void> {
+export async function extractMount(opts: {
+  builder?: string;
+  platform: string;
+  mount: CacheMount;
+  helperImage: string;
+  outDir: string;
+  workDir: string;
+  runTag: string;
+  pruneOlderThanMinutes?: number;
+}): Promise<void> {
   const dir = path.join(opts.workDir, 'extract-df');
   const ctx = path.join(opts.workDir, 'empty-context');
   mkdirSync(dir, { recursive: true });

@@ -59,11 +59,16 @@ export function parseArgInstruction(ins: Instruction): { name: string; default?:
 }
 
 /** Values of the global ARGs (before the first FROM), build-args overriding defaults. */
-export function globalArgScope(df: Dockerfile, buildArgs: ReadonlyMap<string, string>): Map<string, string> {
+export function globalArgScope(
+  df: Dockerfile,
+  buildArgs: ReadonlyMap<string, string>,
+): Map<string, string> {
   const vars = new Map<string, string>();
   for (const ins of df.globalArgs) {
     for (const a of parseArgInstruction(ins)) {
-      const v = buildArgs.get(a.name) ?? (a.default !== undefined ? expandWord(a.default, vars, df.escape) : undefined);
+      const v =
+        buildArgs.get(a.name) ??
+        (a.default !== undefined ? expandWord(a.default, vars, df.escape) : undefined);
       if (v !== undefined) vars.set(a.name, v);
     }
   }
@@ -71,7 +76,11 @@ export function globalArgScope(df: Dockerfile, buildArgs: ReadonlyMap<string, st
 }
 
 /** The stage's FROM image with global ARGs and build-args substituted. */
-export function resolveFromImage(df: Dockerfile, stage: Stage, buildArgs: ReadonlyMap<string, string>): string {
+export function resolveFromImage(
+  df: Dockerfile,
+  stage: Stage,
+  buildArgs: ReadonlyMap<string, string>,
+): string {
   return expandWord(stage.image, globalArgScope(df, buildArgs), df.escape);
 }
 

@@ -87,7 +87,11 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
       });
     } else if (stages.length === 0) {
       if (ins.keyword !== 'ARG')
-        throw new FileFormatError(file, ins.line, `${ins.keyword} before the first FROM: only ARG may come first`);
+        throw new FileFormatError(
+          file,
+          ins.line,
+          `${ins.keyword} before the first FROM: only ARG may come first`,
+        );
       globalArgs.push(ins);
     } else stages[stages.length - 1]!.instructions.push(ins);
   }
@@ -97,7 +101,12 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
 
 function parseInstruction(text: string, line: number, endLine: number, file: string): Instruction {
   const m = /^\s*([A-Za-z]+)(\s+|$)(.*)$/s.exec(text);
-  if (!m) throw new FileFormatError(file, line, `expected an instruction, found "${text.trim().slice(0, 40)}"`);
+  if (!m)
+    throw new FileFormatError(
+      file,
+      line,
+      `expected an instruction, found "${text.trim().slice(0, 40)}"`,
+    );
   const keyword = m[1]!.toUpperCase();
   let rest = m[3]!.trim();
   const flags: Instruction['flags'] = [];
@@ -125,5 +134,8 @@ function parseInstruction(text: string, line: number, endLine: number, file: str
 /** The stage `FROM` refers to by name or index, if any (for COPY --from and FROM <stage>). */
 export function findStage(df: Dockerfile, ref: string): Stage | undefined {
   const lower = ref.toLowerCase();
-  return df.stages.find((s) => s.name === lower) ?? (/^\d+$/.test(ref) ? df.stages[Number(ref)] : undefined);
+  return (
+    df.stages.find((s) => s.name === lower) ??
+    (/^\d+$/.test(ref) ? df.stages[Number(ref)] : undefined)
+  );
 }

@@ -27,20 +27,35 @@ export function parseGoDirectives(text: string, file: string): GoDirectives {
     const words = noComment.split(/[ \t]+/);
     if (words[0] === 'go') {
       if (out.go) throw new FileFormatError(file, line, 'repeated go directive');
-      if (words.length !== 2) throw new FileFormatError(file, line, 'expected "go 1.N" or "go 1.N.P"');
+      if (words.length !== 2)
+        throw new FileFormatError(file, line, 'expected "go 1.N" or "go 1.N.P"');
       const v = parseGoVersion(words[1]!);
       if (!v || v.major !== 1)
-        throw new FileFormatError(file, line, `invalid go version "${words[1]}": expected 1.N, 1.N.P or 1.NrcR`);
+        throw new FileFormatError(
+          file,
+          line,
+          `invalid go version "${words[1]}": expected 1.N, 1.N.P or 1.NrcR`,
+        );
       out.go = v;
       out.goLine = line;
     } else if (words[0] === 'toolchain') {
       if (out.toolchainLine) throw new FileFormatError(file, line, 'repeated toolchain directive');
-      if (words.length !== 2) throw new FileFormatError(file, line, 'expected "toolchain go1.N.P" or "toolchain default"');
+      if (words.length !== 2)
+        throw new FileFormatError(
+          file,
+          line,
+          'expected "toolchain go1.N.P" or "toolchain default"',
+        );
       out.toolchainLine = line;
       if (words[1] === 'default') return;
       const name = /^go(\d.*?)(?:-.+)?$/.exec(words[1]!);
       const v = name ? parseGoVersion(name[1]!) : undefined;
-      if (!v) throw new FileFormatError(file, line, `invalid toolchain "${words[1]}": expected go1.N.P or default`);
+      if (!v)
+        throw new FileFormatError(
+          file,
+          line,
+          `invalid toolchain "${words[1]}": expected go1.N.P or default`,
+        );
       out.toolchain = v;
     }
   });
@@ -59,7 +74,11 @@ export interface GoRequirement {
  * What Go the module needs. The toolchain line wins when newer than the go line (and is ignored
  * under GOTOOLCHAIN=local, as the go command does); GOTOOLCHAIN=go1.N.P[+auto|+path] pins a floor.
  */
-export function goRequirement(d: GoDirectives, file: string, env: NodeJS.ProcessEnv): GoRequirement {
+export function goRequirement(
+  d: GoDirectives,
+  file: string,
+  env: NodeJS.ProcessEnv,
+): GoRequirement {
   if (!d.go) throw new FileFormatError(file, 1, 'no go directive: expected a line "go 1.N.P"');
   let minimum = d.go;
   let why = `${file}:${d.goLine} go ${fmt(d.go)}`;
@@ -80,5 +99,7 @@ export function goRequirement(d: GoDirectives, file: string, env: NodeJS.Process
 }
 
 function fmt(v: GoVersion): string {
-  return v.pre ? `${v.major}.${v.minor}${v.pre.kind}${v.pre.n}` : `${v.major}.${v.minor}${v.patch !== undefined ? `.${v.patch}` : ''}`;
+  return v.pre
+    ? `${v.major}.${v.minor}${v.pre.kind}${v.pre.n}`
+    : `${v.major}.${v.minor}${v.patch !== undefined ? `.${v.patch}` : ''}`;
 }

@@ -8,9 +8,14 @@ import { parseImageReference, type ImageReference } from '../registry/reference.
 import { formatGoVersion, type GoVersion } from './version.ts';
 
 /** FROM images whose text depends on the Go version build-arg (after ARG substitution). */
-export function goVersionFromLines(df: Dockerfile, buildArgName: string): { line: number; image: string }[] {
+export function goVersionFromLines(
+  df: Dockerfile,
+  buildArgName: string,
+): { line: number; image: string }[] {
   const uses = new RegExp(`\\$(\\{${buildArgName}([:+-][^}]*)?\\}|${buildArgName}\\b)`);
-  return df.stages.filter((s) => uses.test(s.image)).map((s) => ({ line: s.from.line, image: s.image }));
+  return df.stages
+    .filter((s) => uses.test(s.image))
+    .map((s) => ({ line: s.from.line, image: s.image }));
 }
 
 export interface ImageCheckResult {
@@ -20,7 +25,11 @@ export interface ImageCheckResult {
 }
 
 /** Whether every platform has a manifest under the reference (an index entry or a single manifest). */
-export async function hasAllPlatforms(registry: RegistryClient, ref: ImageReference, platforms: string[]): Promise<boolean> {
+export async function hasAllPlatforms(
+  registry: RegistryClient,
+  ref: ImageReference,
+  platforms: string[],
+): Promise<boolean> {
   const found = await registry.resolvePlatforms(ref);
   if (!found) return false;
   const have = new Set(found.map((p) => p.platform));
@@ -54,7 +63,9 @@ export async function checkGoImage(opts: {
       try {
         ref = parseImageReference(image);
       } catch (e) {
-        throw new Error(`${opts.dockerfile.file}: FROM ${image}: ${getErrorMessage(e)}`);
+        throw new Error(`${opts.dockerfile.file}: FROM ${image}: ${getErrorMessage(e)}`, {
+          cause: e,
+        });
       }
       const stagePlatforms = opts.platforms;
       if (!(await hasAllPlatforms(opts.registry, ref, stagePlatforms))) {
@@ -83,8 +94,15 @@ export async function checkGoImage(opts: {
  * Releases the registry has images for, when no release list could be read: the tags of the
  * repository the Go FROM line names (e.g. golang:1.24.4), read without pulling anything.
  */
-export async function releasesFromRegistryTags(df: Dockerfile, buildArgs: ReadonlyMap<string, string>, buildArgName: string, registry: RegistryClient): Promise<string[]> {
-  const stage = df.stages.find((s) => goVersionFromLines(df, buildArgName).some((l) => l.line === s.from.line));
+export async function releasesFromRegistryTags(
+  df: Dockerfile,
+  buildArgs: ReadonlyMap<string, string>,
+  buildArgName: string,
+  registry: RegistryClient,
+): Promise<string[]> {
+  const stage = df.stages.find((s) =>
+    goVersionFromLines(df, buildArgName).some((l) => l.line === s.from.line),
+  );
   if (!stage) return [];
   const args = new Map(buildArgs);
   args.set(buildArgName, '0.0.0');

@@ -18,7 +18,9 @@ export function parseGoDevJson(body: string, source: string): ReleaseList {
   try {
     data = JSON.parse(body);
   } catch {
-    throw new Error(`${source}: not a JSON release list (${body.slice(0, 60).replace(/\s+/g, ' ')}...)`);
+    throw new Error(
+      `${source}: not a JSON release list (${body.slice(0, 60).replace(/\s+/g, ' ')}...)`,
+    );
   }
   if (!Array.isArray(data)) throw new Error(`${source}: expected a JSON array of releases`);
   const versions: string[] = [];
@@ -48,7 +50,11 @@ export function parseToolchainList(body: string, source: string): ReleaseList {
 }
 
 async function fetchText(url: string, retryBackoffMs: number): Promise<string> {
-  const res = await request(url, { maxBytes: 16 * 1024 * 1024, backoffMs: retryBackoffMs, attempts: 3 });
+  const res = await request(url, {
+    maxBytes: 16 * 1024 * 1024,
+    backoffMs: retryBackoffMs,
+    attempts: 3,
+  });
   if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
   return res.body.toString('utf8');
 }
@@ -65,8 +71,14 @@ export async function fetchReleases(src: ReleaseSources): Promise<ReleaseList> {
   const attempts: [string, () => Promise<ReleaseList>][] = [];
   const backoff = src.retryBackoffMs ?? 500;
   if (src.releaseSource)
-    attempts.push([src.releaseSource, async () => parseGoDevJson(await fetchText(src.releaseSource, backoff), src.releaseSource)]);
-  for (const proxy of src.goProxy.split(/[,|]/).map((p) => p.trim()).filter((p) => p && p !== 'direct' && p !== 'off')) {
+    attempts.push([
+      src.releaseSource,
+      async () => parseGoDevJson(await fetchText(src.releaseSource, backoff), src.releaseSource),
+    ]);
+  for (const proxy of src.goProxy
+    .split(/[,|]/)
+    .map((p) => p.trim())
+    .filter((p) => p && p !== 'direct' && p !== 'off')) {
     const url = `${proxy.replace(/\/+$/, '')}/golang.org/toolchain/@v/list`;
     attempts.push([url, async () => parseToolchainList(await fetchText(url, backoff), url)]);
   }

@@ -3,13 +3,19 @@
 import semver from 'semver';
 import { compareGo, parseGoVersion, sameMinor, toSemver, type GoVersion } from './version.ts';
 
-export function newestPatch(minimum: GoVersion, releases: readonly string[]): GoVersion | undefined {
+export function newestPatch(
+  minimum: GoVersion,
+  releases: readonly string[],
+): GoVersion | undefined {
   const candidates = candidatesNewestFirst(minimum, releases);
   return candidates.find((v) => !v.pre) ?? candidates[0];
 }
 
 /** Every usable release of the minimum's minor that is >= minimum, newest first, stable before pre. */
-export function candidatesNewestFirst(minimum: GoVersion, releases: readonly string[]): GoVersion[] {
+export function candidatesNewestFirst(
+  minimum: GoVersion,
+  releases: readonly string[],
+): GoVersion[] {
   const seen = new Set<string>();
   const out: GoVersion[] = [];
   for (const r of releases) {

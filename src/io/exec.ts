@@ -41,7 +41,11 @@ export class ExecError extends Error {
 const DEFAULT_MAX_CAPTURE = 64 * 1024 * 1024;
 
 /** Runs `file` with `args` (no shell) and resolves with its exit code and captured output. */
-export function execFile(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export function execFile(
+  file: string,
+  args: readonly string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
   const max = opts.maxCapture ?? DEFAULT_MAX_CAPTURE;
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {

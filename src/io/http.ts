@@ -69,7 +69,11 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<H
         last = `HTTP ${status}`;
         const retryAfter = Number(res.message.headers['retry-after']);
         if (attempt < attempts) {
-          await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 10_000) : delay);
+          await sleep(
+            Number.isFinite(retryAfter) && retryAfter > 0
+              ? Math.min(retryAfter * 1000, 10_000)
+              : delay,
+          );
           delay *= 2;
           continue;
         }

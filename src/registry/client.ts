@@ -22,7 +22,12 @@ export interface Descriptor {
 export interface Manifest {
   mediaType: string;
   digest: string;
-  body: { mediaType?: string; manifests?: Descriptor[]; layers?: Descriptor[]; config?: Descriptor };
+  body: {
+    mediaType?: string;
+    manifests?: Descriptor[];
+    layers?: Descriptor[];
+    config?: Descriptor;
+  };
   raw: Buffer;
 }
 
@@ -36,7 +41,12 @@ export class RegistryClient {
   private readonly credentials: (registry: string) => Credentials | undefined;
   private readonly retryBackoffMs: number;
 
-  constructor(opts: { credentials?: (registry: string) => Credentials | undefined; retryBackoffMs?: number } = {}) {
+  constructor(
+    opts: {
+      credentials?: (registry: string) => Credentials | undefined;
+      retryBackoffMs?: number;
+    } = {},
+  ) {
     this.credentials = opts.credentials ?? (() => undefined);
     this.retryBackoffMs = opts.retryBackoffMs ?? 500;
   }
@@ -46,7 +56,13 @@ export class RegistryClient {
     return `${plain ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
   }
 
-  private async get(ref: ImageReference, url: string, accept: string[], method: 'GET' | 'HEAD' = 'GET', maxBytes = 8 << 20): Promise<HttpResponse> {
+  private async get(
+    ref: ImageReference,
+    url: string,
+    accept: string[],
+    method: 'GET' | 'HEAD' = 'GET',
+    maxBytes = 8 << 20,
+  ): Promise<HttpResponse> {
     const key = `${ref.registry}/${ref.repository}`;
     const send = () => {
       const headers: Record<string, string> = { accept: accept.join(', ') };
@@ -60,7 +76,9 @@ export class RegistryClient {
       res = await send();
     }
     if (res.status === 401 || res.status === 403)
-      throw new Error(`registry ${ref.registry} refused access to ${ref.repository} (HTTP ${res.status}): log in to the registry or check the token's scope`);
+      throw new Error(
+        `registry ${ref.registry} refused access to ${ref.repository} (HTTP ${res.status}): log in to the registry or check the token's scope`,
+      );
     return res;
   }
 
@@ -68,18 +86,31 @@ export class RegistryClient {
     const key = `${ref.registry}/${ref.repository}`;
     const creds = this.credentials(ref.registry);
     if (/^basic/i.test(challenge)) {
-      if (creds) this.tokens.set(key, `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`);
+      if (creds)
+        this.tokens.set(
+          key,
+          `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`,
+        );
       return;
     }
-    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const params = Object.fromEntries(
+      [...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
+    );
     if (!params['realm']) return;
     const url = new URL(params['realm']);
     if (params['service']) url.searchParams.set('service', params['service']);
     url.searchParams.set('scope', params['scope'] ?? `repository:${ref.repository}:pull`);
     const headers: Record<string, string> = {};
-    if (creds) headers['authorization'] = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-    const res = await request(url.toString(), { headers, maxBytes: 1 << 20, backoffMs: this.retryBackoffMs });
-    if (res.status !== 200) throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
+    if (creds)
+      headers['authorization'] =
+        `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+    const res = await request(url.toString(), {
+      headers,
+      maxBytes: 1 << 20,
+      backoffMs: this.retryBackoffMs,
+    });
+    if (res.status !== 200)
+      throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
     const body = JSON.parse(res.body.toString('utf8')) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new Error(`token service ${url.host} gave no token`);
@@ -87,10 +118,16 @@ export class RegistryClient {
   }
 
   /** The manifest or index for a tag or digest; undefined when the registry says it does not exist. */
-  async getManifest(ref: ImageReference, reference = ref.digest ?? ref.tag ?? 'latest'): Promise<Manifest | undefined> {
+  async getManifest(
+    ref: ImageReference,
+    reference = ref.digest ?? ref.tag ?? 'latest',
+  ): Promise<Manifest | undefined> {
     const res = await this.get(ref, `${this.base(ref)}/manifests/${reference}`, MANIFEST_TYPES);
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} answered HTTP ${res.status}`);
+    if (res.status !== 200)
+      throw new Error(
+        `registry ${ref.registry}: manifest ${ref.repository}:${reference} answered HTTP ${res.status}`,
+      );
     const digest = `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
     if (reference.startsWith('sha256:') && digest !== reference)
       throw new Error(`registry ${ref.registry}: manifest ${reference} does not match its digest`);
@@ -98,7 +135,9 @@ export class RegistryClient {
     try {
       body = JSON.parse(res.body.toString('utf8')) as Manifest['body'];
     } catch {
-      throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} is not JSON`);
+      throw new Error(
+        `registry ${ref.registry}: manifest ${ref.repository}:${reference} is not JSON`,
+      );
     }
     const mediaType = body.mediaType ?? String(res.headers['content-type'] ?? '');
     return { mediaType, digest, body, raw: res.body };
@@ -106,9 +145,11 @@ export class RegistryClient {
 
   async getBlob(ref: ImageReference, digest: string, maxBytes = 8 << 20): Promise<Buffer> {
     const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', maxBytes);
-    if (res.status !== 200) throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
+    if (res.status !== 200)
+      throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
     const got = `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
-    if (got !== digest) throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
+    if (got !== digest)
+      throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
     return res.body;
   }
 
@@ -119,9 +160,13 @@ export class RegistryClient {
     for (let page = 0; url && page < 20; page++) {
       const res = await this.get(ref, url, ['application/json']);
       if (res.status === 404) return tags;
-      if (res.status !== 200) throw new Error(`registry ${ref.registry}: tags of ${ref.repository} answered HTTP ${res.status}`);
+      if (res.status !== 200)
+        throw new Error(
+          `registry ${ref.registry}: tags of ${ref.repository} answered HTTP ${res.status}`,
+        );
       const body = JSON.parse(res.body.toString('utf8')) as { tags?: unknown };
-      if (Array.isArray(body.tags)) for (const t of body.tags) if (typeof t === 'string' && t.length <= 128) tags.push(t);
+      if (Array.isArray(body.tags))
+        for (const t of body.tags) if (typeof t === 'string' && t.length <= 128) tags.push(t);
       const next = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers['link'] ?? ''))?.[1];
       url = next ? new URL(next, url).toString() : undefined;
     }
@@ -129,18 +174,34 @@ export class RegistryClient {
   }
 
   /** Per-platform manifests of an image (attestation manifests skipped). */
-  async resolvePlatforms(ref: ImageReference): Promise<{ platform: string; digest: string; manifest: Manifest }[] | undefined> {
+  async resolvePlatforms(
+    ref: ImageReference,
+  ): Promise<{ platform: string; digest: string; manifest: Manifest }[] | undefined> {
     const top = await this.getManifest(ref);
     if (!top) return undefined;
     if (!top.body.manifests) {
-      const config = top.body.config ? JSON.parse((await this.getBlob(ref, top.body.config.digest)).toString('utf8')) : {};
-      return [{ platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`, digest: top.digest, manifest: top }];
+      const config = top.body.config
+        ? JSON.parse((await this.getBlob(ref, top.body.config.digest)).toString('utf8'))
+        : {};
+      return [
+        {
+          platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`,
+          digest: top.digest,
+          manifest: top,
+        },
+      ];
     }
     const out = [];
     for (const d of top.body.manifests) {
-      if (!d.platform || d.platform.os === 'unknown' || d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') continue;
+      if (
+        !d.platform ||
+        d.platform.os === 'unknown' ||
+        d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest'
+      )
+        continue;
       const m = await this.getManifest(ref, d.digest);
-      if (!m) throw new Error(`registry ${ref.registry}: index names ${d.digest}, which is missing`);
+      if (!m)
+        throw new Error(`registry ${ref.registry}: index names ${d.digest}, which is missing`);
       out.push({ platform: platformString(d.platform), digest: d.digest, manifest: m });
     }
     return out;

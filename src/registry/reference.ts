@@ -34,12 +34,18 @@ export function parseImageReference(text: string): ImageReference {
   let registry = 'docker.io';
   const slash = rest.indexOf('/');
   const first = slash >= 0 ? rest.slice(0, slash) : '';
-  if (first && (first.includes('.') || first.includes(':') || first === 'localhost') && DOMAIN.test(first)) {
+  if (
+    first &&
+    (first.includes('.') || first.includes(':') || first === 'localhost') &&
+    DOMAIN.test(first)
+  ) {
     registry = first;
     rest = rest.slice(slash + 1);
   }
   if (!PATH.test(rest))
-    throw new Error(`invalid repository "${rest}" in image reference "${text}": use lowercase letters, digits and separators`);
+    throw new Error(
+      `invalid repository "${rest}" in image reference "${text}": use lowercase letters, digits and separators`,
+    );
   if (registry === 'docker.io' || registry === 'index.docker.io') {
     registry = 'registry-1.docker.io';
     if (!rest.includes('/')) rest = `library/${rest}`;

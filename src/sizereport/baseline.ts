@@ -18,7 +18,12 @@ function reportPaths(): string[] {
   return [path.join(REPORT_DIR, 'size-report.json')];
 }
 
-export async function saveBaseline(report: ImageSizeReport, name: string, branch: string, runId: string): Promise<boolean> {
+export async function saveBaseline(
+  report: ImageSizeReport,
+  name: string,
+  branch: string,
+  runId: string,
+): Promise<boolean> {
   mkdirSync(REPORT_DIR, { recursive: true });
   writeFileSync(reportPaths()[0]!, JSON.stringify(report));
   return (await cache.saveCache(reportPaths(), `${prefix(name, branch)}${runId}`)) !== -1;
@@ -30,13 +35,22 @@ export function parseReport(text: string): ImageSizeReport | undefined {
   const r = JSON.parse(text) as ImageSizeReport;
   if (r?.schema !== 1 || !Array.isArray(r.platforms)) return undefined;
   for (const p of r.platforms) {
-    if (typeof p.platform !== 'string' || typeof p.compressed !== 'number' || !Array.isArray(p.layers)) return undefined;
-    for (const l of p.layers) if (typeof l.size !== 'number' || typeof l.instruction !== 'string') return undefined;
+    if (
+      typeof p.platform !== 'string' ||
+      typeof p.compressed !== 'number' ||
+      !Array.isArray(p.layers)
+    )
+      return undefined;
+    for (const l of p.layers)
+      if (typeof l.size !== 'number' || typeof l.instruction !== 'string') return undefined;
   }
   return r;
 }
 
-export async function loadBaseline(name: string, branch: string): Promise<ImageSizeReport | undefined> {
+export async function loadBaseline(
+  name: string,
+  branch: string,
+): Promise<ImageSizeReport | undefined> {
   rmSync(REPORT_DIR, { recursive: true, force: true });
   const p = prefix(name, branch);
   const hit = await cache.restoreCache(reportPaths(), `${p}latest`, [p]);

@@ -4,19 +4,29 @@ import type { SizeDiff } from './diff.ts';
 
 export type Limit = { kind: 'bytes'; value: number } | { kind: 'percent'; value: number };
 
-const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
 
 export function parseLimit(input: string, value: string, allowPercent = true): Limit | undefined {
   const v = value.trim();
   if (!v) return undefined;
   const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(v);
   if (pct) {
-    if (!allowPercent) throw new InputError(input, `"${v}" must be a size such as 50MiB, not a percentage`);
+    if (!allowPercent)
+      throw new InputError(input, `"${v}" must be a size such as 50MiB, not a percentage`);
     return { kind: 'percent', value: Number(pct[1]) };
   }
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v);
   const unit = (m?.[2] || 'b').toLowerCase();
-  if (!m || UNITS[unit] === undefined) throw new InputError(input, `"${v}" is not a size: use e.g. 10%, 5MiB, 500KB or bytes`);
+  if (!m || UNITS[unit] === undefined)
+    throw new InputError(input, `"${v}" is not a size: use e.g. 10%, 5MiB, 500KB or bytes`);
   return { kind: 'bytes', value: Number(m[1]) * UNITS[unit]! };
 }
 
@@ -33,7 +43,9 @@ export interface BudgetVerdict {
 
 function crosses(limit: Limit, base: number, head: number): boolean {
   const growth = head - base;
-  return limit.kind === 'bytes' ? growth > limit.value : base > 0 && (growth / base) * 100 > limit.value;
+  return limit.kind === 'bytes'
+    ? growth > limit.value
+    : base > 0 && (growth / base) * 100 > limit.value;
 }
 
 export function describe(limit: Limit): string {

@@ -37,8 +37,15 @@ function layerChanges(base: LayerSize[], head: LayerSize[]): LayerChange[] {
   return out;
 }
 
-export function diffReports(head: ImageSizeReport, base: ImageSizeReport | undefined, baselineLabel?: string): SizeDiff {
-  const platforms = new Set([...head.platforms.map((p) => p.platform), ...(base?.platforms.map((p) => p.platform) ?? [])]);
+export function diffReports(
+  head: ImageSizeReport,
+  base: ImageSizeReport | undefined,
+  baselineLabel?: string,
+): SizeDiff {
+  const platforms = new Set([
+    ...head.platforms.map((p) => p.platform),
+    ...(base?.platforms.map((p) => p.platform) ?? []),
+  ]);
   return {
     image: head.image,
     hasBaseline: base !== undefined,
@@ -48,7 +55,12 @@ export function diffReports(head: ImageSizeReport, base: ImageSizeReport | undef
     platforms: [...platforms].sort().map((platform) => {
       const h = head.platforms.find((p) => p.platform === platform);
       const b = base?.platforms.find((p) => p.platform === platform);
-      return { platform, base: b?.compressed, head: h?.compressed, layers: layerChanges(b?.layers ?? [], h?.layers ?? []) };
+      return {
+        platform,
+        base: b?.compressed,
+        head: h?.compressed,
+        layers: layerChanges(b?.layers ?? [], h?.layers ?? []),
+      };
     }),
   };
 }

@@ -40,12 +40,23 @@ export function shortInstruction(createdBy: string): string {
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
-export function layersWithInstructions(layers: { digest: string; size: number }[], history: ConfigHistory[]): LayerSize[] {
+export function layersWithInstructions(
+  layers: { digest: string; size: number }[],
+  history: ConfigHistory[],
+): LayerSize[] {
   const real = history.filter((h) => !h.empty_layer);
-  return layers.map((l, i) => ({ digest: l.digest, size: l.size, instruction: shortInstruction(real[i]?.created_by ?? '(unknown)') }));
+  return layers.map((l, i) => ({
+    digest: l.digest,
+    size: l.size,
+    instruction: shortInstruction(real[i]?.created_by ?? '(unknown)'),
+  }));
 }
 
-export async function measureFromRegistry(client: RegistryClient, ref: ImageReference, label: string): Promise<ImageSizeReport | undefined> {
+export async function measureFromRegistry(
+  client: RegistryClient,
+  ref: ImageReference,
+  label: string,
+): Promise<ImageSizeReport | undefined> {
   const platforms = await client.resolvePlatforms(ref);
   if (!platforms) return undefined;
   const out: PlatformSize[] = [];
@@ -54,11 +65,18 @@ export async function measureFromRegistry(client: RegistryClient, ref: ImageRefe
     const layers = body.layers ?? [];
     let history: ConfigHistory[] = [];
     if (body.config) {
-      const config = JSON.parse((await client.getBlob(ref, body.config.digest)).toString('utf8')) as { history?: ConfigHistory[] };
+      const config = JSON.parse(
+        (await client.getBlob(ref, body.config.digest)).toString('utf8'),
+      ) as { history?: ConfigHistory[] };
       history = config.history ?? [];
     }
     const compressed = layers.reduce((a, l) => a + l.size, 0) + (body.config?.size ?? 0);
-    out.push({ platform: p.platform, digest: p.digest, compressed, layers: layersWithInstructions(layers, history) });
+    out.push({
+      platform: p.platform,
+      digest: p.digest,
+      compressed,
+      layers: layersWithInstructions(layers, history),
+    });
   }
   out.sort((a, b) => a.platform.localeCompare(b.platform));
   return { schema: 1, image: label, platforms: out };

@@ -29,30 +29,61 @@ function delta(base: number | undefined, head: number | undefined): string {
   return `${d > 0 ? '+' : ''}${humanBytes(d)}${pct}`;
 }
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
+const cell = (s: string) =>
+  s.replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
 
-export function renderMarkdown(diff: SizeDiff, name: string, verdict?: BudgetVerdict, withLayers = true): string {
+export function renderMarkdown(
+  diff: SizeDiff,
+  name: string,
+  verdict?: BudgetVerdict,
+  withLayers = true,
+): string {
   const lines: string[] = [marker(name), `### Image size: \`${cell(diff.image)}\``, ''];
-  if (!diff.hasBaseline) lines.push('No baseline to compare with: this is the first measured build (or the base branch has no saved report).', '');
+  if (!diff.hasBaseline)
+    lines.push(
+      'No baseline to compare with: this is the first measured build (or the base branch has no saved report).',
+      '',
+    );
   else if (diff.baselineLabel) lines.push(`Compared with ${cell(diff.baselineLabel)}.`, '');
-  if (diff.hasBaseline && diff.goBase !== diff.goHead && diff.goHead) lines.push(`Go: ${diff.goBase ?? '?'} → ${diff.goHead}`, '');
+  if (diff.hasBaseline && diff.goBase !== diff.goHead && diff.goHead)
+    lines.push(`Go: ${diff.goBase ?? '?'} → ${diff.goHead}`, '');
   lines.push('| Platform | Base | New | Change |', '|---|---:|---:|---:|');
   for (const p of diff.platforms)
-    lines.push(`| ${p.platform} | ${p.base === undefined ? '—' : humanBytes(p.base)} | ${p.head === undefined ? '—' : humanBytes(p.head)} | ${delta(p.base, p.head)} |`);
+    lines.push(
+      `| ${p.platform} | ${p.base === undefined ? '—' : humanBytes(p.base)} | ${p.head === undefined ? '—' : humanBytes(p.head)} | ${delta(p.base, p.head)} |`,
+    );
   lines.push('');
   if (verdict && verdict.messages.length > 0) {
-    lines.push(`**Size budget ${verdict.level === 'failure' ? 'exceeded' : 'warning'}:**`, ...verdict.messages.map((m) => `- ${cell(m)}`), '');
+    lines.push(
+      `**Size budget ${verdict.level === 'failure' ? 'exceeded' : 'warning'}:**`,
+      ...verdict.messages.map((m) => `- ${cell(m)}`),
+      '',
+    );
   }
   if (withLayers) {
     for (const p of diff.platforms) {
-      lines.push(`<details><summary>${p.platform}: layers</summary>`, '', '| Instruction | Base | New | Change |', '|---|---:|---:|---:|');
+      lines.push(
+        `<details><summary>${p.platform}: layers</summary>`,
+        '',
+        '| Instruction | Base | New | Change |',
+        '|---|---:|---:|---:|',
+      );
       for (const l of p.layers)
-        lines.push(`| \`${cell(l.instruction).replace(/`/g, "'")}\` | ${l.base === undefined ? 'added' : humanBytes(l.base)} | ${l.head === undefined ? 'removed' : humanBytes(l.head)} | ${delta(l.base, l.head)} |`);
+        lines.push(
+          `| \`${cell(l.instruction).replace(/`/g, "'")}\` | ${l.base === undefined ? 'added' : humanBytes(l.base)} | ${l.head === undefined ? 'removed' : humanBytes(l.head)} | ${delta(l.base, l.head)} |`,
+        );
       lines.push('', '</details>', '');
     }
   }
   const body = lines.join('\n');
   if (body.length < COMMENT_LIMIT - 100) return body;
-  if (withLayers) return renderMarkdown(diff, name, verdict, false) + '\n_Per-layer detail left out: the report would exceed the comment size limit._\n';
-  return body.slice(0, body.lastIndexOf('\n', COMMENT_LIMIT - 200)) + '\n\n_Report truncated at the comment size limit._\n';
+  if (withLayers)
+    return (
+      renderMarkdown(diff, name, verdict, false) +
+      '\n_Per-layer detail left out: the report would exceed the comment size limit._\n'
+    );
+  return (
+    body.slice(0, body.lastIndexOf('\n', COMMENT_LIMIT - 200)) +
+    '\n\n_Report truncated at the comment size limit._\n'
+  );
 }
