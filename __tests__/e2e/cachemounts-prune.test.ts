@@ -1,0 +1,154 @@
+// The pruning rule, shown on a real Go build: Go refreshes the mtime of a build-cache entry it uses
+// when that mtime is more than an hour old, so after a build that started at T0 every entry older
+// than T0 - 1h was not used by it. Entries are aged first, a build runs, and the extract must keep
+// exactly what the build used (a rebuild from it stays fully cached) and drop the rest.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execFile } from '../../src/io/exec.ts';
+import { discoverCacheMounts } from '../../src/cachemounts/discover.ts';
+import { extractMount, injectMount } from '../../src/cachemounts/transfer.ts';
+import { parseDockerfile } from '../../src/dockerfile/parse.ts';
+import { requireEngine } from '../helpers/engine.ts';
+import { ROOT } from '../helpers/run-action.ts';
+
+function files(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(path.relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+test(
+  'pruning keeps the entries a build used and drops the ones it did not',
+  { timeout: 10 * 60_000 },
+  async (t) => {
+    const engine = await requireEngine(t);
+    if (!engine) return;
+    const svc = mkdtempSync(path.join(tmpdir(), 'bgi-prune-'));
+    cpSync(path.join(ROOT, 'examples', 'go-service'), svc, { recursive: true });
+    const df = path.join(svc, 'Dockerfile');
+    writeFileSync(
+      df,
+      readFileSync(df, 'utf8').replace(
+        'ARG TARGETOS TARGETARCH',
+        'ARG TARGETOS TARGETARCH\nARG GOFLAGS=-v',
+      ),
+    );
+    const gocache = discoverCacheMounts(
+      parseDockerfile(readFileSync(df, 'utf8'), df),
+      new Map(),
+    ).find((m) => m.target === '/root/.cache/go-build')!;
+    const work = mkdtempSync(path.join(tmpdir(), 'bgi-prune-work-'));
+    const common = {
+      platform: 'linux/amd64',
+      mount: gocache,
+      helperImage: `${engine.baseRegistry}/busybox:stable`,
+      workDir: work,
+    };
+    const build = (_step: string) =>
+      execFile('docker', [
+        'buildx',
+        'build',
+        '--platform',
+        'linux/amd64',
+        '--build-arg',
+        `BASE_REGISTRY=${engine.baseRegistry}`,
+        '--build-arg',
+        `GO_VERSION=${engine.goVersion}`,
+        '--progress',
+        'plain',
+        '--output',
+        'type=cacheonly',
+        svc,
+      ]);
+
+    // A cold build fills GOCACHE; take it out.
+    await execFile('docker', ['buildx', 'prune', '--all', '--force']);
+    await build('cold');
+    const first = path.join(work, 'first');
+    await extractMount({ ...common, outDir: first, runTag: 'first' });
+    const unpacked = path.join(work, 'unpacked');
+    mkdirSync(unpacked);
+    await execFile('tar', ['-x', '-f', path.join(first, 'content.tar'), '-C', unpacked]);
+    const used = files(unpacked).filter((f) => /-d$/.test(f));
+    assert.ok(used.length > 100, `a real GOCACHE (${used.length} entries)`);
+
+    // Age every entry by two hours and add entries no build will ever use, then put it all back.
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    const junk = ['00/00junk1-d', 'ff/ffjunk2-d', 'ab/abjunk3-a'];
+    for (const j of junk) {
+      mkdirSync(path.join(unpacked, path.dirname(j)), { recursive: true });
+      writeFileSync(path.join(unpacked, j), 'stale');
+    }
+    for (const f of files(unpacked)) utimesSync(path.join(unpacked, f), twoHoursAgo, twoHoursAgo);
+    const aged = path.join(work, 'aged');
+    mkdirSync(aged);
+    await execFile('tar', [
+      '-c',
+      '--numeric-owner',
+      '-f',
+      path.join(aged, 'content.tar'),
+      '-C',
+      unpacked,
+      '.',
+    ]);
+    await execFile('docker', ['buildx', 'prune', '--all', '--force']);
+    await injectMount({ ...common, tarFile: path.join(aged, 'content.tar'), runTag: 'aged' });
+
+    // The build uses the entries it needs (and Go refreshes their mtimes); extract with the rule.
+    const started = Date.now();
+    const warm = await build('warm');
+    assert.ok(
+      !/\n#\d+ [\d.]+ net\/http\n/.test(warm.stderr + warm.stdout),
+      'the aged cache served the build',
+    );
+    const pruned = path.join(work, 'pruned');
+    await extractMount({
+      ...common,
+      outDir: pruned,
+      runTag: 'pruned',
+      pruneOlderThanMinutes: (Date.now() - started) / 60000 + 65,
+    });
+    const keptDir = path.join(work, 'kept');
+    mkdirSync(keptDir);
+    await execFile('tar', ['-x', '-f', path.join(pruned, 'content.tar'), '-C', keptDir]);
+    const kept = files(keptDir);
+    for (const j of junk) assert.ok(!kept.includes(j), `${j} was not used and is pruned`);
+    assert.ok(
+      kept.length > 50 && kept.length < files(unpacked).length,
+      `kept ${kept.length} of ${files(unpacked).length}`,
+    );
+    for (const f of kept.filter((k) => k.endsWith('-d')))
+      assert.ok(
+        statSync(path.join(keptDir, f)).mtimeMs > started - 61 * 60_000,
+        `${f} kept because the build refreshed it`,
+      );
+
+    // What was kept is everything the build needs: from it alone, the build compiles nothing.
+    await execFile('docker', ['buildx', 'prune', '--all', '--force']);
+    await injectMount({ ...common, tarFile: path.join(pruned, 'content.tar'), runTag: 'again' });
+    const again = await build('again');
+    const compiled = [...(again.stdout + again.stderr).matchAll(/^#\d+ [\d.]+ ([a-z][\w./-]+)$/gm)]
+      .map((m) => m[1])
+      .filter((p) => /^(net|crypto|encoding|example\.com)/.test(p!));
+    assert.deepEqual(compiled, [], 'nothing recompiled after pruning');
+  },
+);
