@@ -39356,7 +39356,7 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 3400:
+/***/ 3036:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -105630,6 +105630,10 @@ async function http_request(url, opts = {}) {
             const chunks = [];
             let size = 0;
             for await (const chunk of res.message) {
+                if (opts.sink && status === 200) {
+                    opts.sink(chunk);
+                    continue;
+                }
                 size += chunk.length;
                 if (size > maxBytes) {
                     res.message.destroy();
@@ -106039,14 +106043,21 @@ class RegistryClient {
         const plain = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(ref.registry);
         return `${plain ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
     }
-    async get(ref, url, accept, method = 'GET', maxBytes = 8 << 20) {
+    async get(ref, url, accept, method = 'GET', maxBytes = 8 << 20, sink) {
         const key = `${ref.registry}/${ref.repository}`;
         const send = () => {
             const headers = { accept: accept.join(', ') };
             const token = this.tokens.get(key);
             if (token)
                 headers['authorization'] = token;
-            return http_request(url, { method, headers, maxBytes, backoffMs: this.retryBackoffMs });
+            return http_request(url, {
+                method,
+                headers,
+                maxBytes,
+                backoffMs: this.retryBackoffMs,
+                sink,
+                attempts: sink ? 1 : 3,
+            });
         };
         let res = await send();
         if (res.status === 401 && !this.tokens.has(key)) {
@@ -106117,6 +106128,18 @@ class RegistryClient {
         if (got !== digest)
             throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
         return res.body;
+    }
+    /** Streams a blob to `sink` (layers can be large) and checks its digest at the end. */
+    async streamBlob(ref, digest, sink) {
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', 0, (c) => {
+            hash.update(c);
+            sink(c);
+        });
+        if (res.status !== 200)
+            throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
+        if (`sha256:${hash.digest('hex')}` !== digest)
+            throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
     }
     /** Tags of a repository, following the registry's Link pagination (bounded). */
     async listTags(ref) {
@@ -106326,6 +106349,9 @@ function diffReports(head, base, baselineLabel) {
 }
 //# sourceMappingURL=diff.js.map
 ;// CONCATENATED MODULE: ./lib/sizereport/measure.js
+// Measures an image per platform without pulling it: compressed sizes from the manifests, the
+// instruction behind each layer from the image config's history.
+
 /** `RUN |2 A=b /bin/sh -c go build` and `/bin/sh -c #(nop) COPY` -> a short readable instruction. */
 function shortInstruction(createdBy) {
     let s = createdBy.trim();
@@ -106344,8 +106370,32 @@ function layersWithInstructions(layers, history) {
         instruction: shortInstruction(real[i]?.created_by ?? '(unknown)'),
     }));
 }
-async function measureFromRegistry(client, ref, label) {
-    const platforms = await client.resolvePlatforms(ref);
+/** Unpacked size of a layer blob: streamed through the decompressor, counted, never stored. */
+async function uncompressedSize(source, layer) {
+    const type = layer.mediaType ?? '';
+    let stream;
+    if (type.endsWith('+gzip') ||
+        type.endsWith('.tar.gzip') ||
+        type === 'application/vnd.docker.image.rootfs.diff.tar.gzip')
+        stream = (0,external_node_zlib_.createGunzip)();
+    else if (type.endsWith('+zstd'))
+        stream = (0,external_node_zlib_.createZstdDecompress)();
+    else
+        return layer.size;
+    let count = 0;
+    stream.on('data', (c) => (count += c.length));
+    const done = new Promise((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('error', reject);
+    });
+    await source.streamBlob(layer.digest, (c) => stream.write(c));
+    stream.end();
+    await done;
+    return count;
+}
+/** Sizes per platform of an image, from a registry or an OCI layout, without pulling it. */
+async function measureImage(source, label, opts = {}) {
+    const platforms = await source.platforms();
     if (!platforms)
         return undefined;
     const out = [];
@@ -106354,21 +106404,87 @@ async function measureFromRegistry(client, ref, label) {
         const layers = body.layers ?? [];
         let history = [];
         if (body.config) {
-            const config = JSON.parse((await client.getBlob(ref, body.config.digest)).toString('utf8'));
+            const config = JSON.parse((await source.blob(body.config.digest)).toString('utf8'));
             history = config.history ?? [];
         }
         const compressed = layers.reduce((a, l) => a + l.size, 0) + (body.config?.size ?? 0);
-        out.push({
+        const sized = layersWithInstructions(layers, history);
+        const entry = {
             platform: p.platform,
             digest: p.digest,
             compressed,
-            layers: layersWithInstructions(layers, history),
-        });
+            layers: sized,
+        };
+        if (opts.uncompressed) {
+            for (const [i, l] of layers.entries())
+                sized[i].uncompressed = await uncompressedSize(source, l);
+            entry.uncompressed = sized.reduce((a, l) => a + (l.uncompressed ?? 0), 0);
+        }
+        out.push(entry);
     }
     out.sort((a, b) => a.platform.localeCompare(b.platform));
     return { schema: 1, image: label, platforms: out };
 }
 //# sourceMappingURL=measure.js.map
+;// CONCATENATED MODULE: ./lib/sizereport/sources.js
+// Where an image is measured from: a registry (after a push) or an OCI layout on disk (the build's
+// own output when nothing is pushed). Both answer the same three questions.
+
+
+
+function registrySource(client, ref) {
+    return {
+        platforms: () => client.resolvePlatforms(ref),
+        blob: (d) => client.getBlob(ref, d),
+        streamBlob: (d, sink) => client.streamBlob(ref, d, sink),
+    };
+}
+const isAttestation = (d) => !d.platform ||
+    d.platform.os === 'unknown' ||
+    d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+function ociLayoutSource(dir) {
+    const blobPath = (digest) => {
+        if (!/^sha256:[a-f0-9]{64}$/.test(digest))
+            throw new Error(`OCI layout ${dir}: invalid digest ${digest}`);
+        return external_node_path_namespaceObject.join(dir, 'blobs', 'sha256', digest.slice(7));
+    };
+    const readJson = (digest) => {
+        const raw = (0,external_node_fs_namespaceObject.readFileSync)(blobPath(digest));
+        return { raw, body: JSON.parse(raw.toString('utf8')) };
+    };
+    return {
+        async platforms() {
+            const indexFile = external_node_path_namespaceObject.join(dir, 'index.json');
+            if (!(0,external_node_fs_namespaceObject.existsSync)(indexFile))
+                return undefined;
+            const out = [];
+            const walk = (descs, depth) => {
+                for (const d of descs) {
+                    const { raw, body } = readJson(d.digest);
+                    if (body.manifests && depth < 3)
+                        walk(body.manifests, depth + 1);
+                    else if (body.layers && !isAttestation(d))
+                        out.push({
+                            platform: platformString(d.platform),
+                            digest: d.digest,
+                            manifest: { mediaType: body.mediaType ?? d.mediaType, digest: d.digest, body, raw },
+                        });
+                }
+            };
+            const index = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(indexFile, 'utf8'));
+            walk(index.manifests ?? [], 0);
+            return out;
+        },
+        async blob(digest) {
+            return (0,external_node_fs_namespaceObject.readFileSync)(blobPath(digest));
+        },
+        async streamBlob(digest, sink) {
+            for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(blobPath(digest)))
+                sink(chunk);
+        },
+    };
+}
+//# sourceMappingURL=sources.js.map
 ;// CONCATENATED MODULE: ./lib/sizereport/render.js
 const COMMENT_LIMIT = 65_536;
 function render_marker(name) {
@@ -106402,9 +106518,15 @@ function renderMarkdown(diff, name, verdict, withLayers = true) {
         lines.push(`Compared with ${cell(diff.baselineLabel)}.`, '');
     if (diff.hasBaseline && diff.goBase !== diff.goHead && diff.goHead)
         lines.push(`Go: ${diff.goBase ?? '?'} → ${diff.goHead}`, '');
-    lines.push('| Platform | Base | New | Change |', '|---|---:|---:|---:|');
-    for (const p of diff.platforms)
-        lines.push(`| ${p.platform} | ${p.base === undefined ? '—' : humanBytes(p.base)} | ${p.head === undefined ? '—' : humanBytes(p.head)} | ${delta(p.base, p.head)} |`);
+    const unpacked = diff.platforms.some((p) => p.headUnpacked !== undefined);
+    lines.push(`| Platform | Base | New | Change |${unpacked ? ' Unpacked | Unpacked change |' : ''}`, `|---|---:|---:|---:|${unpacked ? '---:|---:|' : ''}`);
+    for (const p of diff.platforms) {
+        const size = (n) => (n === undefined ? '—' : humanBytes(n));
+        const extra = unpacked
+            ? ` ${size(p.headUnpacked)} | ${delta(p.baseUnpacked, p.headUnpacked)} |`
+            : '';
+        lines.push(`| ${p.platform} | ${size(p.base)} | ${size(p.head)} | ${delta(p.base, p.head)} |${extra}`);
+    }
     lines.push('');
     if (verdict && verdict.messages.length > 0) {
         lines.push(`**Size budget ${verdict.level === 'failure' ? 'exceeded' : 'warning'}:**`, ...verdict.messages.map((m) => `- ${cell(m)}`), '');
@@ -106464,6 +106586,7 @@ function renderSummary(f) {
 ;// CONCATENATED MODULE: ./lib/main.js
 // The main step: inputs -> Go version -> image check -> advice -> builder and QEMU -> cache-mount
 // restore -> build -> outputs, size report and summary. Fails fast on input that cannot work.
+
 
 
 
@@ -106694,10 +106817,47 @@ async function runMain(host) {
     let head;
     if (inputs.push && inputs.tags.length > 0) {
         const ref = parseImageReference(inputs.tags[0]);
-        head = await measureFromRegistry(registry, { ...ref, digest: result.digest || undefined, tag: result.digest ? undefined : ref.tag }, inputs.tags[0]);
+        head = await measureImage(registrySource(registry, {
+            ...ref,
+            digest: result.digest || undefined,
+            tag: result.digest ? undefined : ref.tag,
+        }), inputs.tags[0], { uncompressed: true });
         if (head) {
             head.goVersion = goVersion;
             host.setOutput('platform-digests', JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))));
+        }
+    }
+    if (!head && inputs.sizeReport && inputs.outputs.length === 0) {
+        // Nothing was pushed: export the same build as an OCI layout (every step is a cache hit now)
+        // and measure the build's own output.
+        try {
+            const layout = external_node_path_namespaceObject.join(workDir, 'oci-layout');
+            const exportArgs = buildxArgs({
+                ...inputs,
+                builder: builder ?? '',
+                push: false,
+                load: false,
+                outputs: [`type=oci,dest=${layout},tar=false`],
+            }, {
+                dockerfile: dockerfile.file,
+                buildArgs,
+                metadataFile: external_node_path_namespaceObject.join(workDir, 'metadata-oci.json'),
+            });
+            await log.group('Export the image as an OCI layout to measure it', () => runBuild({
+                args: exportArgs,
+                env: { ...env, ...secretEnv(inputs) },
+                metadataFile: external_node_path_namespaceObject.join(workDir, 'metadata-oci.json'),
+                onOutput: (c) => host.buildOutput(c),
+                attempts: 1,
+            }));
+            head = await measureImage(ociLayoutSource(layout), inputs.tags[0] ?? 'image', {
+                uncompressed: true,
+            });
+            if (head)
+                head.goVersion = goVersion;
+        }
+        catch (e) {
+            log.warning(`size report: the build could not be exported for measuring: ${errors_getErrorMessage(e)}`);
         }
     }
     await host.writeSummary(renderSummary(facts));
@@ -106709,16 +106869,16 @@ async function runMain(host) {
 async function reportSizes(host, inputs, head, registry, budgets, workDir) {
     const { log, env } = host;
     if (!head) {
-        log.info('size report: the image was not pushed, so there is nothing in a registry to measure');
+        log.info('size report: nothing to measure (no image was pushed or exported)');
         return;
     }
-    const name = parseImageReference(inputs.tags[0]).repository;
+    const name = inputs.tags[0] ? parseImageReference(inputs.tags[0]).repository : 'image';
     let base;
     let label;
     const eventName = env['GITHUB_EVENT_NAME'] ?? '';
     try {
         if (inputs.compareTo) {
-            base = await measureFromRegistry(registry, parseImageReference(inputs.compareTo), inputs.compareTo);
+            base = await measureImage(registrySource(registry, parseImageReference(inputs.compareTo)), inputs.compareTo, { uncompressed: true });
             label = inputs.compareTo;
             if (!base)
                 log.warning(`compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`);
@@ -106881,7 +107041,7 @@ async function runAction() {
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3400);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3036);
 // Entry of the action bundle: main or post, by a state flag the runner hands back to post.
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();

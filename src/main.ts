@@ -34,7 +34,8 @@ import { parseImageReference } from './registry/reference.ts';
 import { loadBaseline, saveBaseline } from './sizereport/baseline.ts';
 import { evaluateBudgets, parseLimit } from './sizereport/budgets.ts';
 import { diffReports } from './sizereport/diff.ts';
-import { measureFromRegistry, type ImageSizeReport } from './sizereport/measure.ts';
+import { measureImage, type ImageSizeReport } from './sizereport/measure.ts';
+import { ociLayoutSource, registrySource } from './sizereport/sources.ts';
 import { marker, renderMarkdown } from './sizereport/render.ts';
 import type { MainState } from './state.ts';
 import { renderSummary, type SummaryFacts } from './summary.ts';
@@ -300,16 +301,58 @@ export async function runMain(host: Host): Promise<void> {
   let head: ImageSizeReport | undefined;
   if (inputs.push && inputs.tags.length > 0) {
     const ref = parseImageReference(inputs.tags[0]!);
-    head = await measureFromRegistry(
-      registry,
-      { ...ref, digest: result.digest || undefined, tag: result.digest ? undefined : ref.tag },
+    head = await measureImage(
+      registrySource(registry, {
+        ...ref,
+        digest: result.digest || undefined,
+        tag: result.digest ? undefined : ref.tag,
+      }),
       inputs.tags[0]!,
+      { uncompressed: true },
     );
     if (head) {
       head.goVersion = goVersion;
       host.setOutput(
         'platform-digests',
         JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))),
+      );
+    }
+  }
+  if (!head && inputs.sizeReport && inputs.outputs.length === 0) {
+    // Nothing was pushed: export the same build as an OCI layout (every step is a cache hit now)
+    // and measure the build's own output.
+    try {
+      const layout = path.join(workDir, 'oci-layout');
+      const exportArgs = buildxArgs(
+        {
+          ...inputs,
+          builder: builder ?? '',
+          push: false,
+          load: false,
+          outputs: [`type=oci,dest=${layout},tar=false`],
+        },
+        {
+          dockerfile: dockerfile.file,
+          buildArgs,
+          metadataFile: path.join(workDir, 'metadata-oci.json'),
+        },
+      );
+      await log.group('Export the image as an OCI layout to measure it', () =>
+        runBuild({
+          args: exportArgs,
+          env: { ...env, ...secretEnv(inputs) },
+          metadataFile: path.join(workDir, 'metadata-oci.json'),
+          onOutput: (c) => host.buildOutput(c),
+          attempts: 1,
+        }),
+      );
+      head = await measureImage(ociLayoutSource(layout), inputs.tags[0] ?? 'image', {
+        uncompressed: true,
+      });
+      if (head) head.goVersion = goVersion;
+    } catch (e) {
+      log.warning(
+        `size report: the build could not be exported for measuring: ${getErrorMessage(e)}`,
       );
     }
   }
@@ -329,19 +372,19 @@ async function reportSizes(
 ): Promise<void> {
   const { log, env } = host;
   if (!head) {
-    log.info('size report: the image was not pushed, so there is nothing in a registry to measure');
+    log.info('size report: nothing to measure (no image was pushed or exported)');
     return;
   }
-  const name = parseImageReference(inputs.tags[0]!).repository;
+  const name = inputs.tags[0] ? parseImageReference(inputs.tags[0]).repository : 'image';
   let base: ImageSizeReport | undefined;
   let label: string | undefined;
   const eventName = env['GITHUB_EVENT_NAME'] ?? '';
   try {
     if (inputs.compareTo) {
-      base = await measureFromRegistry(
-        registry,
-        parseImageReference(inputs.compareTo),
+      base = await measureImage(
+        registrySource(registry, parseImageReference(inputs.compareTo)),
         inputs.compareTo,
+        { uncompressed: true },
       );
       label = inputs.compareTo;
       if (!base)

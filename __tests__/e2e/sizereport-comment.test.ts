@@ -138,3 +138,50 @@ test(
     );
   },
 );
+
+test(
+  'size report of a build that pushes nothing: measured from its own OCI layout export',
+  { timeout: 10 * 60_000 },
+  async (t) => {
+    const engine = await requireEngine(t);
+    if (!engine) return;
+    const svc = mkdtempSync(path.join(tmpdir(), 'bgi-size-oci-'));
+    cpSync(path.join(ROOT, 'examples', 'go-service'), svc, { recursive: true });
+    const res = await runAction({
+      inputs: {
+        context: svc,
+        tags: 'example.com/octo/service:pr',
+        push: 'false',
+        'build-args': `BASE_REGISTRY=${engine.baseRegistry}`,
+        'go-version': engine.goVersion,
+        'cache-mounts': 'false',
+        comment: 'false',
+      },
+      skipPost: true,
+    });
+    assert.equal(res.main.exitCode, 0, res.main.stdout.slice(-3000));
+    const report = JSON.parse(res.main.outputs['size-report'] ?? '{}') as {
+      head: {
+        platforms: {
+          platform: string;
+          compressed: number;
+          uncompressed: number;
+          layers: { size: number; uncompressed: number }[];
+        }[];
+      };
+    };
+    assert.deepEqual(
+      report.head.platforms.map((p) => p.platform),
+      ['linux/amd64', 'linux/arm64'],
+    );
+    for (const p of report.head.platforms) {
+      assert.ok(p.compressed > 1_000_000, `${p.platform} compressed ${p.compressed}`);
+      // The Go binary compresses: unpacked is larger than stored, and both are real measurements.
+      assert.ok(
+        p.uncompressed > p.layers[0]!.size,
+        `${p.platform} unpacked ${p.uncompressed} > stored ${p.layers[0]!.size}`,
+      );
+    }
+    assert.match(res.main.outputs['size-report-markdown'] ?? '', /No baseline to compare with/);
+  },
+);

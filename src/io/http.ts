@@ -20,6 +20,8 @@ export interface RequestOptions {
   /** Base delay between attempts in ms (doubles each time). */
   backoffMs?: number;
   timeoutMs?: number;
+  /** Stream the body here instead of buffering it (no size bound; the answer's body is empty). */
+  sink?: (chunk: Buffer) => void;
 }
 
 export class HttpError extends Error {
@@ -57,6 +59,10 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<H
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of res.message as AsyncIterable<Buffer>) {
+        if (opts.sink && status === 200) {
+          opts.sink(chunk);
+          continue;
+        }
         size += chunk.length;
         if (size > maxBytes) {
           res.message.destroy();

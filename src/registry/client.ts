@@ -62,13 +62,21 @@ export class RegistryClient {
     accept: string[],
     method: 'GET' | 'HEAD' = 'GET',
     maxBytes = 8 << 20,
+    sink?: (chunk: Buffer) => void,
   ): Promise<HttpResponse> {
     const key = `${ref.registry}/${ref.repository}`;
     const send = () => {
       const headers: Record<string, string> = { accept: accept.join(', ') };
       const token = this.tokens.get(key);
       if (token) headers['authorization'] = token;
-      return request(url, { method, headers, maxBytes, backoffMs: this.retryBackoffMs });
+      return request(url, {
+        method,
+        headers,
+        maxBytes,
+        backoffMs: this.retryBackoffMs,
+        sink,
+        attempts: sink ? 1 : 3,
+      });
     };
     let res = await send();
     if (res.status === 401 && !this.tokens.has(key)) {
@@ -151,6 +159,23 @@ export class RegistryClient {
     if (got !== digest)
       throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
     return res.body;
+  }
+
+  /** Streams a blob to `sink` (layers can be large) and checks its digest at the end. */
+  async streamBlob(
+    ref: ImageReference,
+    digest: string,
+    sink: (chunk: Buffer) => void,
+  ): Promise<void> {
+    const hash = createHash('sha256');
+    const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', 0, (c) => {
+      hash.update(c);
+      sink(c);
+    });
+    if (res.status !== 200)
+      throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
+    if (`sha256:${hash.digest('hex')}` !== digest)
+      throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
   }
 
   /** Tags of a repository, following the registry's Link pagination (bounded). */

@@ -11,6 +11,8 @@ export interface PlatformDiff {
   platform: string;
   base?: number;
   head?: number;
+  baseUnpacked?: number;
+  headUnpacked?: number;
   layers: LayerChange[];
 }
 

@@ -1,11 +1,13 @@
 // Measures an image per platform without pulling it: compressed sizes from the manifests, the
 // instruction behind each layer from the image config's history.
-import type { RegistryClient } from '../registry/client.ts';
-import type { ImageReference } from '../registry/reference.ts';
+import { createGunzip, createZstdDecompress, type Gunzip, type ZstdDecompress } from 'node:zlib';
+import type { ImageSource } from './sources.ts';
 
 export interface LayerSize {
   digest: string;
   size: number;
+  /** Bytes once unpacked (undefined when not measured). */
+  uncompressed?: number;
   instruction: string;
 }
 
@@ -14,6 +16,8 @@ export interface PlatformSize {
   digest: string;
   /** Layers plus config, as the registry stores them. */
   compressed: number;
+  /** Sum of the unpacked layers. */
+  uncompressed?: number;
   layers: LayerSize[];
 }
 
@@ -52,12 +56,40 @@ export function layersWithInstructions(
   }));
 }
 
-export async function measureFromRegistry(
-  client: RegistryClient,
-  ref: ImageReference,
+/** Unpacked size of a layer blob: streamed through the decompressor, counted, never stored. */
+async function uncompressedSize(
+  source: ImageSource,
+  layer: { digest: string; size: number; mediaType?: string },
+): Promise<number> {
+  const type = layer.mediaType ?? '';
+  let stream: Gunzip | ZstdDecompress;
+  if (
+    type.endsWith('+gzip') ||
+    type.endsWith('.tar.gzip') ||
+    type === 'application/vnd.docker.image.rootfs.diff.tar.gzip'
+  )
+    stream = createGunzip();
+  else if (type.endsWith('+zstd')) stream = createZstdDecompress();
+  else return layer.size;
+  let count = 0;
+  stream.on('data', (c: Buffer) => (count += c.length));
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  await source.streamBlob(layer.digest, (c) => stream.write(c));
+  stream.end();
+  await done;
+  return count;
+}
+
+/** Sizes per platform of an image, from a registry or an OCI layout, without pulling it. */
+export async function measureImage(
+  source: ImageSource,
   label: string,
+  opts: { uncompressed?: boolean } = {},
 ): Promise<ImageSizeReport | undefined> {
-  const platforms = await client.resolvePlatforms(ref);
+  const platforms = await source.platforms();
   if (!platforms) return undefined;
   const out: PlatformSize[] = [];
   for (const p of platforms) {
@@ -65,18 +97,25 @@ export async function measureFromRegistry(
     const layers = body.layers ?? [];
     let history: ConfigHistory[] = [];
     if (body.config) {
-      const config = JSON.parse(
-        (await client.getBlob(ref, body.config.digest)).toString('utf8'),
-      ) as { history?: ConfigHistory[] };
+      const config = JSON.parse((await source.blob(body.config.digest)).toString('utf8')) as {
+        history?: ConfigHistory[];
+      };
       history = config.history ?? [];
     }
     const compressed = layers.reduce((a, l) => a + l.size, 0) + (body.config?.size ?? 0);
-    out.push({
+    const sized = layersWithInstructions(layers, history);
+    const entry: PlatformSize = {
       platform: p.platform,
       digest: p.digest,
       compressed,
-      layers: layersWithInstructions(layers, history),
-    });
+      layers: sized,
+    };
+    if (opts.uncompressed) {
+      for (const [i, l] of layers.entries())
+        sized[i]!.uncompressed = await uncompressedSize(source, l);
+      entry.uncompressed = sized.reduce((a, l) => a + (l.uncompressed ?? 0), 0);
+    }
+    out.push(entry);
   }
   out.sort((a, b) => a.platform.localeCompare(b.platform));
   return { schema: 1, image: label, platforms: out };

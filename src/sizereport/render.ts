@@ -47,11 +47,20 @@ export function renderMarkdown(
   else if (diff.baselineLabel) lines.push(`Compared with ${cell(diff.baselineLabel)}.`, '');
   if (diff.hasBaseline && diff.goBase !== diff.goHead && diff.goHead)
     lines.push(`Go: ${diff.goBase ?? '?'} → ${diff.goHead}`, '');
-  lines.push('| Platform | Base | New | Change |', '|---|---:|---:|---:|');
-  for (const p of diff.platforms)
+  const unpacked = diff.platforms.some((p) => p.headUnpacked !== undefined);
+  lines.push(
+    `| Platform | Base | New | Change |${unpacked ? ' Unpacked | Unpacked change |' : ''}`,
+    `|---|---:|---:|---:|${unpacked ? '---:|---:|' : ''}`,
+  );
+  for (const p of diff.platforms) {
+    const size = (n: number | undefined) => (n === undefined ? '—' : humanBytes(n));
+    const extra = unpacked
+      ? ` ${size(p.headUnpacked)} | ${delta(p.baseUnpacked, p.headUnpacked)} |`
+      : '';
     lines.push(
-      `| ${p.platform} | ${p.base === undefined ? '—' : humanBytes(p.base)} | ${p.head === undefined ? '—' : humanBytes(p.head)} | ${delta(p.base, p.head)} |`,
+      `| ${p.platform} | ${size(p.base)} | ${size(p.head)} | ${delta(p.base, p.head)} |${extra}`,
     );
+  }
   lines.push('');
   if (verdict && verdict.messages.length > 0) {
     lines.push(
