@@ -105922,6 +105922,14 @@ function parseKeyValues(name, lines, what) {
     }
     return out;
 }
+function parsePullRequest(value) {
+    const v = value.trim();
+    if (!v)
+        return undefined;
+    if (!/^[1-9]\d{0,9}$/.test(v))
+        throw new InputError('pull-request', `"${v}" is not a pull-request number`);
+    return Number(v);
+}
 function readInputs(get) {
     const bool = (n, d) => parseBoolean(n, get(n), d);
     const tags = parseList(get('tags'));
@@ -106016,6 +106024,8 @@ function readInputs(get) {
         sizeWarn: get('size-warn'),
         sizeFail: get('size-fail'),
         sizeMax: get('size-max'),
+        reportFile: get('report-file'),
+        pullRequest: parsePullRequest(get('pull-request')),
         advice,
     };
 }
@@ -106645,9 +106655,15 @@ function readDockerfile(inputs) {
 }
 async function runMain(host) {
     const { log, env } = host;
+    // Masked before anything can fail and print it.
+    const token = host.input('github-token');
+    if (token)
+        host.setSecret(token);
     const inputs = readInputs(host.input);
-    if (inputs.githubToken)
-        host.setSecret(inputs.githubToken);
+    if (inputs.reportFile) {
+        await postReportFile(host, inputs);
+        return;
+    }
     for (const s of inputs.secrets)
         host.setSecret(s.slice(s.indexOf('=') + 1));
     const budgets = {
@@ -106897,11 +106913,13 @@ async function reportSizes(host, inputs, head, registry, budgets, workDir) {
     host.setOutput('size-report', JSON.stringify({ head, base, diff, verdict }));
     host.setOutput('size-report-markdown', markdown);
     await host.writeSummary(markdown);
-    (0,external_node_fs_namespaceObject.writeFileSync)(external_node_path_namespaceObject.join(workDir, 'size-report.md'), markdown);
+    const reportFile = external_node_path_namespaceObject.join(workDir, 'size-report.md');
+    (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, markdown);
+    host.setOutput('size-report-file', reportFile);
     if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
         await saveBaseline(head, name, env['GITHUB_REF'].slice('refs/heads/'.length), env['GITHUB_RUN_ID'] ?? String(Date.now())).catch((e) => log.warning(`size report: not saved as a baseline: ${errors_getErrorMessage(e)}`));
     }
-    const pr = prNumber(env);
+    const pr = inputs.pullRequest ?? prNumber(env);
     if (inputs.comment && pr && inputs.githubToken) {
         const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '/').split('/');
         const outcome = await upsertComment({
@@ -106923,13 +106941,42 @@ async function reportSizes(host, inputs, head, registry, budgets, workDir) {
     if (verdict.level === 'failure')
         throw new Error(`size budget exceeded: ${verdict.messages.join('; ')}`);
 }
+/** Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input. */
+async function postReportFile(host, inputs) {
+    const file = inputs.reportFile;
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        throw new InputError('report-file', `${file} does not exist: download the report artifact first`);
+    const body = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    const m = /^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.exec(body);
+    if (!m)
+        throw new InputError('report-file', `${file} is not a size report written by this action (no marker on its first line)`);
+    if (body.length >= COMMENT_LIMIT)
+        throw new InputError('report-file', `${file} is larger than a comment may be`);
+    const pr = inputs.pullRequest ?? prNumber(host.env);
+    if (!pr)
+        throw new InputError('pull-request', 'no pull request in the event: give pull-request');
+    const [owner, repo] = (host.env['GITHUB_REPOSITORY'] ?? '/').split('/');
+    const outcome = await upsertComment({
+        token: inputs.githubToken,
+        baseUrl: host.env['GITHUB_API_URL'],
+        owner: owner,
+        repo: repo,
+        issue: pr,
+        marker: render_marker(m[1]),
+        body,
+    });
+    if ('reason' in outcome)
+        host.log.warning(`size report: no PR comment: ${outcome.reason}`);
+    else
+        host.log.info(`size report: comment ${outcome.id} ${outcome.action} on #${pr}`);
+}
 function prNumber(env) {
     const file = env['GITHUB_EVENT_PATH'];
     if (!file || !(0,external_node_fs_namespaceObject.existsSync)(file))
         return undefined;
     try {
         const payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-        const n = payload.pull_request?.number;
+        const n = payload.pull_request?.number ?? payload.workflow_run?.pull_requests?.[0]?.number;
         return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
     }
     catch {

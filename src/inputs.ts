@@ -46,6 +46,8 @@ export interface Inputs {
   sizeWarn: string;
   sizeFail: string;
   sizeMax: string;
+  reportFile: string;
+  pullRequest: number | undefined;
   advice: 'warning' | 'error' | 'off';
 }
 
@@ -108,6 +110,14 @@ function parseKeyValues(name: string, lines: string[], what: string): Map<string
     out.set(l.slice(0, eq).trim(), l.slice(eq + 1));
   }
   return out;
+}
+
+function parsePullRequest(value: string): number | undefined {
+  const v = value.trim();
+  if (!v) return undefined;
+  if (!/^[1-9]\d{0,9}$/.test(v))
+    throw new InputError('pull-request', `"${v}" is not a pull-request number`);
+  return Number(v);
 }
 
 export function readInputs(get: InputReader): Inputs {
@@ -217,6 +227,8 @@ export function readInputs(get: InputReader): Inputs {
     sizeWarn: get('size-warn'),
     sizeFail: get('size-fail'),
     sizeMax: get('size-max'),
+    reportFile: get('report-file'),
+    pullRequest: parsePullRequest(get('pull-request')),
     advice,
   };
 }

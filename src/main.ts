@@ -36,7 +36,7 @@ import { evaluateBudgets, parseLimit } from './sizereport/budgets.ts';
 import { diffReports } from './sizereport/diff.ts';
 import { measureImage, type ImageSizeReport } from './sizereport/measure.ts';
 import { ociLayoutSource, registrySource } from './sizereport/sources.ts';
-import { marker, renderMarkdown } from './sizereport/render.ts';
+import { COMMENT_LIMIT, marker, renderMarkdown } from './sizereport/render.ts';
 import type { MainState } from './state.ts';
 import { renderSummary, type SummaryFacts } from './summary.ts';
 
@@ -89,8 +89,14 @@ function readDockerfile(inputs: Inputs): Dockerfile {
 
 export async function runMain(host: Host): Promise<void> {
   const { log, env } = host;
+  // Masked before anything can fail and print it.
+  const token = host.input('github-token');
+  if (token) host.setSecret(token);
   const inputs = readInputs(host.input);
-  if (inputs.githubToken) host.setSecret(inputs.githubToken);
+  if (inputs.reportFile) {
+    await postReportFile(host, inputs);
+    return;
+  }
   for (const s of inputs.secrets) host.setSecret(s.slice(s.indexOf('=') + 1));
   const budgets = {
     warn: parseLimit('size-warn', inputs.sizeWarn),
@@ -406,7 +412,9 @@ async function reportSizes(
   host.setOutput('size-report', JSON.stringify({ head, base, diff, verdict }));
   host.setOutput('size-report-markdown', markdown);
   await host.writeSummary(markdown);
-  writeFileSync(path.join(workDir, 'size-report.md'), markdown);
+  const reportFile = path.join(workDir, 'size-report.md');
+  writeFileSync(reportFile, markdown);
+  host.setOutput('size-report-file', reportFile);
 
   if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
     await saveBaseline(
@@ -418,7 +426,7 @@ async function reportSizes(
       log.warning(`size report: not saved as a baseline: ${getErrorMessage(e)}`),
     );
   }
-  const pr = prNumber(env);
+  const pr = inputs.pullRequest ?? prNumber(env);
   if (inputs.comment && pr && inputs.githubToken) {
     const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '/').split('/');
     const outcome = await upsertComment({
@@ -441,14 +449,48 @@ async function reportSizes(
     throw new Error(`size budget exceeded: ${verdict.messages.join('; ')}`);
 }
 
+/** Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input. */
+async function postReportFile(host: Host, inputs: Inputs): Promise<void> {
+  const file = inputs.reportFile;
+  if (!existsSync(file))
+    throw new InputError(
+      'report-file',
+      `${file} does not exist: download the report artifact first`,
+    );
+  const body = readFileSync(file, 'utf8');
+  const m = /^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.exec(body);
+  if (!m)
+    throw new InputError(
+      'report-file',
+      `${file} is not a size report written by this action (no marker on its first line)`,
+    );
+  if (body.length >= COMMENT_LIMIT)
+    throw new InputError('report-file', `${file} is larger than a comment may be`);
+  const pr = inputs.pullRequest ?? prNumber(host.env);
+  if (!pr) throw new InputError('pull-request', 'no pull request in the event: give pull-request');
+  const [owner, repo] = (host.env['GITHUB_REPOSITORY'] ?? '/').split('/');
+  const outcome = await upsertComment({
+    token: inputs.githubToken,
+    baseUrl: host.env['GITHUB_API_URL'],
+    owner: owner!,
+    repo: repo!,
+    issue: pr,
+    marker: marker(m[1]!),
+    body,
+  });
+  if ('reason' in outcome) host.log.warning(`size report: no PR comment: ${outcome.reason}`);
+  else host.log.info(`size report: comment ${outcome.id} ${outcome.action} on #${pr}`);
+}
+
 function prNumber(env: NodeJS.ProcessEnv): number | undefined {
   const file = env['GITHUB_EVENT_PATH'];
   if (!file || !existsSync(file)) return undefined;
   try {
     const payload = JSON.parse(readFileSync(file, 'utf8')) as {
       pull_request?: { number?: unknown };
+      workflow_run?: { pull_requests?: { number?: unknown }[] };
     };
-    const n = payload.pull_request?.number;
+    const n = payload.pull_request?.number ?? payload.workflow_run?.pull_requests?.[0]?.number;
     return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
   } catch {
     return undefined;
