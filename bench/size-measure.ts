@@ -1,0 +1,78 @@
+// Benchmark: measuring a two-platform image (compressed and unpacked sizes per layer) from the local
+// registry and from an OCI layout export, next to `docker pull` of both platforms, side by side.
+// Needs the build engine (bash scripts/build-engine.sh up). Run: npm run bench:size
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execFile } from '../src/io/exec.ts';
+import { RegistryClient } from '../src/registry/client.ts';
+import { parseImageReference } from '../src/registry/reference.ts';
+import { measureImage } from '../src/sizereport/measure.ts';
+import { ociLayoutSource, registrySource } from '../src/sizereport/sources.ts';
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const env = Object.fromEntries(
+  [
+    ...readFileSync('/opt/build-go-image-engine/engine.env', 'utf8').matchAll(
+      /^export (\w+)=(.*)$/gm,
+    ),
+  ].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]),
+);
+const image = `${env['BGI_REGISTRY']}/bench/go-service:size`;
+const work = mkdtempSync(path.join(tmpdir(), 'bgi-bench-size-'));
+const layout = path.join(work, 'oci');
+const svc = path.join(import.meta.dirname, '..', 'examples', 'go-service');
+const common = [
+  'buildx',
+  'build',
+  '--platform',
+  'linux/amd64,linux/arm64',
+  '--build-arg',
+  `BASE_REGISTRY=${env['BGI_BASE_REGISTRY']}`,
+  '--build-arg',
+  `GO_VERSION=${env['BGI_GO_VERSION']}`,
+];
+await execFile('docker', [...common, '--tag', image, '--push', svc]);
+await execFile('docker', [...common, '--output', `type=oci,dest=${layout},tar=false`, svc]);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+const fromRegistry: number[] = [];
+const fromLayout: number[] = [];
+const pull: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  fromRegistry.push(
+    await time(() =>
+      measureImage(registrySource(new RegistryClient(), parseImageReference(image)), image, {
+        uncompressed: true,
+      }),
+    ),
+  );
+  fromLayout.push(
+    await time(() => measureImage(ociLayoutSource(layout), image, { uncompressed: true })),
+  );
+  await execFile('docker', ['rmi', '-f', image], { allowFailure: true });
+  pull.push(
+    await time(async () => {
+      for (const p of ['linux/amd64', 'linux/arm64'])
+        await execFile('docker', ['pull', '-q', '--platform', p, image]);
+    }),
+  );
+  await execFile('docker', ['rmi', '-f', image], { allowFailure: true });
+}
+const p = median(pull);
+console.log(
+  `measuring ${image} (2 platforms, compressed + unpacked per layer), ${ROUNDS} rounds, median seconds`,
+);
+console.log(`docker pull of both platforms          ${p.toFixed(3)} s`);
+console.log(
+  `measure from the registry              ${median(fromRegistry).toFixed(3)} s   ratio to pull ${(median(fromRegistry) / p).toFixed(2)}`,
+);
+console.log(
+  `measure from the build's OCI layout    ${median(fromLayout).toFixed(3)} s   ratio to pull ${(median(fromLayout) / p).toFixed(2)}`,
+);
+rmSync(work, { recursive: true, force: true });
