@@ -1,0 +1,93 @@
+// What the post step does after main stopped at each phase, and on untrusted events.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runPost } from '../../src/post.ts';
+import { parseState, type MainState } from '../../src/state.ts';
+import type { Logger } from '../../src/log.ts';
+
+function recorder(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (m) => lines.push(`info ${m}`),
+    warning: (m) => lines.push(`warning ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+    debug: () => {},
+    group: (_n, fn) => fn(),
+  };
+}
+
+const withCache = (over: Partial<MainState>): MainState => ({
+  phase: 'built',
+  cacheSaveAllowed: true,
+  sizeLimitBytes: 1 << 30,
+  cache: {
+    platform: 'linux/amd64',
+    helperImage: 'busybox',
+    workDir: '/nonexistent',
+    mounts: [
+      {
+        mount: { id: 'gocache', target: '/root/.cache/go-build', sharing: 'shared', where: 'x' },
+        key: 'k-1',
+        restoreKeys: ['k-'],
+        hit: 'miss',
+        restoredBytes: 0,
+        seconds: 0,
+      },
+    ],
+  },
+  ...over,
+});
+
+test('untrusted events do not save caches', async () => {
+  const log = recorder();
+  await runPost(withCache({ cacheSaveAllowed: false }), log, () =>
+    assert.fail('no output expected'),
+  );
+  assert.deepEqual(log.lines, [
+    'info post: cache mounts not saved: untrusted event (set cache-on-untrusted-events to opt in)',
+  ]);
+});
+
+for (const phase of ['started', 'resolved', 'restored'] as const) {
+  test(`main stopped at "${phase}": post saves nothing`, async () => {
+    const log = recorder();
+    await runPost(withCache({ phase }), log, () => assert.fail('no output expected'));
+    assert.match(log.lines[0]!, new RegExp(`main stopped at "${phase}" before the build finished`));
+  });
+}
+
+test('no state at all (main failed on its inputs): post does nothing and does not fail', async () => {
+  const log = recorder();
+  await runPost(undefined, log, () => {});
+  assert.match(log.lines[0]!, /main did not get far enough/);
+});
+
+test('state read back is validated: unknown phase, foreign builder names are refused', () => {
+  assert.equal(
+    parseState(JSON.stringify({ phase: 'hacked', cacheSaveAllowed: true, sizeLimitBytes: 1 })),
+    undefined,
+  );
+  assert.equal(
+    parseState(
+      JSON.stringify({
+        phase: 'built',
+        cacheSaveAllowed: true,
+        sizeLimitBytes: 1,
+        createdBuilder: 'default; rm -rf /',
+      }),
+    ),
+    undefined,
+  );
+  assert.ok(
+    parseState(
+      JSON.stringify({
+        phase: 'built',
+        cacheSaveAllowed: true,
+        sizeLimitBytes: 1,
+        createdBuilder: 'build-go-image-123-45',
+      }),
+    ),
+  );
+  assert.equal(parseState(''), undefined);
+});
