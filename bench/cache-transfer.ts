@@ -10,23 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from '../src/io/exec.ts';
+import { readEngineEnv } from '../__tests__/helpers/engine.ts';
+import { median, time } from './timing.ts';
 import { extractMount, injectMount } from '../src/cachemounts/transfer.ts';
 import type { CacheMount } from '../src/cachemounts/discover.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const SIZE_MB = Number(process.env['BENCH_SIZE_MB'] ?? 200);
-const engineEnv = readFileSync('/opt/build-go-image-engine/engine.env', 'utf8');
-const env = Object.fromEntries(
-  [...engineEnv.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]),
-);
+const env = readEngineEnv();
 const helperImage = `${env['BGI_BASE_REGISTRY']}/busybox:stable`;
 const work = mkdtempSync(path.join(tmpdir(), 'bgi-bench-'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
 
 // A GOCACHE-shaped directory: 256 two-hex-digit folders of entries, sizes like Go's (many small, some
 // large), content half random and half text so compression behaves like real object files.
@@ -203,54 +196,67 @@ const gomod: CacheMount = {
   where: 'bench',
 };
 await build();
+// As the action does: only mounts that had content were saved, so only those are injected.
+async function injectSaved(out: string, r: number): Promise<void> {
+  for (const [m, sub] of [
+    [gocache, 'c'],
+    [gomod, 'm'],
+  ] as const) {
+    if (Number(readFileSync(path.join(out, sub, 'files'), 'utf8').trim()) === 0) continue;
+    await injectMount({
+      platform: 'linux/amd64',
+      mount: m,
+      helperImage,
+      tarFile: path.join(out, sub, 'content.tar'),
+      workDir: out,
+      runTag: `i${sub}-${r}-${Date.now()}`,
+    });
+  }
+}
 const kept: number[] = [];
+const mountsLost: number[] = [];
 const restored: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  change(r * 2);
+  change(r * 3);
   kept.push(await time(build));
   const out = path.join(work, `w${r}`);
-  await extractMount({
-    platform: 'linux/amd64',
-    mount: gocache,
-    helperImage,
-    outDir: path.join(out, 'c'),
-    workDir: out,
-    runTag: `wc-${r}-${Date.now()}`,
-  });
-  await extractMount({
-    platform: 'linux/amd64',
-    mount: gomod,
-    helperImage,
-    outDir: path.join(out, 'm'),
-    workDir: out,
-    runTag: `wm-${r}-${Date.now()}`,
-  });
+  for (const [m, sub] of [
+    [gocache, 'c'],
+    [gomod, 'm'],
+  ] as const)
+    await extractMount({
+      platform: 'linux/amd64',
+      mount: m,
+      helperImage,
+      outDir: path.join(out, sub),
+      workDir: out,
+      runTag: `w${sub}-${r}-${Date.now()}`,
+    });
+  // Only the cache mounts lost (layer cache and base images kept): the cost of the state itself.
+  await execFile('docker', ['buildx', 'prune', '--force', '--filter', 'type=exec.cachemount']);
+  change(r * 3 + 1);
+  mountsLost.push(
+    await time(async () => {
+      await injectSaved(out, r);
+      await build();
+    }),
+  );
+  // Everything lost, as on a fresh runner (base image layers are unpacked again too).
   await execFile('docker', ['buildx', 'prune', '--all', '--force']);
-  change(r * 2 + 1);
+  change(r * 3 + 2);
   restored.push(
     await time(async () => {
-      await injectMount({
-        platform: 'linux/amd64',
-        mount: gocache,
-        helperImage,
-        tarFile: path.join(out, 'c', 'content.tar'),
-        workDir: out,
-        runTag: `ic-${r}-${Date.now()}`,
-      });
-      await injectMount({
-        platform: 'linux/amd64',
-        mount: gomod,
-        helperImage,
-        tarFile: path.join(out, 'm', 'content.tar'),
-        workDir: out,
-        runTag: `im-${r}-${Date.now()}`,
-      });
+      await injectSaved(out, r);
       await build();
     }),
   );
 }
-console.log(`warm rebuild, builder never wiped            ${median(kept).toFixed(2)} s`);
+const k = median(kept);
+console.log(`warm rebuild after a one-line change, builder never wiped         ${k.toFixed(2)} s`);
 console.log(
-  `warm rebuild, builder wiped + state injected ${median(restored).toFixed(2)} s   ratio ${(median(restored) / median(kept)).toFixed(2)} (target <= 1.5)`,
+  `  cache mounts wiped, state injected (layer cache and base kept)  ${median(mountsLost).toFixed(2)} s   ratio ${(median(mountsLost) / k).toFixed(2)} (target <= 1.5)`,
+);
+console.log(
+  `  builder wiped completely, state injected                        ${median(restored).toFixed(2)} s   ratio ${(median(restored) / k).toFixed(2)} (target <= 1.5)`,
 );
 rmSync(work, { recursive: true, force: true });

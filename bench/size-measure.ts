@@ -1,23 +1,19 @@
 // Benchmark: measuring a two-platform image (compressed and unpacked sizes per layer) from the local
 // registry and from an OCI layout export, next to `docker pull` of both platforms, side by side.
 // Needs the build engine (bash scripts/build-engine.sh up). Run: npm run bench:size
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from '../src/io/exec.ts';
+import { readEngineEnv } from '../__tests__/helpers/engine.ts';
+import { median, time } from './timing.ts';
 import { RegistryClient } from '../src/registry/client.ts';
 import { parseImageReference } from '../src/registry/reference.ts';
 import { measureImage } from '../src/sizereport/measure.ts';
 import { ociLayoutSource, registrySource } from '../src/sizereport/sources.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
-const env = Object.fromEntries(
-  [
-    ...readFileSync('/opt/build-go-image-engine/engine.env', 'utf8').matchAll(
-      /^export (\w+)=(.*)$/gm,
-    ),
-  ].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]),
-);
+const env = readEngineEnv();
 const image = `${env['BGI_REGISTRY']}/bench/go-service:size`;
 const work = mkdtempSync(path.join(tmpdir(), 'bgi-bench-size-'));
 const layout = path.join(work, 'oci');
@@ -35,12 +31,6 @@ const common = [
 await execFile('docker', [...common, '--tag', image, '--push', svc]);
 await execFile('docker', [...common, '--output', `type=oci,dest=${layout},tar=false`, svc]);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
 const fromRegistry: number[] = [];
 const fromLayout: number[] = [];
 const pull: number[] = [];

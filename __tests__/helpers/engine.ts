@@ -13,6 +13,16 @@ export interface EngineInfo {
 
 const ENV_FILE = `${process.env['BGI_ENGINE_PREFIX'] ?? '/opt/build-go-image-engine'}/engine.env`;
 
+/** The variables `scripts/build-engine.sh up` wrote (registry, base registry, published Go). */
+export function readEngineEnv(): Record<string, string> {
+  return Object.fromEntries(
+    [...readFileSync(ENV_FILE, 'utf8').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [
+      m[1]!,
+      m[2]!.replace(/^'|'$/g, ''),
+    ]),
+  );
+}
+
 export async function requireEngine(t: TestContext): Promise<EngineInfo | undefined> {
   let reason = '';
   if (!existsSync(ENV_FILE))
@@ -24,12 +34,7 @@ export async function requireEngine(t: TestContext): Promise<EngineInfo | undefi
     if (r.exitCode !== 0) reason = `docker buildx does not answer: ${r.stderr.trim()}`;
   }
   if (!reason) {
-    const vars = Object.fromEntries(
-      [...readFileSync(ENV_FILE, 'utf8').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [
-        m[1]!,
-        m[2]!.replace(/^'|'$/g, ''),
-      ]),
-    );
+    const vars = readEngineEnv();
     const res = await fetch(
       `http://${(vars['BGI_REGISTRY'] ?? 'localhost:5000').replace('localhost', '127.0.0.1')}/v2/`,
     ).catch(() => undefined);
