@@ -259,4 +259,11 @@ console.log(
 console.log(
   `  builder wiped completely, state injected                        ${median(restored).toFixed(2)} s   ratio ${(median(restored) / k).toFixed(2)} (target <= 1.5)`,
 );
+// For scale: the same rebuild with no state at all (one round: it is slow).
+await execFile('docker', ['buildx', 'prune', '--all', '--force']);
+change(9999);
+const cold = await time(build);
+console.log(
+  `  builder wiped completely, no state (cold)                       ${cold.toFixed(2)} s   ratio ${(cold / k).toFixed(2)}`,
+);
 rmSync(work, { recursive: true, force: true });
