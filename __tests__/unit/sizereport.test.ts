@@ -175,3 +175,17 @@ test('the workflow token (an installation token) finds its bot comments; a read-
   assert.match((denied as { reason: string }).reason, /HTTP 403.*two-workflow comment pattern/);
   assert.equal(api.comments.get(9)![0]!.body, `${m}\nb`, 'nothing was lost');
 });
+
+test('rendering matches the golden file (UPDATE_GOLDEN=1 rewrites it)', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const golden = new URL('../fixtures/sizereport/pr-adds-layer.md', import.meta.url);
+  const base = report(3 * MiB);
+  base.goVersion = '1.24.4';
+  const head = report(3 * MiB + 12_345, 345_678);
+  for (const p of head.platforms) p.uncompressed = p.compressed * 2;
+  for (const p of base.platforms) p.uncompressed = p.compressed * 2;
+  const diff = diffReports(head, base, 'the last build of main');
+  const md = renderMarkdown(diff, 'octo/service', evaluateBudgets(diff, { warn: parseLimit('size-warn', '5%') }));
+  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(golden, md);
+  assert.equal(md, readFileSync(golden, 'utf8'));
+});

@@ -106453,6 +106453,8 @@ function diffReports(head, base, baselineLabel) {
                 platform,
                 base: b?.compressed,
                 head: h?.compressed,
+                baseUnpacked: b?.uncompressed,
+                headUnpacked: h?.uncompressed,
                 layers: layerChanges(b?.layers ?? [], h?.layers ?? []),
             };
         }),

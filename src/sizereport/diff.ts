@@ -61,6 +61,8 @@ export function diffReports(
         platform,
         base: b?.compressed,
         head: h?.compressed,
+        baseUnpacked: b?.uncompressed,
+        headUnpacked: h?.uncompressed,
         layers: layerChanges(b?.layers ?? [], h?.layers ?? []),
       };
     }),
