@@ -139,3 +139,28 @@ test('go-version input: an exact version is used as given, a minor resolves', as
     /input "go-version": no Go release matches/,
   );
 });
+
+test('CLI: resolve-go-version prints the version a local build script can use', async (t) => {
+  const srv = await startReleaseServer(VERSIONS);
+  t.after(() => srv.close());
+  const { execFile } = await import('../../src/io/exec.ts');
+  const cli = path.resolve(import.meta.dirname, '..', '..', 'src', 'cli.ts');
+  const out = await execFile(process.execPath, [
+    cli,
+    'resolve-go-version',
+    '--context',
+    module('module m\ngo 1.24.1\n'),
+    '--go-release-source',
+    srv.goDevUrl,
+    '--go-proxy',
+    'off',
+  ]);
+  assert.equal(out.stdout.trim(), '1.24.5');
+  const bad = await execFile(
+    process.execPath,
+    [cli, 'resolve-go-version', '--go-version-file', '/nonexistent/go.mod'],
+    { allowFailure: true },
+  );
+  assert.equal(bad.exitCode, 1);
+  assert.match(bad.stderr, /input "go-version-file": \/nonexistent\/go.mod does not exist/);
+});
