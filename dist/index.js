@@ -106410,8 +106410,8 @@ async function measureImage(source, label, opts = {}) {
     const platforms = await source.platforms();
     if (!platforms)
         return undefined;
-    const out = [];
-    for (const p of platforms) {
+    // Platforms are measured concurrently: unpacking is CPU work and each platform is independent.
+    const out = await Promise.all(platforms.map(async (p) => {
         const body = p.manifest.body;
         const layers = body.layers ?? [];
         let history = [];
@@ -106432,8 +106432,8 @@ async function measureImage(source, label, opts = {}) {
                 sized[i].uncompressed = await uncompressedSize(source, l);
             entry.uncompressed = sized.reduce((a, l) => a + (l.uncompressed ?? 0), 0);
         }
-        out.push(entry);
-    }
+        return entry;
+    }));
     out.sort((a, b) => a.platform.localeCompare(b.platform));
     return { schema: 1, image: label, platforms: out };
 }
