@@ -100340,12 +100340,6 @@ function parseInstruction(text, line, endLine, file) {
     }
     return ins;
 }
-/** The stage `FROM` refers to by name or index, if any (for COPY --from and FROM <stage>). */
-function findStage(df, ref) {
-    const lower = ref.toLowerCase();
-    return (df.stages.find((s) => s.name === lower) ??
-        (/^\d+$/.test(ref) ? df.stages[Number(ref)] : undefined));
-}
 //# sourceMappingURL=parse.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
 

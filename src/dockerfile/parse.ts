@@ -130,12 +130,3 @@ function parseInstruction(text: string, line: number, endLine: number, file: str
   }
   return ins;
 }
-
-/** The stage `FROM` refers to by name or index, if any (for COPY --from and FROM <stage>). */
-export function findStage(df: Dockerfile, ref: string): Stage | undefined {
-  const lower = ref.toLowerCase();
-  return (
-    df.stages.find((s) => s.name === lower) ??
-    (/^\d+$/.test(ref) ? df.stages[Number(ref)] : undefined)
-  );
-}
