@@ -39356,7 +39356,7 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 3036:
+/***/ 5595:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -100240,6 +100240,736 @@ function parseInstruction(text, line, endLine, file) {
     return ins;
 }
 //# sourceMappingURL=parse.js.map
+;// CONCATENATED MODULE: ./lib/registry/reference.js
+// Image references normalised the way Docker does: golang:1.24 -> docker.io/library/golang:1.24.
+const DOMAIN = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+)(?::\d+)?$/i;
+const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+function parseImageReference(text) {
+    const s = text.trim();
+    if (!s || s.length > 512)
+        throw new Error(`invalid image reference "${text}"`);
+    let rest = s;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!DIGEST.test(digest))
+            throw new Error(`invalid digest in image reference "${text}"`);
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!TAG.test(tag))
+            throw new Error(`invalid tag "${tag}" in image reference "${text}"`);
+    }
+    let registry = 'docker.io';
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    if (first &&
+        (first.includes('.') || first.includes(':') || first === 'localhost') &&
+        DOMAIN.test(first)) {
+        registry = first;
+        rest = rest.slice(slash + 1);
+    }
+    if (!PATH.test(rest))
+        throw new Error(`invalid repository "${rest}" in image reference "${text}": use lowercase letters, digits and separators`);
+    if (registry === 'docker.io' || registry === 'index.docker.io') {
+        registry = 'registry-1.docker.io';
+        if (!rest.includes('/'))
+            rest = `library/${rest}`;
+    }
+    return { registry, repository: rest, tag: tag ?? (digest ? undefined : 'latest'), digest };
+}
+function formatImageReference(ref) {
+    const host = ref.registry === 'registry-1.docker.io' ? 'docker.io' : ref.registry;
+    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+//# sourceMappingURL=reference.js.map
+;// CONCATENATED MODULE: ./lib/go/version.js
+// Go version strings: go1.24, go1.24.3, go1.25rc1 (Go's own forms) and their semver equivalents.
+
+const GO_VERSION = /^(?:go)?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,4}))?(?:(rc|beta)(\d{1,3}))?$/;
+/** Strict parse of a Go release string; undefined for anything else (hostile input included). */
+function parseGoVersion(text) {
+    if (text.length > 32)
+        return undefined;
+    const m = GO_VERSION.exec(text);
+    if (!m)
+        return undefined;
+    const v = { major: Number(m[1]), minor: Number(m[2]) };
+    if (m[3] !== undefined)
+        v.patch = Number(m[3]);
+    if (m[4])
+        v.pre = { kind: m[4], n: Number(m[5]) };
+    if (v.pre && v.patch !== undefined)
+        return undefined; // Go never has 1.24.1rc1
+    return v;
+}
+/** 1.24 -> 1.24.0, 1.25rc1 -> 1.25.0-rc.1: ordering that matches Go's. */
+function toSemver(v) {
+    const base = `${v.major}.${v.minor}.${v.patch ?? 0}`;
+    return v.pre ? `${base}-${v.pre.kind}.${v.pre.n}` : base;
+}
+/** Back to Go's spelling without the "go" prefix: 1.24.3, 1.25rc1. */
+function formatGoVersion(v) {
+    if (v.pre)
+        return `${v.major}.${v.minor}${v.pre.kind}${v.pre.n}`;
+    return v.patch === undefined ? `${v.major}.${v.minor}` : `${v.major}.${v.minor}.${v.patch}`;
+}
+function compareGo(a, b) {
+    return semver.compare(toSemver(a), toSemver(b));
+}
+function sameMinor(a, b) {
+    return a.major === b.major && a.minor === b.minor;
+}
+//# sourceMappingURL=version.js.map
+;// CONCATENATED MODULE: ./lib/go/image-check.js
+
+
+
+
+/** FROM images whose text depends on the Go version build-arg (after ARG substitution). */
+function goVersionFromLines(df, buildArgName) {
+    const uses = new RegExp(`\\$(\\{${buildArgName}([:+-][^}]*)?\\}|${buildArgName}\\b)`);
+    return df.stages
+        .filter((s) => uses.test(s.image))
+        .map((s) => ({ line: s.from.line, image: s.image }));
+}
+/** Whether every platform has a manifest under the reference (an index entry or a single manifest). */
+async function hasAllPlatforms(registry, ref, platforms) {
+    const found = await registry.resolvePlatforms(ref);
+    if (!found)
+        return false;
+    const have = new Set(found.map((p) => p.platform));
+    return platforms.every((p) => have.has(p) || (p === 'linux/arm64' && have.has('linux/arm64/v8')));
+}
+/**
+ * Tries the candidates newest first and returns the first whose images exist for all platforms.
+ * The caller passes only candidates >= the go.mod minimum, so a fallback never goes below it.
+ */
+async function checkGoImage(opts) {
+    const lines = goVersionFromLines(opts.dockerfile, opts.buildArgName);
+    if (lines.length === 0 || opts.candidates.length === 0)
+        return undefined;
+    const tried = [];
+    for (const candidate of opts.candidates) {
+        const args = new Map(opts.buildArgs);
+        args.set(opts.buildArgName, formatGoVersion(candidate));
+        const images = opts.dockerfile.stages
+            .filter((s) => lines.some((l) => l.line === s.from.line))
+            .map((s) => resolveFromImage(opts.dockerfile, s, args));
+        let ok = true;
+        for (const image of images) {
+            let ref;
+            try {
+                ref = parseImageReference(image);
+            }
+            catch (e) {
+                throw new Error(`${opts.dockerfile.file}: FROM ${image}: ${errors_getErrorMessage(e)}`, {
+                    cause: e,
+                });
+            }
+            const stagePlatforms = opts.platforms;
+            if (!(await hasAllPlatforms(opts.registry, ref, stagePlatforms))) {
+                ok = false;
+                tried.push(image);
+                break;
+            }
+        }
+        if (ok) {
+            const warnings = candidate === opts.candidates[0]
+                ? []
+                : [
+                    `Go ${formatGoVersion(opts.candidates[0])} is released but no image exists yet for all of ${opts.platforms.join(', ')} (${tried.join(', ')} missing); building with Go ${formatGoVersion(candidate)}, the newest patch that has one`,
+                ];
+            return { version: candidate, images, warnings };
+        }
+    }
+    throw new Error(`no golang image exists for ${opts.platforms.join(', ')} for any Go release the module accepts (tried ${tried.join(', ')}): ` +
+        'check the FROM line and the registry, or set go-version to a release with an image, or check-go-image: false');
+}
+/**
+ * Releases the registry has images for, when no release list could be read: the tags of the
+ * repository the Go FROM line names (e.g. golang:1.24.4), read without pulling anything.
+ */
+async function releasesFromRegistryTags(df, buildArgs, buildArgName, registry) {
+    const stage = df.stages.find((s) => goVersionFromLines(df, buildArgName).some((l) => l.line === s.from.line));
+    if (!stage)
+        return [];
+    const args = new Map(buildArgs);
+    args.set(buildArgName, '0.0.0');
+    const ref = parseImageReference(resolveFromImage(df, stage, args));
+    const tags = await registry.listTags(ref);
+    // Only plain release tags stand for a Go version (1.24.4, not 1.24.4-alpine).
+    return tags.filter((t) => /^\d+\.\d+(\.\d+)?((rc|beta)\d+)?$/.test(t));
+}
+//# sourceMappingURL=image-check.js.map
+;// CONCATENATED MODULE: ./lib/go/resolve.js
+// Picks the release to build with: the newest stable patch of the required minor that is not older
+// than the requirement; pre-releases only when the minor has no stable release yet.
+
+
+function newestPatch(minimum, releases) {
+    const candidates = candidatesNewestFirst(minimum, releases);
+    return candidates.find((v) => !v.pre) ?? candidates[0];
+}
+/** Every usable release of the minimum's minor that is >= minimum, newest first, stable before pre. */
+function candidatesNewestFirst(minimum, releases) {
+    const seen = new Set();
+    const out = [];
+    for (const r of releases) {
+        const v = parseGoVersion(r);
+        if (!v || !sameMinor(v, minimum) || compareGo(v, minimum) < 0)
+            continue;
+        const key = toSemver(v);
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        out.push(v);
+    }
+    out.sort((a, b) => (a.pre ? 1 : 0) - (b.pre ? 1 : 0) || compareGo(b, a));
+    return out;
+}
+/** A semver range from the go-version input (`~1.24`, `>=1.23 <1.25`) matched against releases. */
+function newestInRange(range, releases) {
+    let best;
+    for (const r of releases) {
+        const v = parseGoVersion(r);
+        if (!v || v.pre || v.patch === undefined)
+            continue;
+        if (!semver.satisfies(toSemver(v), range))
+            continue;
+        if (!best || compareGo(v, best) > 0)
+            best = v;
+    }
+    return best;
+}
+//# sourceMappingURL=resolve.js.map
+;// CONCATENATED MODULE: ./lib/go/gomod.js
+// Reads the `go` and `toolchain` lines of go.mod and go.work as the Go command does: comments,
+// CRLF, BOM and tabs allowed; anything malformed is reported with file and line.
+
+
+function parseGoDirectives(text, file) {
+    const out = {};
+    const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+    let depth = 0;
+    lines.forEach((raw, idx) => {
+        const line = idx + 1;
+        const noComment = raw.replace(/\/\/.*$/, '').trim();
+        if (noComment === '')
+            return;
+        if (noComment.endsWith('('))
+            depth++;
+        if (noComment === ')') {
+            depth = Math.max(0, depth - 1);
+            return;
+        }
+        if (depth > 0 && !noComment.endsWith('('))
+            return;
+        const words = noComment.split(/[ \t]+/);
+        if (words[0] === 'go') {
+            if (out.go)
+                throw new FileFormatError(file, line, 'repeated go directive');
+            if (words.length !== 2)
+                throw new FileFormatError(file, line, 'expected "go 1.N" or "go 1.N.P"');
+            const v = parseGoVersion(words[1]);
+            if (!v || v.major !== 1)
+                throw new FileFormatError(file, line, `invalid go version "${words[1]}": expected 1.N, 1.N.P or 1.NrcR`);
+            out.go = v;
+            out.goLine = line;
+        }
+        else if (words[0] === 'toolchain') {
+            if (out.toolchainLine)
+                throw new FileFormatError(file, line, 'repeated toolchain directive');
+            if (words.length !== 2)
+                throw new FileFormatError(file, line, 'expected "toolchain go1.N.P" or "toolchain default"');
+            out.toolchainLine = line;
+            if (words[1] === 'default')
+                return;
+            const name = /^go(\d.*?)(?:-.+)?$/.exec(words[1]);
+            const v = name ? parseGoVersion(name[1]) : undefined;
+            if (!v)
+                throw new FileFormatError(file, line, `invalid toolchain "${words[1]}": expected go1.N.P or default`);
+            out.toolchain = v;
+        }
+    });
+    return out;
+}
+/**
+ * What Go the module needs. The toolchain line wins when newer than the go line (and is ignored
+ * under GOTOOLCHAIN=local, as the go command does); GOTOOLCHAIN=go1.N.P[+auto|+path] pins a floor.
+ */
+function goRequirement(d, file, env) {
+    if (!d.go)
+        throw new FileFormatError(file, 1, 'no go directive: expected a line "go 1.N.P"');
+    let minimum = d.go;
+    let why = `${file}:${d.goLine} go ${fmt(d.go)}`;
+    const gotoolchain = (env['GOTOOLCHAIN'] ?? '').trim();
+    if (d.toolchain && gotoolchain !== 'local' && compareGo(d.toolchain, minimum) > 0) {
+        minimum = d.toolchain;
+        why = `${file}:${d.toolchainLine} toolchain go${fmt(d.toolchain)}`;
+    }
+    const pinned = /^go(\d[^+]*)(?:\+(?:auto|path))?$/.exec(gotoolchain);
+    const pin = pinned ? parseGoVersion(pinned[1]) : undefined;
+    if (pin && compareGo(pin, minimum) > 0) {
+        minimum = pin;
+        why = `GOTOOLCHAIN=${gotoolchain}`;
+    }
+    // Before Go 1.21, "go 1.20" named a language version, never a release: any 1.20.x satisfies it.
+    const exact = minimum.patch !== undefined || minimum.pre !== undefined;
+    return { minimum, exact, why };
+}
+function fmt(v) {
+    return v.pre
+        ? `${v.major}.${v.minor}${v.pre.kind}${v.pre.n}`
+        : `${v.major}.${v.minor}${v.patch !== undefined ? `.${v.patch}` : ''}`;
+}
+//# sourceMappingURL=gomod.js.map
+;// CONCATENATED MODULE: ./lib/io/http.js
+// HTTP for everything the action fetches (Go release lists, registries). @actions/http-client
+// honours HTTP(S)_PROXY and NO_PROXY, which Node's own fetch ignores. Transient failures
+// (connection errors, 5xx, 429) are retried with backoff within a bound; 4xx are answered at once.
+
+
+class HttpError extends Error {
+    status;
+    constructor(message, status) {
+        super(message);
+        this.name = 'HttpError';
+        this.status = status;
+    }
+}
+// One client per scheme: an HttpClient keeps the first agent it made, so an https request followed
+// by a plain-http one (a local registry) would reuse the TLS agent and fail.
+const clients = new Map();
+function clientFor(url) {
+    const scheme = new URL(url).protocol;
+    let c = clients.get(scheme);
+    if (!c) {
+        c = new lib_HttpClient('build-go-image', undefined, { allowRetries: false, socketTimeout: 30_000 });
+        clients.set(scheme, c);
+    }
+    return c;
+}
+const http_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function request(url, opts = {}) {
+    const attempts = opts.attempts ?? 3;
+    const maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
+    let delay = opts.backoffMs ?? 500;
+    let last = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+        try {
+            const res = await clientFor(url).request(opts.method ?? 'GET', url, null, opts.headers ?? {});
+            const status = res.message.statusCode ?? 0;
+            const chunks = [];
+            let size = 0;
+            for await (const chunk of res.message) {
+                if (opts.sink && status === 200) {
+                    opts.sink(chunk);
+                    continue;
+                }
+                size += chunk.length;
+                if (size > maxBytes) {
+                    res.message.destroy();
+                    throw new HttpError(`${url}: answer larger than ${maxBytes} bytes`, status);
+                }
+                chunks.push(chunk);
+            }
+            const out = { status, headers: res.message.headers, body: Buffer.concat(chunks) };
+            if (status === 429 || status >= 500) {
+                last = `HTTP ${status}`;
+                const retryAfter = Number(res.message.headers['retry-after']);
+                if (attempt < attempts) {
+                    await http_sleep(Number.isFinite(retryAfter) && retryAfter > 0
+                        ? Math.min(retryAfter * 1000, 10_000)
+                        : delay);
+                    delay *= 2;
+                    continue;
+                }
+            }
+            return out;
+        }
+        catch (e) {
+            if (e instanceof HttpError)
+                throw e;
+            last = errors_getErrorMessage(e);
+            if (attempt < attempts) {
+                await http_sleep(delay);
+                delay *= 2;
+            }
+        }
+    }
+    throw new HttpError(`${url}: ${last} after ${attempts} attempts`);
+}
+//# sourceMappingURL=http.js.map
+;// CONCATENATED MODULE: ./lib/go/releases.js
+// Release lists of Go: the go.dev download JSON (primary) and the module proxy's golang.org/toolchain
+// version list (fallback). Every version string from a source is validated before use.
+
+
+
+const memo = new Map();
+/** go.dev JSON: [{"version":"go1.24.5","stable":true,...}]. */
+function parseGoDevJson(body, source) {
+    let data;
+    try {
+        data = JSON.parse(body);
+    }
+    catch {
+        throw new Error(`${source}: not a JSON release list (${body.slice(0, 60).replace(/\s+/g, ' ')}...)`);
+    }
+    if (!Array.isArray(data))
+        throw new Error(`${source}: expected a JSON array of releases`);
+    const versions = [];
+    let rejected = 0;
+    for (const r of data) {
+        const v = r?.version;
+        if (typeof v === 'string' && v.startsWith('go') && parseGoVersion(v))
+            versions.push(v.slice(2));
+        else
+            rejected++;
+    }
+    if (versions.length === 0)
+        throw new Error(`${source}: no valid Go versions in the list`);
+    return { versions, source, rejected };
+}
+/** Module proxy list for golang.org/toolchain: v0.0.1-go1.24.4.linux-amd64 per line. */
+function parseToolchainList(body, source) {
+    const versions = new Set();
+    let rejected = 0;
+    for (const line of body.split('\n')) {
+        const t = line.trim();
+        if (!t)
+            continue;
+        const m = /^v0\.0\.1-go([0-9a-z.]+)\.[a-z0-9]+-[a-z0-9]+$/.exec(t);
+        if (m && parseGoVersion(m[1]))
+            versions.add(m[1]);
+        else
+            rejected++;
+    }
+    if (versions.size === 0)
+        throw new Error(`${source}: no valid toolchain versions in the list`);
+    return { versions: [...versions], source, rejected };
+}
+async function fetchText(url, retryBackoffMs) {
+    const res = await request(url, {
+        maxBytes: 16 * 1024 * 1024,
+        backoffMs: retryBackoffMs,
+        attempts: 3,
+    });
+    if (res.status !== 200)
+        throw new Error(`${url}: HTTP ${res.status}`);
+    return res.body.toString('utf8');
+}
+/** Tries each source in order; throws one error naming every source tried and why it failed. */
+async function fetchReleases(src) {
+    const attempts = [];
+    const backoff = src.retryBackoffMs ?? 500;
+    if (src.releaseSource)
+        attempts.push([
+            src.releaseSource,
+            async () => parseGoDevJson(await fetchText(src.releaseSource, backoff), src.releaseSource),
+        ]);
+    for (const proxy of src.goProxy
+        .split(/[,|]/)
+        .map((p) => p.trim())
+        .filter((p) => p && p !== 'direct' && p !== 'off')) {
+        const url = `${proxy.replace(/\/+$/, '')}/golang.org/toolchain/@v/list`;
+        attempts.push([url, async () => parseToolchainList(await fetchText(url, backoff), url)]);
+    }
+    const failures = [];
+    for (const [url, load] of attempts) {
+        let p = memo.get(url);
+        if (!p) {
+            p = load();
+            memo.set(url, p);
+            p.catch(() => memo.delete(url));
+        }
+        try {
+            return await p;
+        }
+        catch (e) {
+            failures.push(errors_getErrorMessage(e));
+        }
+    }
+    throw new Error(`no Go release list could be read: ${failures.join('; ')}`);
+}
+function clearReleaseCache() {
+    memo.clear();
+}
+//# sourceMappingURL=releases.js.map
+;// CONCATENATED MODULE: ./lib/go/index.js
+// The Go version step: from go.work/go.mod (or the go-version input) to the release to build with.
+
+
+
+
+
+
+
+function findGoVersionFile(context, explicit) {
+    if (explicit) {
+        if (!(0,external_node_fs_namespaceObject.existsSync)(explicit))
+            throw new InputError('go-version-file', `${explicit} does not exist: give the path of go.mod or go.work`);
+        return explicit;
+    }
+    for (const name of ['go.work', 'go.mod']) {
+        const p = external_node_path_namespaceObject.join(context, name);
+        if ((0,external_node_fs_namespaceObject.existsSync)(p))
+            return p;
+    }
+    throw new InputError('go-version-file', `no go.work or go.mod in ${context}: set go-version-file or go-version`);
+}
+async function resolveGoVersion(opts) {
+    const warnings = [];
+    const input = opts.goVersion?.trim().replace(/^go/, '');
+    if (input) {
+        const exact = parseGoVersion(input);
+        if (exact && exact.patch !== undefined) {
+            // An exact release from the user is used as given: they asked for it.
+            return {
+                version: exact,
+                minimum: exact,
+                from: 'go-version input',
+                source: 'go-version input',
+                candidates: [exact],
+                warnings,
+            };
+        }
+        const list = await fetchReleases(opts.sources).catch((e) => {
+            throw new InputError('go-version', `${input} needs the Go release list, which could not be read: ${errors_getErrorMessage(e)}. Give an exact version (1.24.3) or fix go-release-source/go-proxy`);
+        });
+        const minor = exact;
+        const v = minor
+            ? candidatesNewestFirst(minor, list.versions).find((c) => !c.pre)
+            : newestInRange(input, list.versions);
+        if (!v)
+            throw new InputError('go-version', `no Go release matches "${input}" in ${list.source}`);
+        return {
+            version: v,
+            minimum: minor ?? v,
+            from: 'go-version input',
+            source: list.source,
+            candidates: minor ? candidatesNewestFirst(minor, list.versions).filter((c) => !c.pre) : [v],
+            warnings,
+        };
+    }
+    const file = findGoVersionFile(opts.context, opts.goVersionFile);
+    const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    const req = goRequirement(parseGoDirectives(text, file), file, opts.env);
+    try {
+        const list = await fetchReleases(opts.sources);
+        const candidates = candidatesNewestFirst(req.minimum, list.versions);
+        const stable = candidates.filter((c) => !c.pre);
+        const ordered = stable.length > 0 ? stable : candidates;
+        if (ordered.length === 0)
+            throw new Error(`no release of Go ${req.minimum.major}.${req.minimum.minor} >= ${formatGoVersion(req.minimum)} in ${list.source}`);
+        return {
+            version: ordered[0],
+            minimum: req.minimum,
+            from: req.why,
+            source: list.source,
+            candidates: ordered,
+            warnings,
+        };
+    }
+    catch (e) {
+        if (!req.exact) {
+            throw new Error(`${req.why} names no exact release and the newest Go ${req.minimum.major}.${req.minimum.minor}.x could not be resolved: ${errors_getErrorMessage(e)}. Set go-version to an exact release, or point go-release-source/go-proxy at a reachable mirror`, { cause: e });
+        }
+        warnings.push(`${errors_getErrorMessage(e)}; building with Go ${formatGoVersion(req.minimum)} as ${req.why} pins it, which may lack security fixes of newer patches`);
+        return {
+            version: req.minimum,
+            minimum: req.minimum,
+            from: req.why,
+            source: 'none reachable',
+            candidates: [req.minimum],
+            warnings,
+        };
+    }
+}
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./lib/inputs.js
+// The action's inputs: read once, validated up front, named as in action.yml. The CLI passes its
+// options through the same reader, so both fail the same way on the same bad value.
+
+
+/** Newline- or comma-separated list; commas inside double quotes are kept (build-push-action's rule). */
+function parseList(value, opts = {}) {
+    const out = [];
+    for (const line of value.split(/\r?\n/)) {
+        if (opts.commas === false) {
+            if (line.trim())
+                out.push(line.trim());
+            continue;
+        }
+        let cur = '';
+        let quoted = false;
+        for (const c of line) {
+            if (c === '"')
+                quoted = !quoted;
+            else if (c === ',' && !quoted) {
+                if (cur.trim())
+                    out.push(cur.trim());
+                cur = '';
+            }
+            else
+                cur += c;
+        }
+        if (cur.trim())
+            out.push(cur.trim());
+    }
+    return out;
+}
+function parseBoolean(name, value, fallback) {
+    const v = value.trim();
+    if (v === '')
+        return fallback;
+    if (['true', 'True', 'TRUE'].includes(v))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(v))
+        return false;
+    throw new InputError(name, `"${value}" is not a boolean: use true or false`);
+}
+const PLATFORM = /^(linux|windows|darwin|freebsd)\/(amd64|arm64|arm|386|ppc64le|s390x|riscv64|mips64le|loong64)(\/v[5-8])?$/;
+function parsePlatforms(value) {
+    const list = parseList(value);
+    if (list.length === 0)
+        throw new InputError('platforms', 'is empty: give one or more of linux/amd64, linux/arm64');
+    const seen = new Set();
+    for (const p of list) {
+        if (!PLATFORM.test(p))
+            throw new InputError('platforms', `"${p}" is not a platform: use os/arch[/variant], e.g. linux/amd64,linux/arm64`);
+        if (seen.has(p))
+            throw new InputError('platforms', `"${p}" is listed twice`);
+        seen.add(p);
+    }
+    return list;
+}
+function parseKeyValues(name, lines, what) {
+    const out = new Map();
+    for (const l of lines) {
+        const eq = l.indexOf('=');
+        if (eq <= 0)
+            throw new InputError(name, `"${l}" is not ${what}=value: write one per line as NAME=value`);
+        out.set(l.slice(0, eq).trim(), l.slice(eq + 1));
+    }
+    return out;
+}
+function parsePullRequest(value) {
+    const v = value.trim();
+    if (!v)
+        return undefined;
+    if (!/^[1-9]\d{0,9}$/.test(v))
+        throw new InputError('pull-request', `"${v}" is not a pull-request number`);
+    return Number(v);
+}
+function readInputs(get) {
+    const bool = (n, d) => parseBoolean(n, get(n), d);
+    const tags = parseList(get('tags'));
+    for (const t of tags) {
+        try {
+            parseImageReference(t);
+        }
+        catch {
+            throw new InputError('tags', `"${t}" is not a valid image reference: use lowercase registry/repository:tag`);
+        }
+    }
+    const buildArgLines = parseList(get('build-args'), { commas: false });
+    const buildArgs = parseKeyValues('build-args', buildArgLines, 'NAME');
+    for (const k of buildArgs.keys())
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+            throw new InputError('build-args', `"${k}" is not a valid build-arg name`);
+    const labels = parseList(get('labels'), { commas: false });
+    parseKeyValues('labels', labels, 'key');
+    const annotations = parseList(get('annotations'), { commas: false });
+    parseKeyValues('annotations', annotations, 'key');
+    const secrets = parseList(get('secrets'), { commas: false });
+    parseKeyValues('secrets', secrets, 'id');
+    const secretFiles = parseList(get('secret-files'), { commas: false });
+    parseKeyValues('secret-files', secretFiles, 'id');
+    const push = bool('push', false);
+    const load = bool('load', false);
+    const outputs = parseList(get('outputs'), { commas: false });
+    const platforms = parsePlatforms(get('platforms') || 'linux/amd64,linux/arm64');
+    if (push && load)
+        throw new InputError('load', 'cannot be used together with push: choose one, or give outputs');
+    if (load && platforms.length > 1 && outputs.length === 0)
+        throw new InputError('load', `loads one platform into the local image store, but platforms has ${platforms.length}: build one platform or push`);
+    if (push && tags.length === 0 && outputs.length === 0)
+        throw new InputError('tags', 'push is true but no tags are given: add tags (e.g. from docker/metadata-action)');
+    const sizeLimit = Number(get('cache-size-limit') || '2048');
+    if (!Number.isInteger(sizeLimit) || sizeLimit < 1)
+        throw new InputError('cache-size-limit', `"${get('cache-size-limit')}" is not a whole number of MiB`);
+    const advice = (get('advice') || 'warning').trim();
+    if (advice !== 'warning' && advice !== 'error' && advice !== 'off')
+        throw new InputError('advice', `"${advice}" is not one of warning, error, off`);
+    const goVersionBuildArg = get('go-version-build-arg') || 'GO_VERSION';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(goVersionBuildArg))
+        throw new InputError('go-version-build-arg', `"${goVersionBuildArg}" is not a valid build-arg name`);
+    const compareTo = get('compare-to').trim();
+    if (compareTo) {
+        try {
+            parseImageReference(compareTo);
+        }
+        catch {
+            throw new InputError('compare-to', `"${compareTo}" is not a valid image reference`);
+        }
+    }
+    const cacheHelperImage = get('cache-helper-image') || 'docker.io/library/busybox:stable';
+    return {
+        context: get('context') || '.',
+        file: get('file'),
+        target: get('target'),
+        platforms,
+        tags,
+        labels,
+        annotations,
+        buildArgs,
+        secrets,
+        secretFiles,
+        ssh: parseList(get('ssh'), { commas: false }),
+        push,
+        load,
+        outputs,
+        cacheFrom: parseList(get('cache-from'), { commas: false }),
+        cacheTo: parseList(get('cache-to'), { commas: false }),
+        provenance: get('provenance'),
+        sbom: get('sbom'),
+        builder: get('builder'),
+        noCache: bool('no-cache', false),
+        pull: bool('pull', false),
+        githubToken: get('github-token'),
+        goVersion: get('go-version'),
+        goVersionFile: get('go-version-file'),
+        goVersionBuildArg,
+        goReleaseSource: get('go-release-source') || 'https://go.dev/dl/?mode=json&include=all',
+        goProxy: get('go-proxy') || process.env['GOPROXY'] || 'https://proxy.golang.org',
+        checkGoImage: bool('check-go-image', true),
+        cacheMounts: get('cache-mounts') || 'auto',
+        cacheKey: get('cache-key'),
+        cacheSizeLimitMiB: sizeLimit,
+        cacheHelperImage,
+        cacheOnUntrustedEvents: bool('cache-on-untrusted-events', false),
+        binfmtImage: get('binfmt-image') || 'docker.io/tonistiigi/binfmt:latest',
+        sizeReport: bool('size-report', true),
+        compareTo,
+        comment: bool('comment', true),
+        sizeWarn: get('size-warn'),
+        sizeFail: get('size-fail'),
+        sizeMax: get('size-max'),
+        reportFile: get('report-file'),
+        pullRequest: parsePullRequest(get('pull-request')),
+        advice,
+    };
+}
+//# sourceMappingURL=inputs.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
 
 
@@ -101990,7 +102720,7 @@ function dist_bundle_withDefaults(oldEndpoint, newDefaults) {
 }
 
 // pkg/dist-src/index.js
-var request = dist_bundle_withDefaults(endpoint, defaults_default);
+var dist_bundle_request = dist_bundle_withDefaults(endpoint, defaults_default);
 
 /* v8 ignore next -- @preserve */
 /* v8 ignore else -- @preserve */
@@ -102110,7 +102840,7 @@ function graphql_dist_bundle_withDefaults(request2, newDefaults) {
 }
 
 // pkg/dist-src/index.js
-var graphql2 = graphql_dist_bundle_withDefaults(request, {
+var graphql2 = graphql_dist_bundle_withDefaults(dist_bundle_request, {
   headers: {
     "user-agent": `octokit-graphql.js/${graphql_dist_bundle_VERSION} ${getUserAgent()}`
   },
@@ -102255,7 +102985,7 @@ class Octokit {
   constructor(options = {}) {
     const hook = new before_after_hook.Collection();
     const requestDefaults = {
-      baseUrl: request.endpoint.DEFAULTS.baseUrl,
+      baseUrl: dist_bundle_request.endpoint.DEFAULTS.baseUrl,
       headers: {},
       request: Object.assign({}, options.request, {
         // @ts-ignore internal usage only, no need to type
@@ -102276,7 +103006,7 @@ class Octokit {
     if (options.timeZone) {
       requestDefaults.headers["time-zone"] = options.timeZone;
     }
-    this.request = request.defaults(requestDefaults);
+    this.request = dist_bundle_request.defaults(requestDefaults);
     this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
     this.log = createLogger(options.log);
     this.hook = hook;
@@ -105294,912 +106024,6 @@ async function upsertComment(opts) {
     }
 }
 //# sourceMappingURL=comment.js.map
-;// CONCATENATED MODULE: ./lib/registry/reference.js
-// Image references normalised the way Docker does: golang:1.24 -> docker.io/library/golang:1.24.
-const DOMAIN = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+)(?::\d+)?$/i;
-const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-function parseImageReference(text) {
-    const s = text.trim();
-    if (!s || s.length > 512)
-        throw new Error(`invalid image reference "${text}"`);
-    let rest = s;
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-        if (!DIGEST.test(digest))
-            throw new Error(`invalid digest in image reference "${text}"`);
-    }
-    let tag;
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-        if (!TAG.test(tag))
-            throw new Error(`invalid tag "${tag}" in image reference "${text}"`);
-    }
-    let registry = 'docker.io';
-    const slash = rest.indexOf('/');
-    const first = slash >= 0 ? rest.slice(0, slash) : '';
-    if (first &&
-        (first.includes('.') || first.includes(':') || first === 'localhost') &&
-        DOMAIN.test(first)) {
-        registry = first;
-        rest = rest.slice(slash + 1);
-    }
-    if (!PATH.test(rest))
-        throw new Error(`invalid repository "${rest}" in image reference "${text}": use lowercase letters, digits and separators`);
-    if (registry === 'docker.io' || registry === 'index.docker.io') {
-        registry = 'registry-1.docker.io';
-        if (!rest.includes('/'))
-            rest = `library/${rest}`;
-    }
-    return { registry, repository: rest, tag: tag ?? (digest ? undefined : 'latest'), digest };
-}
-function formatImageReference(ref) {
-    const host = ref.registry === 'registry-1.docker.io' ? 'docker.io' : ref.registry;
-    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-//# sourceMappingURL=reference.js.map
-;// CONCATENATED MODULE: ./lib/go/version.js
-// Go version strings: go1.24, go1.24.3, go1.25rc1 (Go's own forms) and their semver equivalents.
-
-const GO_VERSION = /^(?:go)?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,4}))?(?:(rc|beta)(\d{1,3}))?$/;
-/** Strict parse of a Go release string; undefined for anything else (hostile input included). */
-function parseGoVersion(text) {
-    if (text.length > 32)
-        return undefined;
-    const m = GO_VERSION.exec(text);
-    if (!m)
-        return undefined;
-    const v = { major: Number(m[1]), minor: Number(m[2]) };
-    if (m[3] !== undefined)
-        v.patch = Number(m[3]);
-    if (m[4])
-        v.pre = { kind: m[4], n: Number(m[5]) };
-    if (v.pre && v.patch !== undefined)
-        return undefined; // Go never has 1.24.1rc1
-    return v;
-}
-/** 1.24 -> 1.24.0, 1.25rc1 -> 1.25.0-rc.1: ordering that matches Go's. */
-function toSemver(v) {
-    const base = `${v.major}.${v.minor}.${v.patch ?? 0}`;
-    return v.pre ? `${base}-${v.pre.kind}.${v.pre.n}` : base;
-}
-/** Back to Go's spelling without the "go" prefix: 1.24.3, 1.25rc1. */
-function formatGoVersion(v) {
-    if (v.pre)
-        return `${v.major}.${v.minor}${v.pre.kind}${v.pre.n}`;
-    return v.patch === undefined ? `${v.major}.${v.minor}` : `${v.major}.${v.minor}.${v.patch}`;
-}
-function compareGo(a, b) {
-    return semver.compare(toSemver(a), toSemver(b));
-}
-function sameMinor(a, b) {
-    return a.major === b.major && a.minor === b.minor;
-}
-//# sourceMappingURL=version.js.map
-;// CONCATENATED MODULE: ./lib/go/image-check.js
-
-
-
-
-/** FROM images whose text depends on the Go version build-arg (after ARG substitution). */
-function goVersionFromLines(df, buildArgName) {
-    const uses = new RegExp(`\\$(\\{${buildArgName}([:+-][^}]*)?\\}|${buildArgName}\\b)`);
-    return df.stages
-        .filter((s) => uses.test(s.image))
-        .map((s) => ({ line: s.from.line, image: s.image }));
-}
-/** Whether every platform has a manifest under the reference (an index entry or a single manifest). */
-async function hasAllPlatforms(registry, ref, platforms) {
-    const found = await registry.resolvePlatforms(ref);
-    if (!found)
-        return false;
-    const have = new Set(found.map((p) => p.platform));
-    return platforms.every((p) => have.has(p) || (p === 'linux/arm64' && have.has('linux/arm64/v8')));
-}
-/**
- * Tries the candidates newest first and returns the first whose images exist for all platforms.
- * The caller passes only candidates >= the go.mod minimum, so a fallback never goes below it.
- */
-async function checkGoImage(opts) {
-    const lines = goVersionFromLines(opts.dockerfile, opts.buildArgName);
-    if (lines.length === 0 || opts.candidates.length === 0)
-        return undefined;
-    const tried = [];
-    for (const candidate of opts.candidates) {
-        const args = new Map(opts.buildArgs);
-        args.set(opts.buildArgName, formatGoVersion(candidate));
-        const images = opts.dockerfile.stages
-            .filter((s) => lines.some((l) => l.line === s.from.line))
-            .map((s) => resolveFromImage(opts.dockerfile, s, args));
-        let ok = true;
-        for (const image of images) {
-            let ref;
-            try {
-                ref = parseImageReference(image);
-            }
-            catch (e) {
-                throw new Error(`${opts.dockerfile.file}: FROM ${image}: ${errors_getErrorMessage(e)}`, {
-                    cause: e,
-                });
-            }
-            const stagePlatforms = opts.platforms;
-            if (!(await hasAllPlatforms(opts.registry, ref, stagePlatforms))) {
-                ok = false;
-                tried.push(image);
-                break;
-            }
-        }
-        if (ok) {
-            const warnings = candidate === opts.candidates[0]
-                ? []
-                : [
-                    `Go ${formatGoVersion(opts.candidates[0])} is released but no image exists yet for all of ${opts.platforms.join(', ')} (${tried.join(', ')} missing); building with Go ${formatGoVersion(candidate)}, the newest patch that has one`,
-                ];
-            return { version: candidate, images, warnings };
-        }
-    }
-    throw new Error(`no golang image exists for ${opts.platforms.join(', ')} for any Go release the module accepts (tried ${tried.join(', ')}): ` +
-        'check the FROM line and the registry, or set go-version to a release with an image, or check-go-image: false');
-}
-/**
- * Releases the registry has images for, when no release list could be read: the tags of the
- * repository the Go FROM line names (e.g. golang:1.24.4), read without pulling anything.
- */
-async function releasesFromRegistryTags(df, buildArgs, buildArgName, registry) {
-    const stage = df.stages.find((s) => goVersionFromLines(df, buildArgName).some((l) => l.line === s.from.line));
-    if (!stage)
-        return [];
-    const args = new Map(buildArgs);
-    args.set(buildArgName, '0.0.0');
-    const ref = parseImageReference(resolveFromImage(df, stage, args));
-    const tags = await registry.listTags(ref);
-    // Only plain release tags stand for a Go version (1.24.4, not 1.24.4-alpine).
-    return tags.filter((t) => /^\d+\.\d+(\.\d+)?((rc|beta)\d+)?$/.test(t));
-}
-//# sourceMappingURL=image-check.js.map
-;// CONCATENATED MODULE: ./lib/go/resolve.js
-// Picks the release to build with: the newest stable patch of the required minor that is not older
-// than the requirement; pre-releases only when the minor has no stable release yet.
-
-
-function newestPatch(minimum, releases) {
-    const candidates = candidatesNewestFirst(minimum, releases);
-    return candidates.find((v) => !v.pre) ?? candidates[0];
-}
-/** Every usable release of the minimum's minor that is >= minimum, newest first, stable before pre. */
-function candidatesNewestFirst(minimum, releases) {
-    const seen = new Set();
-    const out = [];
-    for (const r of releases) {
-        const v = parseGoVersion(r);
-        if (!v || !sameMinor(v, minimum) || compareGo(v, minimum) < 0)
-            continue;
-        const key = toSemver(v);
-        if (seen.has(key))
-            continue;
-        seen.add(key);
-        out.push(v);
-    }
-    out.sort((a, b) => (a.pre ? 1 : 0) - (b.pre ? 1 : 0) || compareGo(b, a));
-    return out;
-}
-/** A semver range from the go-version input (`~1.24`, `>=1.23 <1.25`) matched against releases. */
-function newestInRange(range, releases) {
-    let best;
-    for (const r of releases) {
-        const v = parseGoVersion(r);
-        if (!v || v.pre || v.patch === undefined)
-            continue;
-        if (!semver.satisfies(toSemver(v), range))
-            continue;
-        if (!best || compareGo(v, best) > 0)
-            best = v;
-    }
-    return best;
-}
-//# sourceMappingURL=resolve.js.map
-;// CONCATENATED MODULE: ./lib/go/gomod.js
-// Reads the `go` and `toolchain` lines of go.mod and go.work as the Go command does: comments,
-// CRLF, BOM and tabs allowed; anything malformed is reported with file and line.
-
-
-function parseGoDirectives(text, file) {
-    const out = {};
-    const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-    let depth = 0;
-    lines.forEach((raw, idx) => {
-        const line = idx + 1;
-        const noComment = raw.replace(/\/\/.*$/, '').trim();
-        if (noComment === '')
-            return;
-        if (noComment.endsWith('('))
-            depth++;
-        if (noComment === ')') {
-            depth = Math.max(0, depth - 1);
-            return;
-        }
-        if (depth > 0 && !noComment.endsWith('('))
-            return;
-        const words = noComment.split(/[ \t]+/);
-        if (words[0] === 'go') {
-            if (out.go)
-                throw new FileFormatError(file, line, 'repeated go directive');
-            if (words.length !== 2)
-                throw new FileFormatError(file, line, 'expected "go 1.N" or "go 1.N.P"');
-            const v = parseGoVersion(words[1]);
-            if (!v || v.major !== 1)
-                throw new FileFormatError(file, line, `invalid go version "${words[1]}": expected 1.N, 1.N.P or 1.NrcR`);
-            out.go = v;
-            out.goLine = line;
-        }
-        else if (words[0] === 'toolchain') {
-            if (out.toolchainLine)
-                throw new FileFormatError(file, line, 'repeated toolchain directive');
-            if (words.length !== 2)
-                throw new FileFormatError(file, line, 'expected "toolchain go1.N.P" or "toolchain default"');
-            out.toolchainLine = line;
-            if (words[1] === 'default')
-                return;
-            const name = /^go(\d.*?)(?:-.+)?$/.exec(words[1]);
-            const v = name ? parseGoVersion(name[1]) : undefined;
-            if (!v)
-                throw new FileFormatError(file, line, `invalid toolchain "${words[1]}": expected go1.N.P or default`);
-            out.toolchain = v;
-        }
-    });
-    return out;
-}
-/**
- * What Go the module needs. The toolchain line wins when newer than the go line (and is ignored
- * under GOTOOLCHAIN=local, as the go command does); GOTOOLCHAIN=go1.N.P[+auto|+path] pins a floor.
- */
-function goRequirement(d, file, env) {
-    if (!d.go)
-        throw new FileFormatError(file, 1, 'no go directive: expected a line "go 1.N.P"');
-    let minimum = d.go;
-    let why = `${file}:${d.goLine} go ${fmt(d.go)}`;
-    const gotoolchain = (env['GOTOOLCHAIN'] ?? '').trim();
-    if (d.toolchain && gotoolchain !== 'local' && compareGo(d.toolchain, minimum) > 0) {
-        minimum = d.toolchain;
-        why = `${file}:${d.toolchainLine} toolchain go${fmt(d.toolchain)}`;
-    }
-    const pinned = /^go(\d[^+]*)(?:\+(?:auto|path))?$/.exec(gotoolchain);
-    const pin = pinned ? parseGoVersion(pinned[1]) : undefined;
-    if (pin && compareGo(pin, minimum) > 0) {
-        minimum = pin;
-        why = `GOTOOLCHAIN=${gotoolchain}`;
-    }
-    // Before Go 1.21, "go 1.20" named a language version, never a release: any 1.20.x satisfies it.
-    const exact = minimum.patch !== undefined || minimum.pre !== undefined;
-    return { minimum, exact, why };
-}
-function fmt(v) {
-    return v.pre
-        ? `${v.major}.${v.minor}${v.pre.kind}${v.pre.n}`
-        : `${v.major}.${v.minor}${v.patch !== undefined ? `.${v.patch}` : ''}`;
-}
-//# sourceMappingURL=gomod.js.map
-;// CONCATENATED MODULE: ./lib/io/http.js
-// HTTP for everything the action fetches (Go release lists, registries). @actions/http-client
-// honours HTTP(S)_PROXY and NO_PROXY, which Node's own fetch ignores. Transient failures
-// (connection errors, 5xx, 429) are retried with backoff within a bound; 4xx are answered at once.
-
-
-class HttpError extends Error {
-    status;
-    constructor(message, status) {
-        super(message);
-        this.name = 'HttpError';
-        this.status = status;
-    }
-}
-// One client per scheme: an HttpClient keeps the first agent it made, so an https request followed
-// by a plain-http one (a local registry) would reuse the TLS agent and fail.
-const clients = new Map();
-function clientFor(url) {
-    const scheme = new URL(url).protocol;
-    let c = clients.get(scheme);
-    if (!c) {
-        c = new lib_HttpClient('build-go-image', undefined, { allowRetries: false, socketTimeout: 30_000 });
-        clients.set(scheme, c);
-    }
-    return c;
-}
-const http_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function http_request(url, opts = {}) {
-    const attempts = opts.attempts ?? 3;
-    const maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
-    let delay = opts.backoffMs ?? 500;
-    let last = '';
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-        try {
-            const res = await clientFor(url).request(opts.method ?? 'GET', url, null, opts.headers ?? {});
-            const status = res.message.statusCode ?? 0;
-            const chunks = [];
-            let size = 0;
-            for await (const chunk of res.message) {
-                if (opts.sink && status === 200) {
-                    opts.sink(chunk);
-                    continue;
-                }
-                size += chunk.length;
-                if (size > maxBytes) {
-                    res.message.destroy();
-                    throw new HttpError(`${url}: answer larger than ${maxBytes} bytes`, status);
-                }
-                chunks.push(chunk);
-            }
-            const out = { status, headers: res.message.headers, body: Buffer.concat(chunks) };
-            if (status === 429 || status >= 500) {
-                last = `HTTP ${status}`;
-                const retryAfter = Number(res.message.headers['retry-after']);
-                if (attempt < attempts) {
-                    await http_sleep(Number.isFinite(retryAfter) && retryAfter > 0
-                        ? Math.min(retryAfter * 1000, 10_000)
-                        : delay);
-                    delay *= 2;
-                    continue;
-                }
-            }
-            return out;
-        }
-        catch (e) {
-            if (e instanceof HttpError)
-                throw e;
-            last = errors_getErrorMessage(e);
-            if (attempt < attempts) {
-                await http_sleep(delay);
-                delay *= 2;
-            }
-        }
-    }
-    throw new HttpError(`${url}: ${last} after ${attempts} attempts`);
-}
-//# sourceMappingURL=http.js.map
-;// CONCATENATED MODULE: ./lib/go/releases.js
-// Release lists of Go: the go.dev download JSON (primary) and the module proxy's golang.org/toolchain
-// version list (fallback). Every version string from a source is validated before use.
-
-
-
-const memo = new Map();
-/** go.dev JSON: [{"version":"go1.24.5","stable":true,...}]. */
-function parseGoDevJson(body, source) {
-    let data;
-    try {
-        data = JSON.parse(body);
-    }
-    catch {
-        throw new Error(`${source}: not a JSON release list (${body.slice(0, 60).replace(/\s+/g, ' ')}...)`);
-    }
-    if (!Array.isArray(data))
-        throw new Error(`${source}: expected a JSON array of releases`);
-    const versions = [];
-    let rejected = 0;
-    for (const r of data) {
-        const v = r?.version;
-        if (typeof v === 'string' && v.startsWith('go') && parseGoVersion(v))
-            versions.push(v.slice(2));
-        else
-            rejected++;
-    }
-    if (versions.length === 0)
-        throw new Error(`${source}: no valid Go versions in the list`);
-    return { versions, source, rejected };
-}
-/** Module proxy list for golang.org/toolchain: v0.0.1-go1.24.4.linux-amd64 per line. */
-function parseToolchainList(body, source) {
-    const versions = new Set();
-    let rejected = 0;
-    for (const line of body.split('\n')) {
-        const t = line.trim();
-        if (!t)
-            continue;
-        const m = /^v0\.0\.1-go([0-9a-z.]+)\.[a-z0-9]+-[a-z0-9]+$/.exec(t);
-        if (m && parseGoVersion(m[1]))
-            versions.add(m[1]);
-        else
-            rejected++;
-    }
-    if (versions.size === 0)
-        throw new Error(`${source}: no valid toolchain versions in the list`);
-    return { versions: [...versions], source, rejected };
-}
-async function fetchText(url, retryBackoffMs) {
-    const res = await http_request(url, {
-        maxBytes: 16 * 1024 * 1024,
-        backoffMs: retryBackoffMs,
-        attempts: 3,
-    });
-    if (res.status !== 200)
-        throw new Error(`${url}: HTTP ${res.status}`);
-    return res.body.toString('utf8');
-}
-/** Tries each source in order; throws one error naming every source tried and why it failed. */
-async function fetchReleases(src) {
-    const attempts = [];
-    const backoff = src.retryBackoffMs ?? 500;
-    if (src.releaseSource)
-        attempts.push([
-            src.releaseSource,
-            async () => parseGoDevJson(await fetchText(src.releaseSource, backoff), src.releaseSource),
-        ]);
-    for (const proxy of src.goProxy
-        .split(/[,|]/)
-        .map((p) => p.trim())
-        .filter((p) => p && p !== 'direct' && p !== 'off')) {
-        const url = `${proxy.replace(/\/+$/, '')}/golang.org/toolchain/@v/list`;
-        attempts.push([url, async () => parseToolchainList(await fetchText(url, backoff), url)]);
-    }
-    const failures = [];
-    for (const [url, load] of attempts) {
-        let p = memo.get(url);
-        if (!p) {
-            p = load();
-            memo.set(url, p);
-            p.catch(() => memo.delete(url));
-        }
-        try {
-            return await p;
-        }
-        catch (e) {
-            failures.push(errors_getErrorMessage(e));
-        }
-    }
-    throw new Error(`no Go release list could be read: ${failures.join('; ')}`);
-}
-function clearReleaseCache() {
-    memo.clear();
-}
-//# sourceMappingURL=releases.js.map
-;// CONCATENATED MODULE: ./lib/go/index.js
-// The Go version step: from go.work/go.mod (or the go-version input) to the release to build with.
-
-
-
-
-
-
-
-function findGoVersionFile(context, explicit) {
-    if (explicit) {
-        if (!(0,external_node_fs_namespaceObject.existsSync)(explicit))
-            throw new InputError('go-version-file', `${explicit} does not exist: give the path of go.mod or go.work`);
-        return explicit;
-    }
-    for (const name of ['go.work', 'go.mod']) {
-        const p = external_node_path_namespaceObject.join(context, name);
-        if ((0,external_node_fs_namespaceObject.existsSync)(p))
-            return p;
-    }
-    throw new InputError('go-version-file', `no go.work or go.mod in ${context}: set go-version-file or go-version`);
-}
-async function resolveGoVersion(opts) {
-    const warnings = [];
-    const input = opts.goVersion?.trim().replace(/^go/, '');
-    if (input) {
-        const exact = parseGoVersion(input);
-        if (exact && exact.patch !== undefined) {
-            // An exact release from the user is used as given: they asked for it.
-            return {
-                version: exact,
-                minimum: exact,
-                from: 'go-version input',
-                source: 'go-version input',
-                candidates: [exact],
-                warnings,
-            };
-        }
-        const list = await fetchReleases(opts.sources).catch((e) => {
-            throw new InputError('go-version', `${input} needs the Go release list, which could not be read: ${errors_getErrorMessage(e)}. Give an exact version (1.24.3) or fix go-release-source/go-proxy`);
-        });
-        const minor = exact;
-        const v = minor
-            ? candidatesNewestFirst(minor, list.versions).find((c) => !c.pre)
-            : newestInRange(input, list.versions);
-        if (!v)
-            throw new InputError('go-version', `no Go release matches "${input}" in ${list.source}`);
-        return {
-            version: v,
-            minimum: minor ?? v,
-            from: 'go-version input',
-            source: list.source,
-            candidates: minor ? candidatesNewestFirst(minor, list.versions).filter((c) => !c.pre) : [v],
-            warnings,
-        };
-    }
-    const file = findGoVersionFile(opts.context, opts.goVersionFile);
-    const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
-    const req = goRequirement(parseGoDirectives(text, file), file, opts.env);
-    try {
-        const list = await fetchReleases(opts.sources);
-        const candidates = candidatesNewestFirst(req.minimum, list.versions);
-        const stable = candidates.filter((c) => !c.pre);
-        const ordered = stable.length > 0 ? stable : candidates;
-        if (ordered.length === 0)
-            throw new Error(`no release of Go ${req.minimum.major}.${req.minimum.minor} >= ${formatGoVersion(req.minimum)} in ${list.source}`);
-        return {
-            version: ordered[0],
-            minimum: req.minimum,
-            from: req.why,
-            source: list.source,
-            candidates: ordered,
-            warnings,
-        };
-    }
-    catch (e) {
-        if (!req.exact) {
-            throw new Error(`${req.why} names no exact release and the newest Go ${req.minimum.major}.${req.minimum.minor}.x could not be resolved: ${errors_getErrorMessage(e)}. Set go-version to an exact release, or point go-release-source/go-proxy at a reachable mirror`, { cause: e });
-        }
-        warnings.push(`${errors_getErrorMessage(e)}; building with Go ${formatGoVersion(req.minimum)} as ${req.why} pins it, which may lack security fixes of newer patches`);
-        return {
-            version: req.minimum,
-            minimum: req.minimum,
-            from: req.why,
-            source: 'none reachable',
-            candidates: [req.minimum],
-            warnings,
-        };
-    }
-}
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./lib/inputs.js
-// The action's inputs: read once, validated up front, named as in action.yml. The CLI passes its
-// options through the same reader, so both fail the same way on the same bad value.
-
-
-/** Newline- or comma-separated list; commas inside double quotes are kept (build-push-action's rule). */
-function parseList(value, opts = {}) {
-    const out = [];
-    for (const line of value.split(/\r?\n/)) {
-        if (opts.commas === false) {
-            if (line.trim())
-                out.push(line.trim());
-            continue;
-        }
-        let cur = '';
-        let quoted = false;
-        for (const c of line) {
-            if (c === '"')
-                quoted = !quoted;
-            else if (c === ',' && !quoted) {
-                if (cur.trim())
-                    out.push(cur.trim());
-                cur = '';
-            }
-            else
-                cur += c;
-        }
-        if (cur.trim())
-            out.push(cur.trim());
-    }
-    return out;
-}
-function parseBoolean(name, value, fallback) {
-    const v = value.trim();
-    if (v === '')
-        return fallback;
-    if (['true', 'True', 'TRUE'].includes(v))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(v))
-        return false;
-    throw new InputError(name, `"${value}" is not a boolean: use true or false`);
-}
-const PLATFORM = /^(linux|windows|darwin|freebsd)\/(amd64|arm64|arm|386|ppc64le|s390x|riscv64|mips64le|loong64)(\/v[5-8])?$/;
-function parsePlatforms(value) {
-    const list = parseList(value);
-    if (list.length === 0)
-        throw new InputError('platforms', 'is empty: give one or more of linux/amd64, linux/arm64');
-    const seen = new Set();
-    for (const p of list) {
-        if (!PLATFORM.test(p))
-            throw new InputError('platforms', `"${p}" is not a platform: use os/arch[/variant], e.g. linux/amd64,linux/arm64`);
-        if (seen.has(p))
-            throw new InputError('platforms', `"${p}" is listed twice`);
-        seen.add(p);
-    }
-    return list;
-}
-function parseKeyValues(name, lines, what) {
-    const out = new Map();
-    for (const l of lines) {
-        const eq = l.indexOf('=');
-        if (eq <= 0)
-            throw new InputError(name, `"${l}" is not ${what}=value: write one per line as NAME=value`);
-        out.set(l.slice(0, eq).trim(), l.slice(eq + 1));
-    }
-    return out;
-}
-function parsePullRequest(value) {
-    const v = value.trim();
-    if (!v)
-        return undefined;
-    if (!/^[1-9]\d{0,9}$/.test(v))
-        throw new InputError('pull-request', `"${v}" is not a pull-request number`);
-    return Number(v);
-}
-function readInputs(get) {
-    const bool = (n, d) => parseBoolean(n, get(n), d);
-    const tags = parseList(get('tags'));
-    for (const t of tags) {
-        try {
-            parseImageReference(t);
-        }
-        catch {
-            throw new InputError('tags', `"${t}" is not a valid image reference: use lowercase registry/repository:tag`);
-        }
-    }
-    const buildArgLines = parseList(get('build-args'), { commas: false });
-    const buildArgs = parseKeyValues('build-args', buildArgLines, 'NAME');
-    for (const k of buildArgs.keys())
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-            throw new InputError('build-args', `"${k}" is not a valid build-arg name`);
-    const labels = parseList(get('labels'), { commas: false });
-    parseKeyValues('labels', labels, 'key');
-    const annotations = parseList(get('annotations'), { commas: false });
-    parseKeyValues('annotations', annotations, 'key');
-    const secrets = parseList(get('secrets'), { commas: false });
-    parseKeyValues('secrets', secrets, 'id');
-    const secretFiles = parseList(get('secret-files'), { commas: false });
-    parseKeyValues('secret-files', secretFiles, 'id');
-    const push = bool('push', false);
-    const load = bool('load', false);
-    const outputs = parseList(get('outputs'), { commas: false });
-    const platforms = parsePlatforms(get('platforms') || 'linux/amd64,linux/arm64');
-    if (push && load)
-        throw new InputError('load', 'cannot be used together with push: choose one, or give outputs');
-    if (load && platforms.length > 1 && outputs.length === 0)
-        throw new InputError('load', `loads one platform into the local image store, but platforms has ${platforms.length}: build one platform or push`);
-    if (push && tags.length === 0 && outputs.length === 0)
-        throw new InputError('tags', 'push is true but no tags are given: add tags (e.g. from docker/metadata-action)');
-    const sizeLimit = Number(get('cache-size-limit') || '2048');
-    if (!Number.isInteger(sizeLimit) || sizeLimit < 1)
-        throw new InputError('cache-size-limit', `"${get('cache-size-limit')}" is not a whole number of MiB`);
-    const advice = (get('advice') || 'warning').trim();
-    if (advice !== 'warning' && advice !== 'error' && advice !== 'off')
-        throw new InputError('advice', `"${advice}" is not one of warning, error, off`);
-    const goVersionBuildArg = get('go-version-build-arg') || 'GO_VERSION';
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(goVersionBuildArg))
-        throw new InputError('go-version-build-arg', `"${goVersionBuildArg}" is not a valid build-arg name`);
-    const compareTo = get('compare-to').trim();
-    if (compareTo) {
-        try {
-            parseImageReference(compareTo);
-        }
-        catch {
-            throw new InputError('compare-to', `"${compareTo}" is not a valid image reference`);
-        }
-    }
-    const cacheHelperImage = get('cache-helper-image') || 'docker.io/library/busybox:stable';
-    return {
-        context: get('context') || '.',
-        file: get('file'),
-        target: get('target'),
-        platforms,
-        tags,
-        labels,
-        annotations,
-        buildArgs,
-        secrets,
-        secretFiles,
-        ssh: parseList(get('ssh'), { commas: false }),
-        push,
-        load,
-        outputs,
-        cacheFrom: parseList(get('cache-from'), { commas: false }),
-        cacheTo: parseList(get('cache-to'), { commas: false }),
-        provenance: get('provenance'),
-        sbom: get('sbom'),
-        builder: get('builder'),
-        noCache: bool('no-cache', false),
-        pull: bool('pull', false),
-        githubToken: get('github-token'),
-        goVersion: get('go-version'),
-        goVersionFile: get('go-version-file'),
-        goVersionBuildArg,
-        goReleaseSource: get('go-release-source') || 'https://go.dev/dl/?mode=json&include=all',
-        goProxy: get('go-proxy') || process.env['GOPROXY'] || 'https://proxy.golang.org',
-        checkGoImage: bool('check-go-image', true),
-        cacheMounts: get('cache-mounts') || 'auto',
-        cacheKey: get('cache-key'),
-        cacheSizeLimitMiB: sizeLimit,
-        cacheHelperImage,
-        cacheOnUntrustedEvents: bool('cache-on-untrusted-events', false),
-        binfmtImage: get('binfmt-image') || 'docker.io/tonistiigi/binfmt:latest',
-        sizeReport: bool('size-report', true),
-        compareTo,
-        comment: bool('comment', true),
-        sizeWarn: get('size-warn'),
-        sizeFail: get('size-fail'),
-        sizeMax: get('size-max'),
-        reportFile: get('report-file'),
-        pullRequest: parsePullRequest(get('pull-request')),
-        advice,
-    };
-}
-//# sourceMappingURL=inputs.js.map
-;// CONCATENATED MODULE: ./lib/registry/client.js
-// A read-only OCI distribution client: manifests, blobs and tags, anonymous or with the Bearer
-// token flow (Docker Hub, ghcr.io). Nothing is pulled into an image store.
-
-
-const MANIFEST_TYPES = [
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.v2+json',
-];
-class RegistryClient {
-    tokens = new Map();
-    credentials;
-    retryBackoffMs;
-    constructor(opts = {}) {
-        this.credentials = opts.credentials ?? (() => undefined);
-        this.retryBackoffMs = opts.retryBackoffMs ?? 500;
-    }
-    base(ref) {
-        const plain = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(ref.registry);
-        return `${plain ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
-    }
-    async get(ref, url, accept, method = 'GET', maxBytes = 8 << 20, sink) {
-        const key = `${ref.registry}/${ref.repository}`;
-        const send = () => {
-            const headers = { accept: accept.join(', ') };
-            const token = this.tokens.get(key);
-            if (token)
-                headers['authorization'] = token;
-            return http_request(url, {
-                method,
-                headers,
-                maxBytes,
-                backoffMs: this.retryBackoffMs,
-                sink,
-                attempts: sink ? 1 : 3,
-            });
-        };
-        let res = await send();
-        if (res.status === 401 && !this.tokens.has(key)) {
-            await this.authenticate(ref, String(res.headers['www-authenticate'] ?? ''));
-            res = await send();
-        }
-        if (res.status === 401 || res.status === 403)
-            throw new Error(`registry ${ref.registry} refused access to ${ref.repository} (HTTP ${res.status}): log in to the registry or check the token's scope`);
-        return res;
-    }
-    async authenticate(ref, challenge) {
-        const key = `${ref.registry}/${ref.repository}`;
-        const creds = this.credentials(ref.registry);
-        if (/^basic/i.test(challenge)) {
-            if (creds)
-                this.tokens.set(key, `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`);
-            return;
-        }
-        const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-        if (!params['realm'])
-            return;
-        const url = new URL(params['realm']);
-        if (params['service'])
-            url.searchParams.set('service', params['service']);
-        url.searchParams.set('scope', params['scope'] ?? `repository:${ref.repository}:pull`);
-        const headers = {};
-        if (creds)
-            headers['authorization'] =
-                `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-        const res = await http_request(url.toString(), {
-            headers,
-            maxBytes: 1 << 20,
-            backoffMs: this.retryBackoffMs,
-        });
-        if (res.status !== 200)
-            throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
-        const body = JSON.parse(res.body.toString('utf8'));
-        const token = body.token ?? body.access_token;
-        if (!token)
-            throw new Error(`token service ${url.host} gave no token`);
-        this.tokens.set(key, `Bearer ${token}`);
-    }
-    /** The manifest or index for a tag or digest; undefined when the registry says it does not exist. */
-    async getManifest(ref, reference = ref.digest ?? ref.tag ?? 'latest') {
-        const res = await this.get(ref, `${this.base(ref)}/manifests/${reference}`, MANIFEST_TYPES);
-        if (res.status === 404)
-            return undefined;
-        if (res.status !== 200)
-            throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} answered HTTP ${res.status}`);
-        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
-        if (reference.startsWith('sha256:') && digest !== reference)
-            throw new Error(`registry ${ref.registry}: manifest ${reference} does not match its digest`);
-        let body;
-        try {
-            body = JSON.parse(res.body.toString('utf8'));
-        }
-        catch {
-            throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} is not JSON`);
-        }
-        const mediaType = body.mediaType ?? String(res.headers['content-type'] ?? '');
-        return { mediaType, digest, body, raw: res.body };
-    }
-    async getBlob(ref, digest, maxBytes = 8 << 20) {
-        const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', maxBytes);
-        if (res.status !== 200)
-            throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
-        const got = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
-        if (got !== digest)
-            throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
-        return res.body;
-    }
-    /** Streams a blob to `sink` (layers can be large) and checks its digest at the end. */
-    async streamBlob(ref, digest, sink) {
-        const hash = (0,external_node_crypto_.createHash)('sha256');
-        const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', 0, (c) => {
-            hash.update(c);
-            sink(c);
-        });
-        if (res.status !== 200)
-            throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
-        if (`sha256:${hash.digest('hex')}` !== digest)
-            throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
-    }
-    /** Tags of a repository, following the registry's Link pagination (bounded). */
-    async listTags(ref) {
-        const tags = [];
-        let url = `${this.base(ref)}/tags/list?n=1000`;
-        for (let page = 0; url && page < 20; page++) {
-            const res = await this.get(ref, url, ['application/json']);
-            if (res.status === 404)
-                return tags;
-            if (res.status !== 200)
-                throw new Error(`registry ${ref.registry}: tags of ${ref.repository} answered HTTP ${res.status}`);
-            const body = JSON.parse(res.body.toString('utf8'));
-            if (Array.isArray(body.tags))
-                for (const t of body.tags)
-                    if (typeof t === 'string' && t.length <= 128)
-                        tags.push(t);
-            const next = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers['link'] ?? ''))?.[1];
-            url = next ? new URL(next, url).toString() : undefined;
-        }
-        return tags;
-    }
-    /** Per-platform manifests of an image (attestation manifests skipped). */
-    async resolvePlatforms(ref) {
-        const top = await this.getManifest(ref);
-        if (!top)
-            return undefined;
-        if (!top.body.manifests) {
-            const config = top.body.config
-                ? JSON.parse((await this.getBlob(ref, top.body.config.digest)).toString('utf8'))
-                : {};
-            return [
-                {
-                    platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`,
-                    digest: top.digest,
-                    manifest: top,
-                },
-            ];
-        }
-        const out = [];
-        for (const d of top.body.manifests) {
-            if (!d.platform ||
-                d.platform.os === 'unknown' ||
-                d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
-                continue;
-            const m = await this.getManifest(ref, d.digest);
-            if (!m)
-                throw new Error(`registry ${ref.registry}: index names ${d.digest}, which is missing`);
-            out.push({ platform: platformString(d.platform), digest: d.digest, manifest: m });
-        }
-        return out;
-    }
-}
-function platformString(p) {
-    return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
-}
-//# sourceMappingURL=client.js.map
 ;// CONCATENATED MODULE: ./lib/sizereport/baseline.js
 // The base branch's last size report, kept in the Actions cache: push builds save it, pull-request
 // builds restore it (the cache lets a PR read its base branch's entries).
@@ -106432,65 +106256,6 @@ async function measureImage(source, label, opts = {}) {
     return { schema: 1, image: label, platforms: out };
 }
 //# sourceMappingURL=measure.js.map
-;// CONCATENATED MODULE: ./lib/sizereport/sources.js
-// Where an image is measured from: a registry (after a push) or an OCI layout on disk (the build's
-// own output when nothing is pushed). Both answer the same three questions.
-
-
-
-function registrySource(client, ref) {
-    return {
-        platforms: () => client.resolvePlatforms(ref),
-        blob: (d) => client.getBlob(ref, d),
-        streamBlob: (d, sink) => client.streamBlob(ref, d, sink),
-    };
-}
-const isAttestation = (d) => !d.platform ||
-    d.platform.os === 'unknown' ||
-    d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
-function ociLayoutSource(dir) {
-    const blobPath = (digest) => {
-        if (!/^sha256:[a-f0-9]{64}$/.test(digest))
-            throw new Error(`OCI layout ${dir}: invalid digest ${digest}`);
-        return external_node_path_namespaceObject.join(dir, 'blobs', 'sha256', digest.slice(7));
-    };
-    const readJson = (digest) => {
-        const raw = (0,external_node_fs_namespaceObject.readFileSync)(blobPath(digest));
-        return { raw, body: JSON.parse(raw.toString('utf8')) };
-    };
-    return {
-        async platforms() {
-            const indexFile = external_node_path_namespaceObject.join(dir, 'index.json');
-            if (!(0,external_node_fs_namespaceObject.existsSync)(indexFile))
-                return undefined;
-            const out = [];
-            const walk = (descs, depth) => {
-                for (const d of descs) {
-                    const { raw, body } = readJson(d.digest);
-                    if (body.manifests && depth < 3)
-                        walk(body.manifests, depth + 1);
-                    else if (body.layers && !isAttestation(d))
-                        out.push({
-                            platform: platformString(d.platform),
-                            digest: d.digest,
-                            manifest: { mediaType: body.mediaType ?? d.mediaType, digest: d.digest, body, raw },
-                        });
-                }
-            };
-            const index = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(indexFile, 'utf8'));
-            walk(index.manifests ?? [], 0);
-            return out;
-        },
-        async blob(digest) {
-            return (0,external_node_fs_namespaceObject.readFileSync)(blobPath(digest));
-        },
-        async streamBlob(digest, sink) {
-            for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(blobPath(digest)))
-                sink(chunk);
-        },
-    };
-}
-//# sourceMappingURL=sources.js.map
 ;// CONCATENATED MODULE: ./lib/sizereport/render.js
 const COMMENT_LIMIT = 65_536;
 function render_marker(name) {
@@ -106555,6 +106320,357 @@ function renderMarkdown(diff, name, verdict, withLayers = true) {
         '\n\n_Report truncated at the comment size limit._\n');
 }
 //# sourceMappingURL=render.js.map
+;// CONCATENATED MODULE: ./lib/registry/client.js
+// A read-only OCI distribution client: manifests, blobs and tags, anonymous or with the Bearer
+// token flow (Docker Hub, ghcr.io). Nothing is pulled into an image store.
+
+
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+];
+class RegistryClient {
+    tokens = new Map();
+    credentials;
+    retryBackoffMs;
+    constructor(opts = {}) {
+        this.credentials = opts.credentials ?? (() => undefined);
+        this.retryBackoffMs = opts.retryBackoffMs ?? 500;
+    }
+    base(ref) {
+        const plain = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(ref.registry);
+        return `${plain ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
+    }
+    async get(ref, url, accept, method = 'GET', maxBytes = 8 << 20, sink) {
+        const key = `${ref.registry}/${ref.repository}`;
+        const send = () => {
+            const headers = { accept: accept.join(', ') };
+            const token = this.tokens.get(key);
+            if (token)
+                headers['authorization'] = token;
+            return request(url, {
+                method,
+                headers,
+                maxBytes,
+                backoffMs: this.retryBackoffMs,
+                sink,
+                attempts: sink ? 1 : 3,
+            });
+        };
+        let res = await send();
+        if (res.status === 401 && !this.tokens.has(key)) {
+            await this.authenticate(ref, String(res.headers['www-authenticate'] ?? ''));
+            res = await send();
+        }
+        if (res.status === 401 || res.status === 403)
+            throw new Error(`registry ${ref.registry} refused access to ${ref.repository} (HTTP ${res.status}): log in to the registry or check the token's scope`);
+        return res;
+    }
+    async authenticate(ref, challenge) {
+        const key = `${ref.registry}/${ref.repository}`;
+        const creds = this.credentials(ref.registry);
+        if (/^basic/i.test(challenge)) {
+            if (creds)
+                this.tokens.set(key, `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`);
+            return;
+        }
+        const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+        if (!params['realm'])
+            return;
+        const url = new URL(params['realm']);
+        if (params['service'])
+            url.searchParams.set('service', params['service']);
+        url.searchParams.set('scope', params['scope'] ?? `repository:${ref.repository}:pull`);
+        const headers = {};
+        if (creds)
+            headers['authorization'] =
+                `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+        const res = await request(url.toString(), {
+            headers,
+            maxBytes: 1 << 20,
+            backoffMs: this.retryBackoffMs,
+        });
+        if (res.status !== 200)
+            throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
+        const body = JSON.parse(res.body.toString('utf8'));
+        const token = body.token ?? body.access_token;
+        if (!token)
+            throw new Error(`token service ${url.host} gave no token`);
+        this.tokens.set(key, `Bearer ${token}`);
+    }
+    /** The manifest or index for a tag or digest; undefined when the registry says it does not exist. */
+    async getManifest(ref, reference = ref.digest ?? ref.tag ?? 'latest') {
+        const res = await this.get(ref, `${this.base(ref)}/manifests/${reference}`, MANIFEST_TYPES);
+        if (res.status === 404)
+            return undefined;
+        if (res.status !== 200)
+            throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} answered HTTP ${res.status}`);
+        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
+        if (reference.startsWith('sha256:') && digest !== reference)
+            throw new Error(`registry ${ref.registry}: manifest ${reference} does not match its digest`);
+        let body;
+        try {
+            body = JSON.parse(res.body.toString('utf8'));
+        }
+        catch {
+            throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} is not JSON`);
+        }
+        const mediaType = body.mediaType ?? String(res.headers['content-type'] ?? '');
+        return { mediaType, digest, body, raw: res.body };
+    }
+    async getBlob(ref, digest, maxBytes = 8 << 20) {
+        const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', maxBytes);
+        if (res.status !== 200)
+            throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
+        const got = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
+        if (got !== digest)
+            throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
+        return res.body;
+    }
+    /** Streams a blob to `sink` (layers can be large) and checks its digest at the end. */
+    async streamBlob(ref, digest, sink) {
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', 0, (c) => {
+            hash.update(c);
+            sink(c);
+        });
+        if (res.status !== 200)
+            throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
+        if (`sha256:${hash.digest('hex')}` !== digest)
+            throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
+    }
+    /** Tags of a repository, following the registry's Link pagination (bounded). */
+    async listTags(ref) {
+        const tags = [];
+        let url = `${this.base(ref)}/tags/list?n=1000`;
+        for (let page = 0; url && page < 20; page++) {
+            const res = await this.get(ref, url, ['application/json']);
+            if (res.status === 404)
+                return tags;
+            if (res.status !== 200)
+                throw new Error(`registry ${ref.registry}: tags of ${ref.repository} answered HTTP ${res.status}`);
+            const body = JSON.parse(res.body.toString('utf8'));
+            if (Array.isArray(body.tags))
+                for (const t of body.tags)
+                    if (typeof t === 'string' && t.length <= 128)
+                        tags.push(t);
+            const next = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers['link'] ?? ''))?.[1];
+            url = next ? new URL(next, url).toString() : undefined;
+        }
+        return tags;
+    }
+    /** Per-platform manifests of an image (attestation manifests skipped). */
+    async resolvePlatforms(ref) {
+        const top = await this.getManifest(ref);
+        if (!top)
+            return undefined;
+        if (!top.body.manifests) {
+            const config = top.body.config
+                ? JSON.parse((await this.getBlob(ref, top.body.config.digest)).toString('utf8'))
+                : {};
+            return [
+                {
+                    platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`,
+                    digest: top.digest,
+                    manifest: top,
+                },
+            ];
+        }
+        const out = [];
+        for (const d of top.body.manifests) {
+            if (!d.platform ||
+                d.platform.os === 'unknown' ||
+                d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+                continue;
+            const m = await this.getManifest(ref, d.digest);
+            if (!m)
+                throw new Error(`registry ${ref.registry}: index names ${d.digest}, which is missing`);
+            out.push({ platform: platformString(d.platform), digest: d.digest, manifest: m });
+        }
+        return out;
+    }
+}
+function platformString(p) {
+    return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+//# sourceMappingURL=client.js.map
+;// CONCATENATED MODULE: ./lib/sizereport/sources.js
+// Where an image is measured from: a registry (after a push) or an OCI layout on disk (the build's
+// own output when nothing is pushed). Both answer the same three questions.
+
+
+
+function registrySource(client, ref) {
+    return {
+        platforms: () => client.resolvePlatforms(ref),
+        blob: (d) => client.getBlob(ref, d),
+        streamBlob: (d, sink) => client.streamBlob(ref, d, sink),
+    };
+}
+const isAttestation = (d) => !d.platform ||
+    d.platform.os === 'unknown' ||
+    d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+function ociLayoutSource(dir) {
+    const blobPath = (digest) => {
+        if (!/^sha256:[a-f0-9]{64}$/.test(digest))
+            throw new Error(`OCI layout ${dir}: invalid digest ${digest}`);
+        return external_node_path_namespaceObject.join(dir, 'blobs', 'sha256', digest.slice(7));
+    };
+    const readJson = (digest) => {
+        const raw = (0,external_node_fs_namespaceObject.readFileSync)(blobPath(digest));
+        return { raw, body: JSON.parse(raw.toString('utf8')) };
+    };
+    return {
+        async platforms() {
+            const indexFile = external_node_path_namespaceObject.join(dir, 'index.json');
+            if (!(0,external_node_fs_namespaceObject.existsSync)(indexFile))
+                return undefined;
+            const out = [];
+            const walk = (descs, depth) => {
+                for (const d of descs) {
+                    const { raw, body } = readJson(d.digest);
+                    if (body.manifests && depth < 3)
+                        walk(body.manifests, depth + 1);
+                    else if (body.layers && !isAttestation(d))
+                        out.push({
+                            platform: platformString(d.platform),
+                            digest: d.digest,
+                            manifest: { mediaType: body.mediaType ?? d.mediaType, digest: d.digest, body, raw },
+                        });
+                }
+            };
+            const index = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(indexFile, 'utf8'));
+            walk(index.manifests ?? [], 0);
+            return out;
+        },
+        async blob(digest) {
+            return (0,external_node_fs_namespaceObject.readFileSync)(blobPath(digest));
+        },
+        async streamBlob(digest, sink) {
+            for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(blobPath(digest)))
+                sink(chunk);
+        },
+    };
+}
+//# sourceMappingURL=sources.js.map
+;// CONCATENATED MODULE: ./lib/sizereport/step.js
+// The size-report step: measure, compare with the baseline, render, comment, and enforce budgets.
+// Also comment mode, which only posts a report another workflow wrote.
+
+
+
+
+
+
+
+
+
+
+
+async function reportSizes(host, inputs, head, registry, budgets, workDir) {
+    const { log, env } = host;
+    if (!head) {
+        log.info('size report: nothing to measure (no image was pushed or exported)');
+        return;
+    }
+    const name = inputs.tags[0] ? parseImageReference(inputs.tags[0]).repository : 'image';
+    let base;
+    let label;
+    const eventName = env['GITHUB_EVENT_NAME'] ?? '';
+    try {
+        if (inputs.compareTo) {
+            base = await measureImage(registrySource(registry, parseImageReference(inputs.compareTo)), inputs.compareTo, { uncompressed: true });
+            label = inputs.compareTo;
+            if (!base)
+                log.warning(`compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`);
+        }
+        else if (eventName === 'pull_request' && env['GITHUB_BASE_REF']) {
+            base = await loadBaseline(name, env['GITHUB_BASE_REF']);
+            label = `the last build of ${env['GITHUB_BASE_REF']}`;
+        }
+    }
+    catch (e) {
+        log.warning(`size report: the baseline could not be read, reporting without one: ${errors_getErrorMessage(e)}`);
+    }
+    const diff = diffReports(head, base, label);
+    const verdict = evaluateBudgets(diff, budgets);
+    const markdown = renderMarkdown(diff, name, verdict);
+    host.setOutput('size-report', JSON.stringify({ head, base, diff, verdict }));
+    host.setOutput('size-report-markdown', markdown);
+    await host.writeSummary(markdown);
+    const reportFile = external_node_path_namespaceObject.join(workDir, 'size-report.md');
+    (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, markdown);
+    host.setOutput('size-report-file', reportFile);
+    if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
+        await saveBaseline(head, name, env['GITHUB_REF'].slice('refs/heads/'.length), env['GITHUB_RUN_ID'] ?? String(Date.now())).catch((e) => log.warning(`size report: not saved as a baseline: ${errors_getErrorMessage(e)}`));
+    }
+    const pr = inputs.pullRequest ?? prNumber(env);
+    if (inputs.comment && pr && inputs.githubToken) {
+        const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '/').split('/');
+        const outcome = await upsertComment({
+            token: inputs.githubToken,
+            baseUrl: env['GITHUB_API_URL'],
+            owner: owner,
+            repo: repo,
+            issue: pr,
+            marker: render_marker(name),
+            body: markdown,
+        });
+        if ('reason' in outcome)
+            log.warning(`size report: no PR comment: ${outcome.reason}; the report is in the job summary and the size-report output`);
+        else
+            log.info(`size report: comment ${outcome.id} ${outcome.action}`);
+    }
+    if (verdict.level === 'warning')
+        log.warning(verdict.messages.join('; '));
+    if (verdict.level === 'failure')
+        throw new Error(`size budget exceeded: ${verdict.messages.join('; ')}`);
+}
+/** Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input. */
+async function postReportFile(host, inputs) {
+    const file = inputs.reportFile;
+    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
+        throw new InputError('report-file', `${file} does not exist: download the report artifact first`);
+    const body = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    const m = /^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.exec(body);
+    if (!m)
+        throw new InputError('report-file', `${file} is not a size report written by this action (no marker on its first line)`);
+    if (body.length >= COMMENT_LIMIT)
+        throw new InputError('report-file', `${file} is larger than a comment may be`);
+    const pr = inputs.pullRequest ?? prNumber(host.env);
+    if (!pr)
+        throw new InputError('pull-request', 'no pull request in the event: give pull-request');
+    const [owner, repo] = (host.env['GITHUB_REPOSITORY'] ?? '/').split('/');
+    const outcome = await upsertComment({
+        token: inputs.githubToken,
+        baseUrl: host.env['GITHUB_API_URL'],
+        owner: owner,
+        repo: repo,
+        issue: pr,
+        marker: render_marker(m[1]),
+        body,
+    });
+    if ('reason' in outcome)
+        host.log.warning(`size report: no PR comment: ${outcome.reason}`);
+    else
+        host.log.info(`size report: comment ${outcome.id} ${outcome.action} on #${pr}`);
+}
+function prNumber(env) {
+    const file = env['GITHUB_EVENT_PATH'];
+    if (!file || !(0,external_node_fs_namespaceObject.existsSync)(file))
+        return undefined;
+    try {
+        const payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+        const n = payload.pull_request?.number ?? payload.workflow_run?.pull_requests?.[0]?.number;
+        return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+//# sourceMappingURL=step.js.map
 ;// CONCATENATED MODULE: ./lib/summary.js
 // The job summary: one table per build.
 
@@ -106592,9 +106708,6 @@ function renderSummary(f) {
 ;// CONCATENATED MODULE: ./lib/main.js
 // The main step: inputs -> Go version -> image check -> advice -> builder and QEMU -> cache-mount
 // restore -> build -> outputs, size report and summary. Fails fast on input that cannot work.
-
-
-
 
 
 
@@ -106878,107 +106991,6 @@ async function runMain(host) {
     state.phase = 'reported';
     host.saveState(state);
 }
-async function reportSizes(host, inputs, head, registry, budgets, workDir) {
-    const { log, env } = host;
-    if (!head) {
-        log.info('size report: nothing to measure (no image was pushed or exported)');
-        return;
-    }
-    const name = inputs.tags[0] ? parseImageReference(inputs.tags[0]).repository : 'image';
-    let base;
-    let label;
-    const eventName = env['GITHUB_EVENT_NAME'] ?? '';
-    try {
-        if (inputs.compareTo) {
-            base = await measureImage(registrySource(registry, parseImageReference(inputs.compareTo)), inputs.compareTo, { uncompressed: true });
-            label = inputs.compareTo;
-            if (!base)
-                log.warning(`compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`);
-        }
-        else if (eventName === 'pull_request' && env['GITHUB_BASE_REF']) {
-            base = await loadBaseline(name, env['GITHUB_BASE_REF']);
-            label = `the last build of ${env['GITHUB_BASE_REF']}`;
-        }
-    }
-    catch (e) {
-        log.warning(`size report: the baseline could not be read, reporting without one: ${errors_getErrorMessage(e)}`);
-    }
-    const diff = diffReports(head, base, label);
-    const verdict = evaluateBudgets(diff, budgets);
-    const markdown = renderMarkdown(diff, name, verdict);
-    host.setOutput('size-report', JSON.stringify({ head, base, diff, verdict }));
-    host.setOutput('size-report-markdown', markdown);
-    await host.writeSummary(markdown);
-    const reportFile = external_node_path_namespaceObject.join(workDir, 'size-report.md');
-    (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, markdown);
-    host.setOutput('size-report-file', reportFile);
-    if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
-        await saveBaseline(head, name, env['GITHUB_REF'].slice('refs/heads/'.length), env['GITHUB_RUN_ID'] ?? String(Date.now())).catch((e) => log.warning(`size report: not saved as a baseline: ${errors_getErrorMessage(e)}`));
-    }
-    const pr = inputs.pullRequest ?? prNumber(env);
-    if (inputs.comment && pr && inputs.githubToken) {
-        const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '/').split('/');
-        const outcome = await upsertComment({
-            token: inputs.githubToken,
-            baseUrl: env['GITHUB_API_URL'],
-            owner: owner,
-            repo: repo,
-            issue: pr,
-            marker: render_marker(name),
-            body: markdown,
-        });
-        if ('reason' in outcome)
-            log.warning(`size report: no PR comment: ${outcome.reason}; the report is in the job summary and the size-report output`);
-        else
-            log.info(`size report: comment ${outcome.id} ${outcome.action}`);
-    }
-    if (verdict.level === 'warning')
-        log.warning(verdict.messages.join('; '));
-    if (verdict.level === 'failure')
-        throw new Error(`size budget exceeded: ${verdict.messages.join('; ')}`);
-}
-/** Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input. */
-async function postReportFile(host, inputs) {
-    const file = inputs.reportFile;
-    if (!(0,external_node_fs_namespaceObject.existsSync)(file))
-        throw new InputError('report-file', `${file} does not exist: download the report artifact first`);
-    const body = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
-    const m = /^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.exec(body);
-    if (!m)
-        throw new InputError('report-file', `${file} is not a size report written by this action (no marker on its first line)`);
-    if (body.length >= COMMENT_LIMIT)
-        throw new InputError('report-file', `${file} is larger than a comment may be`);
-    const pr = inputs.pullRequest ?? prNumber(host.env);
-    if (!pr)
-        throw new InputError('pull-request', 'no pull request in the event: give pull-request');
-    const [owner, repo] = (host.env['GITHUB_REPOSITORY'] ?? '/').split('/');
-    const outcome = await upsertComment({
-        token: inputs.githubToken,
-        baseUrl: host.env['GITHUB_API_URL'],
-        owner: owner,
-        repo: repo,
-        issue: pr,
-        marker: render_marker(m[1]),
-        body,
-    });
-    if ('reason' in outcome)
-        host.log.warning(`size report: no PR comment: ${outcome.reason}`);
-    else
-        host.log.info(`size report: comment ${outcome.id} ${outcome.action} on #${pr}`);
-}
-function prNumber(env) {
-    const file = env['GITHUB_EVENT_PATH'];
-    if (!file || !(0,external_node_fs_namespaceObject.existsSync)(file))
-        return undefined;
-    try {
-        const payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
-        const n = payload.pull_request?.number ?? payload.workflow_run?.pull_requests?.[0]?.number;
-        return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
 //# sourceMappingURL=main.js.map
 ;// CONCATENATED MODULE: ./lib/state.js
 const PHASES = ['started', 'resolved', 'restored', 'built', 'reported'];
@@ -107084,7 +107096,7 @@ async function runAction() {
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3036);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5595);
 // Entry of the action bundle: main or post, by a state flag the runner hands back to post.
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();

@@ -1,7 +1,7 @@
 // The main step: inputs -> Go version -> image check -> advice -> builder and QEMU -> cache-mount
 // restore -> build -> outputs, size report and summary. Fails fast on input that cannot work.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { adviseDockerfile } from './advice/advice.ts';
 import { buildxArgs, secretEnv } from './buildx/args.ts';
@@ -22,35 +22,20 @@ import {
 import { restoreCacheMounts, type CacheRestoreState } from './cachemounts/index.ts';
 import { parseDockerfile, type Dockerfile } from './dockerfile/parse.ts';
 import { InputError, getErrorMessage } from './errors.ts';
-import { upsertComment } from './github/comment.ts';
 import { checkGoImage, releasesFromRegistryTags } from './go/image-check.ts';
 import { candidatesNewestFirst } from './go/resolve.ts';
 import { resolveGoVersion } from './go/index.ts';
 import { formatGoVersion } from './go/version.ts';
-import { readInputs, type InputReader, type Inputs } from './inputs.ts';
-import type { Logger } from './log.ts';
+import { readInputs, type Inputs } from './inputs.ts';
+import type { Host } from './host.ts';
+import { postReportFile, reportSizes } from './sizereport/step.ts';
 import { RegistryClient } from './registry/client.ts';
 import { parseImageReference } from './registry/reference.ts';
-import { loadBaseline, saveBaseline } from './sizereport/baseline.ts';
-import { evaluateBudgets, parseLimit } from './sizereport/budgets.ts';
-import { diffReports } from './sizereport/diff.ts';
+import { parseLimit } from './sizereport/budgets.ts';
 import { measureImage, type ImageSizeReport } from './sizereport/measure.ts';
 import { ociLayoutSource, registrySource } from './sizereport/sources.ts';
-import { COMMENT_LIMIT, marker, renderMarkdown } from './sizereport/render.ts';
 import type { MainState } from './state.ts';
 import { renderSummary, type SummaryFacts } from './summary.ts';
-
-export interface Host {
-  log: Logger;
-  input: InputReader;
-  env: NodeJS.ProcessEnv;
-  setOutput(name: string, value: string): void;
-  saveState(state: MainState): void;
-  writeSummary(markdown: string): Promise<void>;
-  setSecret(value: string): void;
-  /** Streams build output (a collapsible group in Actions, the terminal in the CLI). */
-  buildOutput(chunk: Buffer): void;
-}
 
 const UNTRUSTED_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment']);
 
@@ -368,131 +353,4 @@ export async function runMain(host: Host): Promise<void> {
   host.saveState(state);
 }
 
-async function reportSizes(
-  host: Host,
-  inputs: Inputs,
-  head: ImageSizeReport | undefined,
-  registry: RegistryClient,
-  budgets: Parameters<typeof evaluateBudgets>[1],
-  workDir: string,
-): Promise<void> {
-  const { log, env } = host;
-  if (!head) {
-    log.info('size report: nothing to measure (no image was pushed or exported)');
-    return;
-  }
-  const name = inputs.tags[0] ? parseImageReference(inputs.tags[0]).repository : 'image';
-  let base: ImageSizeReport | undefined;
-  let label: string | undefined;
-  const eventName = env['GITHUB_EVENT_NAME'] ?? '';
-  try {
-    if (inputs.compareTo) {
-      base = await measureImage(
-        registrySource(registry, parseImageReference(inputs.compareTo)),
-        inputs.compareTo,
-        { uncompressed: true },
-      );
-      label = inputs.compareTo;
-      if (!base)
-        log.warning(
-          `compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`,
-        );
-    } else if (eventName === 'pull_request' && env['GITHUB_BASE_REF']) {
-      base = await loadBaseline(name, env['GITHUB_BASE_REF']);
-      label = `the last build of ${env['GITHUB_BASE_REF']}`;
-    }
-  } catch (e) {
-    log.warning(
-      `size report: the baseline could not be read, reporting without one: ${getErrorMessage(e)}`,
-    );
-  }
-  const diff = diffReports(head, base, label);
-  const verdict = evaluateBudgets(diff, budgets);
-  const markdown = renderMarkdown(diff, name, verdict);
-  host.setOutput('size-report', JSON.stringify({ head, base, diff, verdict }));
-  host.setOutput('size-report-markdown', markdown);
-  await host.writeSummary(markdown);
-  const reportFile = path.join(workDir, 'size-report.md');
-  writeFileSync(reportFile, markdown);
-  host.setOutput('size-report-file', reportFile);
-
-  if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
-    await saveBaseline(
-      head,
-      name,
-      env['GITHUB_REF'].slice('refs/heads/'.length),
-      env['GITHUB_RUN_ID'] ?? String(Date.now()),
-    ).catch((e: unknown) =>
-      log.warning(`size report: not saved as a baseline: ${getErrorMessage(e)}`),
-    );
-  }
-  const pr = inputs.pullRequest ?? prNumber(env);
-  if (inputs.comment && pr && inputs.githubToken) {
-    const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '/').split('/');
-    const outcome = await upsertComment({
-      token: inputs.githubToken,
-      baseUrl: env['GITHUB_API_URL'],
-      owner: owner!,
-      repo: repo!,
-      issue: pr,
-      marker: marker(name),
-      body: markdown,
-    });
-    if ('reason' in outcome)
-      log.warning(
-        `size report: no PR comment: ${outcome.reason}; the report is in the job summary and the size-report output`,
-      );
-    else log.info(`size report: comment ${outcome.id} ${outcome.action}`);
-  }
-  if (verdict.level === 'warning') log.warning(verdict.messages.join('; '));
-  if (verdict.level === 'failure')
-    throw new Error(`size budget exceeded: ${verdict.messages.join('; ')}`);
-}
-
-/** Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input. */
-async function postReportFile(host: Host, inputs: Inputs): Promise<void> {
-  const file = inputs.reportFile;
-  if (!existsSync(file))
-    throw new InputError(
-      'report-file',
-      `${file} does not exist: download the report artifact first`,
-    );
-  const body = readFileSync(file, 'utf8');
-  const m = /^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.exec(body);
-  if (!m)
-    throw new InputError(
-      'report-file',
-      `${file} is not a size report written by this action (no marker on its first line)`,
-    );
-  if (body.length >= COMMENT_LIMIT)
-    throw new InputError('report-file', `${file} is larger than a comment may be`);
-  const pr = inputs.pullRequest ?? prNumber(host.env);
-  if (!pr) throw new InputError('pull-request', 'no pull request in the event: give pull-request');
-  const [owner, repo] = (host.env['GITHUB_REPOSITORY'] ?? '/').split('/');
-  const outcome = await upsertComment({
-    token: inputs.githubToken,
-    baseUrl: host.env['GITHUB_API_URL'],
-    owner: owner!,
-    repo: repo!,
-    issue: pr,
-    marker: marker(m[1]!),
-    body,
-  });
-  if ('reason' in outcome) host.log.warning(`size report: no PR comment: ${outcome.reason}`);
-  else host.log.info(`size report: comment ${outcome.id} ${outcome.action} on #${pr}`);
-}
-
-function prNumber(env: NodeJS.ProcessEnv): number | undefined {
-  const file = env['GITHUB_EVENT_PATH'];
-  if (!file || !existsSync(file)) return undefined;
-  try {
-    const payload = JSON.parse(readFileSync(file, 'utf8')) as {
-      pull_request?: { number?: unknown };
-      workflow_run?: { pull_requests?: { number?: unknown }[] };
-    };
-    const n = payload.pull_request?.number ?? payload.workflow_run?.pull_requests?.[0]?.number;
-    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export type { Host } from './host.ts';
