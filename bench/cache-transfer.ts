@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from '../src/io/exec.ts';
 import { readEngineEnv } from '../__tests__/helpers/engine.ts';
-import { median, time } from './timing.ts';
+import { buildReference, median, time } from './timing.ts';
 import { extractMount, injectMount } from '../src/cachemounts/transfer.ts';
 import type { CacheMount } from '../src/cachemounts/discover.ts';
 
@@ -59,19 +59,7 @@ if (process.env['BENCH_SYNTHETIC'] === '1') {
   // The real GOCACHE of a cold two-platform build of the reference service (about 180 MB).
   const svcDir = path.join(import.meta.dirname, '..', 'examples', 'go-service');
   await execFile('docker', ['buildx', 'prune', '--all', '--force']);
-  await execFile('docker', [
-    'buildx',
-    'build',
-    '--platform',
-    'linux/amd64,linux/arm64',
-    '--build-arg',
-    `BASE_REGISTRY=${env['BGI_BASE_REGISTRY']}`,
-    '--build-arg',
-    `GO_VERSION=${env['BGI_GO_VERSION']}`,
-    '--output',
-    'type=cacheonly',
-    svcDir,
-  ]);
+  await execFile('docker', buildReference(env, svcDir, ['--output', 'type=cacheonly']));
   const real: CacheMount = {
     id: '/root/.cache/go-build',
     target: '/root/.cache/go-build',
@@ -163,20 +151,7 @@ console.log(
 // Warm rebuild of the reference service after a one-line change.
 const svc = path.join(work, 'svc');
 cpSync(path.join(import.meta.dirname, '..', 'examples', 'go-service'), svc, { recursive: true });
-const build = () =>
-  execFile('docker', [
-    'buildx',
-    'build',
-    '--platform',
-    'linux/amd64,linux/arm64',
-    '--build-arg',
-    `BASE_REGISTRY=${env['BGI_BASE_REGISTRY']}`,
-    '--build-arg',
-    `GO_VERSION=${env['BGI_GO_VERSION']}`,
-    '--output',
-    'type=cacheonly',
-    svc,
-  ]);
+const build = () => execFile('docker', buildReference(env, svc, ['--output', 'type=cacheonly']));
 const store = path.join(svc, 'internal', 'store', 'store.go');
 const change = (n: number) =>
   writeFileSync(

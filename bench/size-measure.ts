@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from '../src/io/exec.ts';
 import { readEngineEnv } from '../__tests__/helpers/engine.ts';
-import { median, time } from './timing.ts';
+import { buildReference, median, time } from './timing.ts';
 import { RegistryClient } from '../src/registry/client.ts';
 import { parseImageReference } from '../src/registry/reference.ts';
 import { measureImage } from '../src/sizereport/measure.ts';
@@ -18,18 +18,11 @@ const image = `${env['BGI_REGISTRY']}/bench/go-service:size`;
 const work = mkdtempSync(path.join(tmpdir(), 'bgi-bench-size-'));
 const layout = path.join(work, 'oci');
 const svc = path.join(import.meta.dirname, '..', 'examples', 'go-service');
-const common = [
-  'buildx',
-  'build',
-  '--platform',
-  'linux/amd64,linux/arm64',
-  '--build-arg',
-  `BASE_REGISTRY=${env['BGI_BASE_REGISTRY']}`,
-  '--build-arg',
-  `GO_VERSION=${env['BGI_GO_VERSION']}`,
-];
-await execFile('docker', [...common, '--tag', image, '--push', svc]);
-await execFile('docker', [...common, '--output', `type=oci,dest=${layout},tar=false`, svc]);
+await execFile('docker', buildReference(env, svc, ['--tag', image, '--push']));
+await execFile(
+  'docker',
+  buildReference(env, svc, ['--output', `type=oci,dest=${layout},tar=false`]),
+);
 
 const compressedOnly: number[] = [];
 const fromRegistry: number[] = [];
