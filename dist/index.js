@@ -39356,7 +39356,7 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 5595:
+/***/ 5444:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -100409,47 +100409,6 @@ async function releasesFromRegistryTags(df, buildArgs, buildArgName, registry) {
     return tags.filter((t) => /^\d+\.\d+(\.\d+)?((rc|beta)\d+)?$/.test(t));
 }
 //# sourceMappingURL=image-check.js.map
-;// CONCATENATED MODULE: ./lib/go/resolve.js
-// Picks the release to build with: the newest stable patch of the required minor that is not older
-// than the requirement; pre-releases only when the minor has no stable release yet.
-
-
-function newestPatch(minimum, releases) {
-    const candidates = candidatesNewestFirst(minimum, releases);
-    return candidates.find((v) => !v.pre) ?? candidates[0];
-}
-/** Every usable release of the minimum's minor that is >= minimum, newest first, stable before pre. */
-function candidatesNewestFirst(minimum, releases) {
-    const seen = new Set();
-    const out = [];
-    for (const r of releases) {
-        const v = parseGoVersion(r);
-        if (!v || !sameMinor(v, minimum) || compareGo(v, minimum) < 0)
-            continue;
-        const key = toSemver(v);
-        if (seen.has(key))
-            continue;
-        seen.add(key);
-        out.push(v);
-    }
-    out.sort((a, b) => (a.pre ? 1 : 0) - (b.pre ? 1 : 0) || compareGo(b, a));
-    return out;
-}
-/** A semver range from the go-version input (`~1.24`, `>=1.23 <1.25`) matched against releases. */
-function newestInRange(range, releases) {
-    let best;
-    for (const r of releases) {
-        const v = parseGoVersion(r);
-        if (!v || v.pre || v.patch === undefined)
-            continue;
-        if (!semver.satisfies(toSemver(v), range))
-            continue;
-        if (!best || compareGo(v, best) > 0)
-            best = v;
-    }
-    return best;
-}
-//# sourceMappingURL=resolve.js.map
 ;// CONCATENATED MODULE: ./lib/go/gomod.js
 // Reads the `go` and `toolchain` lines of go.mod and go.work as the Go command does: comments,
 // CRLF, BOM and tabs allowed; anything malformed is reported with file and line.
@@ -100704,6 +100663,47 @@ function clearReleaseCache() {
     memo.clear();
 }
 //# sourceMappingURL=releases.js.map
+;// CONCATENATED MODULE: ./lib/go/resolve.js
+// Picks the release to build with: the newest stable patch of the required minor that is not older
+// than the requirement; pre-releases only when the minor has no stable release yet.
+
+
+function newestPatch(minimum, releases) {
+    const candidates = candidatesNewestFirst(minimum, releases);
+    return candidates.find((v) => !v.pre) ?? candidates[0];
+}
+/** Every usable release of the minimum's minor that is >= minimum, newest first, stable before pre. */
+function candidatesNewestFirst(minimum, releases) {
+    const seen = new Set();
+    const out = [];
+    for (const r of releases) {
+        const v = parseGoVersion(r);
+        if (!v || !sameMinor(v, minimum) || compareGo(v, minimum) < 0)
+            continue;
+        const key = toSemver(v);
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        out.push(v);
+    }
+    out.sort((a, b) => (a.pre ? 1 : 0) - (b.pre ? 1 : 0) || compareGo(b, a));
+    return out;
+}
+/** A semver range from the go-version input (`~1.24`, `>=1.23 <1.25`) matched against releases. */
+function newestInRange(range, releases) {
+    let best;
+    for (const r of releases) {
+        const v = parseGoVersion(r);
+        if (!v || v.pre || v.patch === undefined)
+            continue;
+        if (!semver.satisfies(toSemver(v), range))
+            continue;
+        if (!best || compareGo(v, best) > 0)
+            best = v;
+    }
+    return best;
+}
+//# sourceMappingURL=resolve.js.map
 ;// CONCATENATED MODULE: ./lib/go/index.js
 // The Go version step: from go.work/go.mod (or the go-version input) to the release to build with.
 
@@ -100795,6 +100795,66 @@ async function resolveGoVersion(opts) {
     }
 }
 //# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./lib/go/step.js
+
+
+
+
+async function goVersionStep(opts) {
+    const { inputs, dockerfile, buildArgs, registry, env, log } = opts;
+    const userPinned = buildArgs.get(inputs.goVersionBuildArg);
+    if (userPinned) {
+        log.info(`Go version: ${userPinned} (build-arg ${inputs.goVersionBuildArg} set explicitly)`);
+        return { version: userPinned, from: `build-args ${inputs.goVersionBuildArg}` };
+    }
+    const res = await log.group('Resolve Go version', async () => {
+        const r = await resolveGoVersion({
+            context: inputs.context,
+            goVersion: inputs.goVersion,
+            goVersionFile: inputs.goVersionFile,
+            sources: { releaseSource: inputs.goReleaseSource, goProxy: inputs.goProxy },
+            env,
+        });
+        for (const w of r.warnings)
+            log.warning(w);
+        log.info(`Go ${formatGoVersion(r.version)}: newest release for ${r.from} (release list: ${r.source})`);
+        return r;
+    });
+    let chosen = res.version;
+    let image;
+    if (inputs.checkGoImage && res.source === 'none reachable') {
+        // No release list: the images that exist tell which newer patches are out.
+        const tags = await releasesFromRegistryTags(dockerfile, buildArgs, inputs.goVersionBuildArg, registry).catch(() => []);
+        const fromTags = candidatesNewestFirst(res.minimum, tags).filter((c) => !c.pre);
+        if (fromTags.length > 0) {
+            res.candidates = fromTags;
+            log.info(`Go release list unreachable; the golang image tags offer ${fromTags.map(formatGoVersion).join(', ')}`);
+        }
+    }
+    if (inputs.checkGoImage) {
+        const check = await log.group('Check golang image', () => checkGoImage({
+            dockerfile,
+            buildArgs,
+            buildArgName: inputs.goVersionBuildArg,
+            candidates: res.candidates,
+            platforms: inputs.platforms,
+            registry,
+        }));
+        if (check) {
+            for (const w of check.warnings)
+                log.warning(w);
+            chosen = check.version;
+            image = check.images[0];
+        }
+    }
+    return {
+        version: formatGoVersion(chosen),
+        minimum: formatGoVersion(res.minimum),
+        from: res.from,
+        image,
+    };
+}
+//# sourceMappingURL=step.js.map
 ;// CONCATENATED MODULE: ./lib/inputs.js
 // The action's inputs: read once, validated up front, named as in action.yml. The CLI passes its
 // options through the same reader, so both fail the same way on the same bad value.
@@ -106729,9 +106789,6 @@ function renderSummary(f) {
 
 
 
-
-
-
 const UNTRUSTED_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment']);
 function goSumHash(context) {
     const h = (0,external_node_crypto_.createHash)('sha256');
@@ -106799,60 +106856,18 @@ async function runMain(host) {
     // Go version: the user's explicit build-arg always wins.
     const buildArgs = new Map(inputs.buildArgs);
     const registry = new RegistryClient();
-    const userPinned = buildArgs.get(inputs.goVersionBuildArg);
-    let goVersion = userPinned;
-    if (userPinned) {
-        log.info(`Go version: ${userPinned} (build-arg ${inputs.goVersionBuildArg} set explicitly)`);
-        facts.goFrom = `build-args ${inputs.goVersionBuildArg}`;
+    const go = await goVersionStep({ inputs, dockerfile, buildArgs, registry, env, log });
+    const goVersion = go.version;
+    facts.goFrom = go.from;
+    if (go.image) {
+        facts.goImage = go.image;
+        host.setOutput('go-image', go.image);
     }
-    else {
-        const res = await log.group('Resolve Go version', async () => {
-            const r = await resolveGoVersion({
-                context: inputs.context,
-                goVersion: inputs.goVersion,
-                goVersionFile: inputs.goVersionFile,
-                sources: { releaseSource: inputs.goReleaseSource, goProxy: inputs.goProxy },
-                env,
-            });
-            for (const w of r.warnings)
-                log.warning(w);
-            log.info(`Go ${formatGoVersion(r.version)}: newest release for ${r.from} (release list: ${r.source})`);
-            return r;
-        });
-        let chosen = res.version;
-        if (inputs.checkGoImage && res.source === 'none reachable') {
-            // No release list: the images that exist tell which newer patches are out.
-            const tags = await releasesFromRegistryTags(dockerfile, buildArgs, inputs.goVersionBuildArg, registry).catch(() => []);
-            const fromTags = candidatesNewestFirst(res.minimum, tags).filter((c) => !c.pre);
-            if (fromTags.length > 0) {
-                res.candidates = fromTags;
-                log.info(`Go release list unreachable; the golang image tags offer ${fromTags.map(formatGoVersion).join(', ')}`);
-            }
-        }
-        if (inputs.checkGoImage) {
-            const check = await log.group('Check golang image', () => checkGoImage({
-                dockerfile,
-                buildArgs,
-                buildArgName: inputs.goVersionBuildArg,
-                candidates: res.candidates,
-                platforms: inputs.platforms,
-                registry,
-            }));
-            if (check) {
-                for (const w of check.warnings)
-                    log.warning(w);
-                chosen = check.version;
-                facts.goImage = check.images[0];
-                host.setOutput('go-image', check.images[0] ?? '');
-            }
-        }
-        goVersion = formatGoVersion(chosen);
-        buildArgs.set(inputs.goVersionBuildArg, goVersion);
-        host.setOutput('go-version-minimum', formatGoVersion(res.minimum));
-        facts.goFrom = res.from;
-    }
+    if (go.minimum)
+        host.setOutput('go-version-minimum', go.minimum);
+    buildArgs.set(inputs.goVersionBuildArg, goVersion);
     facts.goVersion = goVersion;
-    host.setOutput('go-version', goVersion ?? '');
+    host.setOutput('go-version', goVersion);
     state.phase = 'resolved';
     host.saveState(state);
     if (inputs.advice !== 'off') {
@@ -106899,7 +106914,7 @@ async function runMain(host) {
     let cacheState;
     if (mounts.length > 0) {
         cacheState = await log.group('Restore cache mounts', () => restoreCacheMounts(mounts, {
-            goVersion: goVersion ?? 'unknown',
+            goVersion,
             goSumHash: goSumHash(inputs.context),
             platforms: inputs.platforms,
             userKey: inputs.cacheKey,
@@ -107096,7 +107111,7 @@ async function runAction() {
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5595);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5444);
 // Entry of the action bundle: main or post, by a state flag the runner hands back to post.
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();

@@ -22,10 +22,7 @@ import {
 import { restoreCacheMounts, type CacheRestoreState } from './cachemounts/index.ts';
 import { parseDockerfile, type Dockerfile } from './dockerfile/parse.ts';
 import { InputError, getErrorMessage } from './errors.ts';
-import { checkGoImage, releasesFromRegistryTags } from './go/image-check.ts';
-import { candidatesNewestFirst } from './go/resolve.ts';
-import { resolveGoVersion } from './go/index.ts';
-import { formatGoVersion } from './go/version.ts';
+import { goVersionStep } from './go/step.ts';
 import { readInputs, type Inputs } from './inputs.ts';
 import type { Host } from './host.ts';
 import { postReportFile, reportSizes } from './sizereport/step.ts';
@@ -112,68 +109,17 @@ export async function runMain(host: Host): Promise<void> {
   // Go version: the user's explicit build-arg always wins.
   const buildArgs = new Map(inputs.buildArgs);
   const registry = new RegistryClient();
-  const userPinned = buildArgs.get(inputs.goVersionBuildArg);
-  let goVersion = userPinned;
-  if (userPinned) {
-    log.info(`Go version: ${userPinned} (build-arg ${inputs.goVersionBuildArg} set explicitly)`);
-    facts.goFrom = `build-args ${inputs.goVersionBuildArg}`;
-  } else {
-    const res = await log.group('Resolve Go version', async () => {
-      const r = await resolveGoVersion({
-        context: inputs.context,
-        goVersion: inputs.goVersion,
-        goVersionFile: inputs.goVersionFile,
-        sources: { releaseSource: inputs.goReleaseSource, goProxy: inputs.goProxy },
-        env,
-      });
-      for (const w of r.warnings) log.warning(w);
-      log.info(
-        `Go ${formatGoVersion(r.version)}: newest release for ${r.from} (release list: ${r.source})`,
-      );
-      return r;
-    });
-    let chosen = res.version;
-    if (inputs.checkGoImage && res.source === 'none reachable') {
-      // No release list: the images that exist tell which newer patches are out.
-      const tags = await releasesFromRegistryTags(
-        dockerfile,
-        buildArgs,
-        inputs.goVersionBuildArg,
-        registry,
-      ).catch(() => []);
-      const fromTags = candidatesNewestFirst(res.minimum, tags).filter((c) => !c.pre);
-      if (fromTags.length > 0) {
-        res.candidates = fromTags;
-        log.info(
-          `Go release list unreachable; the golang image tags offer ${fromTags.map(formatGoVersion).join(', ')}`,
-        );
-      }
-    }
-    if (inputs.checkGoImage) {
-      const check = await log.group('Check golang image', () =>
-        checkGoImage({
-          dockerfile,
-          buildArgs,
-          buildArgName: inputs.goVersionBuildArg,
-          candidates: res.candidates,
-          platforms: inputs.platforms,
-          registry,
-        }),
-      );
-      if (check) {
-        for (const w of check.warnings) log.warning(w);
-        chosen = check.version;
-        facts.goImage = check.images[0];
-        host.setOutput('go-image', check.images[0] ?? '');
-      }
-    }
-    goVersion = formatGoVersion(chosen);
-    buildArgs.set(inputs.goVersionBuildArg, goVersion);
-    host.setOutput('go-version-minimum', formatGoVersion(res.minimum));
-    facts.goFrom = res.from;
+  const go = await goVersionStep({ inputs, dockerfile, buildArgs, registry, env, log });
+  const goVersion = go.version;
+  facts.goFrom = go.from;
+  if (go.image) {
+    facts.goImage = go.image;
+    host.setOutput('go-image', go.image);
   }
+  if (go.minimum) host.setOutput('go-version-minimum', go.minimum);
+  buildArgs.set(inputs.goVersionBuildArg, goVersion);
   facts.goVersion = goVersion;
-  host.setOutput('go-version', goVersion ?? '');
+  host.setOutput('go-version', goVersion);
   state.phase = 'resolved';
   host.saveState(state);
 
@@ -236,7 +182,7 @@ export async function runMain(host: Host): Promise<void> {
       restoreCacheMounts(
         mounts,
         {
-          goVersion: goVersion ?? 'unknown',
+          goVersion,
           goSumHash: goSumHash(inputs.context),
           platforms: inputs.platforms,
           userKey: inputs.cacheKey,

@@ -185,7 +185,11 @@ test('rendering matches the golden file (UPDATE_GOLDEN=1 rewrites it)', async ()
   for (const p of head.platforms) p.uncompressed = p.compressed * 2;
   for (const p of base.platforms) p.uncompressed = p.compressed * 2;
   const diff = diffReports(head, base, 'the last build of main');
-  const md = renderMarkdown(diff, 'octo/service', evaluateBudgets(diff, { warn: parseLimit('size-warn', '5%') }));
+  const md = renderMarkdown(
+    diff,
+    'octo/service',
+    evaluateBudgets(diff, { warn: parseLimit('size-warn', '5%') }),
+  );
   if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(golden, md);
   assert.equal(md, readFileSync(golden, 'utf8'));
 });
