@@ -39356,7 +39356,7 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 5444:
+/***/ 7619:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42459,7 +42459,7 @@ function group(name, fn) {
  * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
+function core_saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
         return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
@@ -42676,12 +42676,31 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 // The one place the action starts processes. Arguments always go as an argv array, never through a
 // shell, so no input can be interpreted as shell syntax.
 
+// Every running child, so a cancelled job can stop them instead of leaving orphans that keep
+// building or pushing after the step has ended.
+const running = new Set();
+/** Sends `signal` to every running child and waits (bounded) until they have exited. */
+async function terminateChildren(signal, graceMs = 8000) {
+    const children = [...running];
+    if (children.length === 0)
+        return;
+    const exited = children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once('close', () => r()))));
+    for (const c of children)
+        c.kill(signal);
+    const timer = new Promise((r) => setTimeout(r, graceMs).unref());
+    await Promise.race([Promise.all(exited), timer]);
+    for (const c of running)
+        c.kill('SIGKILL');
+}
 class ExecError extends Error {
     result;
     command;
     constructor(command, result) {
         const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
-        super(`${command} exited with code ${result.exitCode}${tail ? `:\n${tail}` : ''}`);
+        const how = result.timedOut
+            ? 'did not finish in time and was stopped'
+            : `exited with code ${result.exitCode}`;
+        super(`${command} ${how}${tail ? `:\n${tail}` : ''}`);
         this.name = 'ExecError';
         this.command = command;
         this.result = result;
@@ -42697,8 +42716,16 @@ function execFile(file, args, opts = {}) {
             env: opts.env ?? process.env,
             stdio: ['pipe', 'pipe', 'pipe'],
             signal: opts.signal,
-            timeout: opts.timeoutMs,
         });
+        running.add(child);
+        let timedOut = false;
+        const timer = opts.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }, opts.timeoutMs);
         const out = [];
         const err = [];
         let outLen = 0;
@@ -42715,10 +42742,17 @@ function execFile(file, args, opts = {}) {
                 err.push(c);
             errLen += c.length;
         });
-        child.on('error', (e) => reject(e));
+        child.on('error', (e) => {
+            running.delete(child);
+            clearTimeout(timer);
+            reject(e);
+        });
         child.on('close', (code, sig) => {
+            running.delete(child);
+            clearTimeout(timer);
             const result = {
                 exitCode: code ?? (sig ? 128 : 1),
+                timedOut,
                 stdout: Buffer.concat(out).toString('utf8'),
                 stderr: Buffer.concat(err).toString('utf8'),
             };
@@ -42742,6 +42776,7 @@ function execFile(file, args, opts = {}) {
 // Which builder runs the build, what it can build, and a docker-container builder of our own when
 // the current one cannot build several platforms (the docker driver without containerd's store).
 
+
 /** Parses `docker buildx inspect` text output. */
 function parseBuilderInspect(text) {
     const field = (k) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
@@ -42756,12 +42791,51 @@ function parseBuilderInspect(text) {
         nativePlatform: platforms[0] ?? 'linux/amd64',
     };
 }
+/**
+ * Fails fast, before any work, when the engine cannot be used: no docker CLI, no engine behind
+ * DOCKER_HOST or the context, or an engine that does not answer.
+ */
+async function checkEngine(env, timeoutMs = 60_000) {
+    const where = env['DOCKER_HOST']
+        ? `DOCKER_HOST=${env['DOCKER_HOST']}`
+        : 'the current docker context';
+    let r;
+    try {
+        r = await execFile('docker', ['version', '--format', '{{.Server.Version}}'], {
+            allowFailure: true,
+            timeoutMs,
+            env,
+        });
+    }
+    catch (e) {
+        throw new Error(`the docker CLI could not be started (${errors_getErrorMessage(e)}): install Docker on the runner or put docker on PATH`, { cause: e });
+    }
+    if (r.timedOut)
+        throw new Error(`the Docker engine at ${where} did not answer within ${Math.round(timeoutMs / 1000)} s: check that the daemon is running and not overloaded`);
+    const version = r.stdout.trim();
+    if (r.exitCode !== 0 || !/^\d+\.\d+/.test(version)) {
+        const why = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400);
+        throw new Error(`the Docker engine at ${where} cannot be used (${why || `exit code ${r.exitCode}`}): start Docker, or point DOCKER_HOST or the docker context at a running engine`);
+    }
+    return version;
+}
 async function buildxAvailable() {
     const r = await execFile('docker', ['buildx', 'version'], { allowFailure: true }).catch(() => undefined);
     return r?.exitCode === 0;
 }
-async function inspectBuilder(name) {
-    const r = await execFile('docker', ['buildx', 'inspect', ...(name ? [name] : []), '--bootstrap']);
+async function inspectBuilder(name, timeoutMs = 180_000) {
+    const r = await execFile('docker', ['buildx', 'inspect', ...(name ? [name] : []), '--bootstrap'], {
+        allowFailure: true,
+        timeoutMs,
+    });
+    if (r.exitCode !== 0 || r.timedOut) {
+        const why = r.timedOut
+            ? `no answer within ${Math.round(timeoutMs / 1000)} s`
+            : r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 400);
+        if (name)
+            throw new InputError('builder', `builder "${name}" cannot be used (${why}): list the builders with "docker buildx ls", or leave builder empty to use the current one`);
+        throw new Error(`the current buildx builder cannot be used (${why}): select a working one with "docker buildx use" or the builder input`);
+    }
     return parseBuilderInspect(r.stdout);
 }
 /** The docker driver can build multi-platform images only with the containerd image store. */
@@ -42872,8 +42946,15 @@ function platformRuns(platforms, hostArch, registered) {
         return { platform: p, how: registered(arch) ? 'emulated' : 'missing' };
     });
 }
-async function installBinfmt(image, arches) {
-    await execFile('docker', ['run', '--privileged', '--rm', image, '--install', arches.join(',')]);
+/** Registers QEMU handlers by running the installer image; bounded, with the fix in the error. */
+async function installBinfmt(image, arches, timeoutMs = 300_000) {
+    const r = await execFile('docker', ['run', '--privileged', '--rm', '--pull', 'missing', image, '--install', arches.join(',')], { allowFailure: true, timeoutMs });
+    if (r.exitCode === 0 && !r.timedOut)
+        return;
+    const why = r.timedOut
+        ? `no result within ${Math.round(timeoutMs / 1000)} s`
+        : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400);
+    throw new Error(`QEMU for ${arches.join(', ')} could not be registered with ${image} (${why}): set binfmt-image to an installer image the runner can pull, register QEMU before this step (docker/setup-qemu-action), or build only native platforms`);
 }
 //# sourceMappingURL=qemu.js.map
 ;// CONCATENATED MODULE: ./lib/dockerfile/args.js
@@ -99771,6 +99852,128 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
+;// CONCATENATED MODULE: ./lib/io/deadline.js
+// Bounds on calls into clients that have no overall timeout of their own (the cache client can
+// wait on a silent service for a very long time). The abandoned call keeps running until the step
+// exits; the caller must not reuse what it was writing.
+class DeadlineError extends Error {
+    constructor(what, ms) {
+        super(`${what} did not finish within ${Math.round(ms / 1000)} s`);
+        this.name = 'DeadlineError';
+    }
+}
+function withDeadline(work, ms, what) {
+    let timer;
+    const expired = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineError(what, ms)), ms);
+        timer.unref();
+    });
+    return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+//# sourceMappingURL=deadline.js.map
+;// CONCATENATED MODULE: ./lib/io/cancel.js
+// Cancellation: the runner sends SIGINT (then SIGTERM) to a cancelled step. Node's default would
+// exit at once and orphan running docker commands, which keep building or pushing; and `finally`
+// blocks would not run, leaving locks and half-written files behind.
+
+const cleanups = new Set();
+/** Registers a synchronous cleanup to run if the process is cancelled; returns its remover. */
+function onCancel(cleanup) {
+    cleanups.add(cleanup);
+    return () => cleanups.delete(cleanup);
+}
+function installCancelHandlers(opts) {
+    let cancelling = false;
+    const handle = (signal) => {
+        if (cancelling)
+            return;
+        cancelling = true;
+        opts.report(signal);
+        void terminateChildren(signal).finally(() => {
+            // Last registered first, like nested finally blocks (files before the lock guarding them).
+            for (const c of [...cleanups].reverse()) {
+                try {
+                    c();
+                }
+                catch {
+                    /* best effort: the process is ending */
+                }
+            }
+            process.exit(opts.exitCode);
+        });
+    };
+    process.on('SIGINT', handle);
+    process.on('SIGTERM', handle);
+}
+//# sourceMappingURL=cancel.js.map
+;// CONCATENATED MODULE: ./lib/io/lock.js
+// A lock across processes on one machine, for the one fixed path the cache client must use: two
+// jobs on a shared self-hosted machine would otherwise overwrite each other's archive.
+// mkdir is atomic; the owner's pid lets a later process break the lock of one that was killed.
+
+
+
+function alive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (e) {
+        return e.code === 'EPERM';
+    }
+}
+function olderThan(dir, ms) {
+    try {
+        return Date.now() - (0,external_node_fs_namespaceObject.statSync)(dir).mtimeMs > ms;
+    }
+    catch {
+        return false;
+    }
+}
+function tryTake(dir) {
+    try {
+        (0,external_node_fs_namespaceObject.mkdirSync)(dir);
+    }
+    catch (e) {
+        if (e.code !== 'EEXIST')
+            throw e;
+        let owner = NaN;
+        try {
+            owner = Number((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_namespaceObject.join(dir, 'pid'), 'utf8'));
+        }
+        catch {
+            /* the owner has not written its pid yet, or the lock was just released */
+        }
+        const ownerless = !Number.isInteger(owner) || owner <= 0;
+        if (ownerless ? olderThan(dir, 60_000) : !alive(owner)) {
+            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+            return tryTake(dir);
+        }
+        return false;
+    }
+    (0,external_node_fs_namespaceObject.writeFileSync)(external_node_path_namespaceObject.join(dir, 'pid'), String(process.pid));
+    return true;
+}
+/** Runs `fn` holding the lock; throws if the lock is not free within `waitMs`. */
+async function withLock(dir, waitMs, fn) {
+    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_namespaceObject.dirname(dir), { recursive: true });
+    const until = Date.now() + waitMs;
+    while (!tryTake(dir)) {
+        if (Date.now() > until)
+            throw new Error(`${dir} is held by another process for more than ${waitMs / 1000} s`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    const release = () => (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
+    const forget = onCancel(release);
+    try {
+        return await fn();
+    }
+    finally {
+        forget();
+        release();
+    }
+}
+//# sourceMappingURL=lock.js.map
 ;// CONCATENATED MODULE: ./lib/cachemounts/keys.js
 // Actions cache keys for cache-mount state. Entries are immutable, so each run saves under a key of
 // its own and restores by prefix: newest entry with the same Go patch and go.sum first, then any
@@ -99983,6 +100186,9 @@ async function extractMount(opts) {
 
 
 
+
+
+
 async function fileDigest(file) {
     const h = (0,external_node_crypto_.createHash)('sha256');
     for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(file))
@@ -99996,6 +100202,20 @@ async function fileDigest(file) {
  */
 const TRANSFER_DIR = external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'build-go-image-cache-mount');
 const TRANSFER_TAR = external_node_path_namespaceObject.join(TRANSFER_DIR, 'content.tar');
+const TRANSFER_LOCK = external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.tmpdir)(), 'build-go-image-cache-mount.lock');
+const DEFAULT_CACHE_TIMEOUT_MS = 600_000;
+/** Holds the transfer path for `fn`; a cancelled step leaves no archive there for the next job. */
+function withTransferPath(waitMs, fn) {
+    return withLock(TRANSFER_LOCK, waitMs, async () => {
+        const forget = onCancel(() => (0,external_node_fs_namespaceObject.rmSync)(TRANSFER_DIR, { recursive: true, force: true }));
+        try {
+            return await fn();
+        }
+        finally {
+            forget();
+        }
+    });
+}
 async function restoreCacheMounts(mounts, keyParts, opts) {
     const state = {
         builder: opts.builder,
@@ -100005,12 +100225,34 @@ async function restoreCacheMounts(mounts, keyParts, opts) {
         mounts: [],
     };
     const available = isFeatureAvailable();
-    for (const [i, mount] of mounts.entries()) {
+    for (const mount of mounts) {
         const { key, restoreKeys } = cacheKeys({ ...keyParts, mount });
-        const ms = { mount, key, restoreKeys, hit: 'miss', restoredBytes: 0, seconds: 0 };
-        state.mounts.push(ms);
-        if (!available) {
+        state.mounts.push({ mount, key, restoreKeys, hit: 'miss', restoredBytes: 0, seconds: 0 });
+    }
+    if (!available) {
+        for (const ms of state.mounts)
             ms.hit = 'unavailable';
+        return state;
+    }
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_CACHE_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    try {
+        await withTransferPath(timeoutMs, () => restoreEach(state, opts, deadline));
+    }
+    catch (e) {
+        // Only the lock wait ends up here; each mount's own failure is handled in restoreEach.
+        for (const ms of state.mounts)
+            if (ms.hit === 'miss')
+                ms.hit = 'error';
+        opts.log.warning(`cache mounts not restored, building cold: ${errors_getErrorMessage(e)}`);
+    }
+    return state;
+}
+async function restoreEach(state, opts, deadline) {
+    for (const [i, ms] of state.mounts.entries()) {
+        const { mount, key, restoreKeys } = ms;
+        if (Date.now() >= deadline) {
+            ms.hit = 'skipped';
             continue;
         }
         const started = Date.now();
@@ -100019,7 +100261,7 @@ async function restoreCacheMounts(mounts, keyParts, opts) {
         (0,external_node_fs_namespaceObject.rmSync)(TRANSFER_DIR, { recursive: true, force: true });
         (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
         try {
-            const matched = await restoreCache([TRANSFER_TAR], key, restoreKeys);
+            const matched = await withDeadline(restoreCache([TRANSFER_TAR], key, restoreKeys), deadline - Date.now(), 'the cache service');
             if (!matched) {
                 opts.log.info(`cache mount ${mount.id}: no saved state (key prefix ${restoreKeys[0]})`);
                 continue;
@@ -100052,25 +100294,50 @@ async function restoreCacheMounts(mounts, keyParts, opts) {
         catch (e) {
             ms.hit = 'error';
             opts.log.warning(`cache mount ${mount.id}: restore failed, building with an empty cache mount: ${errors_getErrorMessage(e)}`);
+            // An abandoned download may still write to the transfer path: stop using it this run.
+            if (e instanceof DeadlineError)
+                deadline = 0;
         }
         finally {
             ms.seconds = (Date.now() - started) / 1000;
             (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
         }
     }
-    return state;
 }
 /** Never throws: every failure becomes a warning, because a cache must not fail the job. */
 async function saveCacheMounts(state, opts) {
-    const results = [];
+    const results = state.mounts.map((ms) => ({
+        id: ms.mount.id,
+        saved: false,
+        reason: '',
+        bytes: 0,
+        seconds: 0,
+    }));
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_CACHE_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    try {
+        await withTransferPath(timeoutMs, () => saveEach(state, results, opts, deadline));
+    }
+    catch (e) {
+        for (const r of results)
+            if (!r.reason)
+                r.reason = errors_getErrorMessage(e);
+        opts.log.warning(`cache mounts not saved: ${errors_getErrorMessage(e)}`);
+    }
+    return results;
+}
+async function saveEach(state, results, opts, deadline) {
     for (const [i, ms] of state.mounts.entries()) {
         const started = Date.now();
-        const r = { id: ms.mount.id, saved: false, reason: '', bytes: 0, seconds: 0 };
-        results.push(r);
+        const r = results[i];
         const dir = external_node_path_namespaceObject.join(state.workDir, `mount-${i}`, 'save');
         try {
             if (ms.hit === 'unavailable') {
                 r.reason = 'the Actions cache service is not available';
+                continue;
+            }
+            if (Date.now() >= deadline) {
+                r.reason = 'cache-timeout reached before this mount';
                 continue;
             }
             (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
@@ -100106,10 +100373,10 @@ async function saveCacheMounts(state, opts) {
             (0,external_node_fs_namespaceObject.rmSync)(TRANSFER_DIR, { recursive: true, force: true });
             (0,external_node_fs_namespaceObject.mkdirSync)(TRANSFER_DIR, { recursive: true });
             (0,external_node_fs_namespaceObject.renameSync)(tar, TRANSFER_TAR);
-            const id = await cache_saveCache([TRANSFER_TAR], ms.key);
+            const id = await withDeadline(cache_saveCache([TRANSFER_TAR], ms.key), deadline - Date.now(), 'the cache service');
             if (id === -1)
                 r.reason =
-                    'the cache service did not accept the entry (another job may have saved this key)';
+                    'the cache service did not take the entry (see the warning above: another job may have saved this key, or the service failed)';
             else {
                 r.saved = true;
                 r.reason = `saved as ${ms.key}`;
@@ -100118,6 +100385,8 @@ async function saveCacheMounts(state, opts) {
         catch (e) {
             r.reason = errors_getErrorMessage(e);
             opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
+            if (e instanceof DeadlineError)
+                deadline = 0;
         }
         finally {
             r.seconds = (Date.now() - started) / 1000;
@@ -100126,7 +100395,6 @@ async function saveCacheMounts(state, opts) {
             opts.log.info(`cache mount ${ms.mount.id}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
         }
     }
-    return results;
 }
 //# sourceMappingURL=index.js.map
 ;// CONCATENATED MODULE: ./lib/dockerfile/parse.js
@@ -100374,8 +100642,23 @@ async function checkGoImage(opts) {
                     cause: e,
                 });
             }
-            const stagePlatforms = opts.platforms;
-            if (!(await hasAllPlatforms(opts.registry, ref, stagePlatforms))) {
+            let present;
+            try {
+                present = await hasAllPlatforms(opts.registry, ref, opts.platforms);
+            }
+            catch (e) {
+                // The check is a courtesy: an unreachable, failing or refusing registry must not stop a
+                // build whose builder may still pull (mirror, cache, its own credentials). Build with the
+                // candidate the check had reached, and say so.
+                return {
+                    version: candidate,
+                    images,
+                    warnings: [
+                        `could not check that ${image} exists (${errors_getErrorMessage(e)}); building with Go ${formatGoVersion(candidate)} unchecked. Set check-go-image: false to skip the check`,
+                    ],
+                };
+            }
+            if (!present) {
                 ok = false;
                 tried.push(image);
                 break;
@@ -100506,13 +100789,18 @@ class HttpError extends Error {
 }
 // One client per scheme: an HttpClient keeps the first agent it made, so an https request followed
 // by a plain-http one (a local registry) would reuse the TLS agent and fail.
+// The socket timeout is per client too, so clients are kept per scheme and timeout.
 const clients = new Map();
-function clientFor(url) {
-    const scheme = new URL(url).protocol;
-    let c = clients.get(scheme);
+const DEFAULT_TIMEOUT_MS = 30_000;
+function clientFor(url, timeoutMs) {
+    const id = `${new URL(url).protocol}|${timeoutMs}`;
+    let c = clients.get(id);
     if (!c) {
-        c = new lib_HttpClient('build-go-image', undefined, { allowRetries: false, socketTimeout: 30_000 });
-        clients.set(scheme, c);
+        c = new lib_HttpClient('build-go-image', undefined, {
+            allowRetries: false,
+            socketTimeout: timeoutMs,
+        });
+        clients.set(id, c);
     }
     return c;
 }
@@ -100524,7 +100812,7 @@ async function request(url, opts = {}) {
     let last = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
-            const res = await clientFor(url).request(opts.method ?? 'GET', url, null, opts.headers ?? {});
+            const res = await clientFor(url, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS).request(opts.method ?? 'GET', url, null, opts.headers ?? {});
             const status = res.message.statusCode ?? 0;
             const chunks = [];
             let size = 0;
@@ -100616,10 +100904,11 @@ function parseToolchainList(body, source) {
         throw new Error(`${source}: no valid toolchain versions in the list`);
     return { versions: [...versions], source, rejected };
 }
-async function fetchText(url, retryBackoffMs) {
+async function fetchText(url, src) {
     const res = await request(url, {
         maxBytes: 16 * 1024 * 1024,
-        backoffMs: retryBackoffMs,
+        backoffMs: src.retryBackoffMs ?? 500,
+        timeoutMs: src.timeoutMs,
         attempts: 3,
     });
     if (res.status !== 200)
@@ -100629,18 +100918,17 @@ async function fetchText(url, retryBackoffMs) {
 /** Tries each source in order; throws one error naming every source tried and why it failed. */
 async function fetchReleases(src) {
     const attempts = [];
-    const backoff = src.retryBackoffMs ?? 500;
     if (src.releaseSource)
         attempts.push([
             src.releaseSource,
-            async () => parseGoDevJson(await fetchText(src.releaseSource, backoff), src.releaseSource),
+            async () => parseGoDevJson(await fetchText(src.releaseSource, src), src.releaseSource),
         ]);
     for (const proxy of src.goProxy
         .split(/[,|]/)
         .map((p) => p.trim())
         .filter((p) => p && p !== 'direct' && p !== 'off')) {
         const url = `${proxy.replace(/\/+$/, '')}/golang.org/toolchain/@v/list`;
-        attempts.push([url, async () => parseToolchainList(await fetchText(url, backoff), url)]);
+        attempts.push([url, async () => parseToolchainList(await fetchText(url, src), url)]);
     }
     const failures = [];
     for (const [url, load] of attempts) {
@@ -100967,6 +101255,9 @@ function readInputs(get) {
     const sizeLimit = Number(get('cache-size-limit') || '2048');
     if (!Number.isInteger(sizeLimit) || sizeLimit < 1)
         throw new InputError('cache-size-limit', `"${get('cache-size-limit')}" is not a whole number of MiB`);
+    const cacheTimeout = Number(get('cache-timeout') || '600');
+    if (!Number.isInteger(cacheTimeout) || cacheTimeout < 1)
+        throw new InputError('cache-timeout', `"${get('cache-timeout')}" is not a whole number of seconds (the default is 600)`);
     const advice = (get('advice') || 'warning').trim();
     if (advice !== 'warning' && advice !== 'error' && advice !== 'off')
         throw new InputError('advice', `"${advice}" is not one of warning, error, off`);
@@ -101015,6 +101306,7 @@ function readInputs(get) {
         cacheMounts: get('cache-mounts') || 'auto',
         cacheKey: get('cache-key'),
         cacheSizeLimitMiB: sizeLimit,
+        cacheTimeoutSeconds: cacheTimeout,
         cacheHelperImage,
         cacheOnUntrustedEvents: bool('cache-on-untrusted-events', false),
         binfmtImage: get('binfmt-image') || 'docker.io/tonistiigi/binfmt:latest',
@@ -106033,38 +106325,94 @@ function getOctokit(token, options, ...additionalPlugins) {
 // only (all pages), updated in place, left alone when unchanged.
 
 
+const comment_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Retries what GitHub asks to be retried: 5xx, 429, secondary rate limits (403 with retry-after)
+ * and dropped connections, with backoff and at most `attempts` tries. A primary rate limit that
+ * resets later than we would wait is reported at once.
+ */
+async function withApiRetry(fn, opts = {}) {
+    const attempts = opts.attempts ?? 3;
+    const maxWait = opts.maxWaitMs ?? 30_000;
+    let delay = opts.backoffMs ?? 1000;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await fn();
+        }
+        catch (e) {
+            const { status, response } = e;
+            const headers = response?.headers ?? {};
+            const retryAfter = Number(headers['retry-after']);
+            const exhausted = headers['x-ratelimit-remaining'] === '0';
+            const aborted = e.name === 'AbortError' || /abort/i.test(errors_getErrorMessage(e));
+            const transient = !aborted &&
+                (status === undefined ||
+                    status >= 500 ||
+                    status === 429 ||
+                    (status === 403 && (Number.isFinite(retryAfter) || exhausted)));
+            if (!transient || attempt >= attempts)
+                throw e;
+            let wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : delay;
+            if (exhausted && !Number.isFinite(retryAfter)) {
+                const reset = Number(headers['x-ratelimit-reset']) * 1000;
+                if (Number.isFinite(reset))
+                    wait = reset - Date.now();
+            }
+            if (wait > maxWait)
+                throw e;
+            await comment_sleep(Math.max(wait, 0));
+            delay *= 2;
+        }
+    }
+}
 async function ownLogin(octokit) {
     try {
-        const { data } = await octokit.rest.users.getAuthenticated();
+        const { data } = await withApiRetry(() => octokit.rest.users.getAuthenticated());
         return data.login;
     }
-    catch {
-        // The workflow's GITHUB_TOKEN is an installation token: /user answers 403; its comments are the bot's.
-        return 'github-actions[bot]';
+    catch (e) {
+        // The workflow's GITHUB_TOKEN is an installation token: /user answers 403; its comments are
+        // the bot's. Any other failure must not guess: a wrong login would post a second comment.
+        if (e.status === 403)
+            return 'github-actions[bot]';
+        throw e;
     }
 }
 async function upsertComment(opts) {
-    const octokit = getOctokit(opts.token, opts.baseUrl ? { baseUrl: opts.baseUrl } : {});
+    const octokit = getOctokit(opts.token, {
+        ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+        request: { signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000) },
+    });
+    const retry = (fn) => withApiRetry(fn, { backoffMs: opts.retryBackoffMs });
     try {
         const login = await ownLogin(octokit);
-        const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+        const comments = await retry(() => octokit.paginate(octokit.rest.issues.listComments, {
             owner: opts.owner,
             repo: opts.repo,
             issue_number: opts.issue,
             per_page: 100,
-        });
-        const mine = comments.find((c) => c.user?.login === login && (c.body ?? '').includes(opts.marker));
+        }));
+        if (!Array.isArray(comments))
+            throw new Error('the comment list is not a list');
+        const mine = comments.find((c) => typeof c === 'object' &&
+            c !== null &&
+            c.user?.login === login &&
+            typeof c.body === 'string' &&
+            c.body.includes(opts.marker) &&
+            Number.isInteger(c.id));
         if (mine) {
             if (mine.body === opts.body)
                 return { action: 'unchanged', id: mine.id };
-            await octokit.rest.issues.updateComment({
+            await retry(() => octokit.rest.issues.updateComment({
                 owner: opts.owner,
                 repo: opts.repo,
                 comment_id: mine.id,
                 body: opts.body,
-            });
+            }));
             return { action: 'updated', id: mine.id };
         }
+        // Not retried on its own: a create that timed out may have landed, and a retry would post a
+        // second comment. The next run finds whichever landed and updates it.
         const { data } = await octokit.rest.issues.createComment({
             owner: opts.owner,
             repo: opts.repo,
@@ -106395,9 +106743,11 @@ class RegistryClient {
     tokens = new Map();
     credentials;
     retryBackoffMs;
+    timeoutMs;
     constructor(opts = {}) {
         this.credentials = opts.credentials ?? (() => undefined);
         this.retryBackoffMs = opts.retryBackoffMs ?? 500;
+        this.timeoutMs = opts.timeoutMs;
     }
     base(ref) {
         const plain = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(ref.registry);
@@ -106415,6 +106765,7 @@ class RegistryClient {
                 headers,
                 maxBytes,
                 backoffMs: this.retryBackoffMs,
+                timeoutMs: this.timeoutMs,
                 sink,
                 attempts: sink ? 1 : 3,
             });
@@ -106451,10 +106802,17 @@ class RegistryClient {
             headers,
             maxBytes: 1 << 20,
             backoffMs: this.retryBackoffMs,
+            timeoutMs: this.timeoutMs,
         });
         if (res.status !== 200)
             throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
-        const body = JSON.parse(res.body.toString('utf8'));
+        let body;
+        try {
+            body = JSON.parse(res.body.toString('utf8'));
+        }
+        catch {
+            throw new Error(`token service ${url.host} did not answer JSON`);
+        }
         const token = body.token ?? body.access_token;
         if (!token)
             throw new Error(`token service ${url.host} gave no token`);
@@ -106489,6 +106847,19 @@ class RegistryClient {
             throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
         return res.body;
     }
+    /** A small JSON blob (an image config), parsed. */
+    async getJsonBlob(ref, digest) {
+        const raw = await this.getBlob(ref, digest);
+        try {
+            const parsed = JSON.parse(raw.toString('utf8'));
+            if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+                return parsed;
+        }
+        catch {
+            /* reported below */
+        }
+        throw new Error(`registry ${ref.registry}: blob ${digest} is not a JSON object`);
+    }
     /** Streams a blob to `sink` (layers can be large) and checks its digest at the end. */
     async streamBlob(ref, digest, sink) {
         const hash = (0,external_node_crypto_.createHash)('sha256');
@@ -106511,7 +106882,13 @@ class RegistryClient {
                 return tags;
             if (res.status !== 200)
                 throw new Error(`registry ${ref.registry}: tags of ${ref.repository} answered HTTP ${res.status}`);
-            const body = JSON.parse(res.body.toString('utf8'));
+            let body;
+            try {
+                body = JSON.parse(res.body.toString('utf8'));
+            }
+            catch {
+                throw new Error(`registry ${ref.registry}: tags of ${ref.repository} are not JSON`);
+            }
             if (Array.isArray(body.tags))
                 for (const t of body.tags)
                     if (typeof t === 'string' && t.length <= 128)
@@ -106527,9 +106904,7 @@ class RegistryClient {
         if (!top)
             return undefined;
         if (!top.body.manifests) {
-            const config = top.body.config
-                ? JSON.parse((await this.getBlob(ref, top.body.config.digest)).toString('utf8'))
-                : {};
+            const config = top.body.config ? await this.getJsonBlob(ref, top.body.config.digest) : {};
             return [
                 {
                     platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`,
@@ -106843,6 +107218,7 @@ async function runMain(host) {
         : inputs.cacheMounts === 'auto'
             ? discoverCacheMounts(dockerfile, inputs.buildArgs)
             : cacheMountsFromInput(inputs.cacheMounts);
+    await checkEngine(env);
     if (!(await buildxAvailable()))
         throw new Error('docker buildx is not available: add docker/setup-buildx-action before this step (https://github.com/docker/setup-buildx-action)');
     const eventName = env['GITHUB_EVENT_NAME'] ?? '';
@@ -106850,6 +107226,7 @@ async function runMain(host) {
         phase: 'started',
         cacheSaveAllowed: !UNTRUSTED_EVENTS.has(eventName) || inputs.cacheOnUntrustedEvents,
         sizeLimitBytes: inputs.cacheSizeLimitMiB * 1024 * 1024,
+        cacheTimeoutMs: inputs.cacheTimeoutSeconds * 1000,
     };
     host.saveState(state);
     const facts = { platforms: [], cacheMounts: [], tags: inputs.tags };
@@ -106892,9 +107269,10 @@ async function runMain(host) {
         !canBuildMultiPlatform(info, await dockerUsesContainerdStore())) {
         const name = `build-go-image-${(env['GITHUB_RUN_ID'] ?? String(Date.now())).replace(/[^a-z0-9]/gi, '')}-${process.pid}`.toLowerCase();
         log.info(`builder ${info.name} (driver ${info.driver}) cannot build several platforms; creating docker-container builder ${name}`);
-        await createContainerBuilder(name);
+        // Recorded before it exists: a step cancelled mid-creation still has post remove it.
         state.createdBuilder = name;
         host.saveState(state);
+        await createContainerBuilder(name);
         builder = name;
         info = await inspectBuilder(name);
     }
@@ -106926,6 +107304,7 @@ async function runMain(host) {
             helperImage: inputs.cacheHelperImage,
             workDir,
             log,
+            timeoutMs: inputs.cacheTimeoutSeconds * 1000,
         }));
         state.cache = cacheState;
         facts.cacheMounts = cacheState.mounts.map((m) => ({
@@ -107018,7 +107397,8 @@ function parseState(text) {
     const s = JSON.parse(text);
     if (!PHASES.includes(s.phase) ||
         typeof s.cacheSaveAllowed !== 'boolean' ||
-        typeof s.sizeLimitBytes !== 'number')
+        typeof s.sizeLimitBytes !== 'number' ||
+        (s.cacheTimeoutMs !== undefined && typeof s.cacheTimeoutMs !== 'number'))
         return undefined;
     if (s.createdBuilder !== undefined && !/^build-go-image-[a-z0-9-]{1,60}$/.test(s.createdBuilder))
         return undefined;
@@ -107036,6 +107416,8 @@ async function runPost(state, log, setOutput) {
         log.info('post: main did not get far enough to leave anything to save or clean up');
         return;
     }
+    if (state.cancelled)
+        log.info(`post: main was cancelled during phase "${state.phase}"`);
     try {
         if (state.cache && state.cache.mounts.length > 0) {
             if (!phaseReached(state, 'built'))
@@ -107046,6 +107428,7 @@ async function runPost(state, log, setOutput) {
                 const results = await saveCacheMounts(state.cache, {
                     buildStartedAt: state.buildStartedAt ?? Date.now(),
                     sizeLimitBytes: state.sizeLimitBytes,
+                    timeoutMs: state.cacheTimeoutMs,
                     log,
                 });
                 setOutput('cache-saved', JSON.stringify(Object.fromEntries(results.map((r) => [r.id, r.saved]))));
@@ -107071,10 +107454,15 @@ async function runPost(state, log, setOutput) {
 
 
 
+
 const STATE_KEY = 'build-go-image';
 const IS_POST = 'isPost';
 async function runAction() {
     if (getState(IS_POST) === 'true') {
+        installCancelHandlers({
+            report: (signal) => warning(`post step cancelled (${signal}): cache mounts not saved, nothing half-written kept`),
+            exitCode: 0,
+        });
         try {
             await runPost(parseState(getState(STATE_KEY)), actionsLogger, setOutput);
         }
@@ -107084,14 +107472,29 @@ async function runAction() {
         // Post must never hang the job on an open handle (a lesson from setup-go's cache-save).
         process.exit(0);
     }
-    saveState(IS_POST, 'true');
+    core_saveState(IS_POST, 'true');
+    let last;
+    const saveState = (s) => {
+        last = s;
+        core_saveState(STATE_KEY, JSON.stringify(s));
+    };
+    installCancelHandlers({
+        report: (signal) => {
+            // Post reads this: it saves nothing from a build that did not finish, and still removes
+            // what main created.
+            if (last)
+                saveState({ ...last, cancelled: true });
+            setFailed(`cancelled (${signal}) during phase "${last?.phase ?? 'inputs'}"`);
+        },
+        exitCode: 1,
+    });
     try {
         await runMain({
             log: actionsLogger,
             input: (name) => getInput(name),
             env: process.env,
             setOutput: setOutput,
-            saveState: (s) => saveState(STATE_KEY, JSON.stringify(s)),
+            saveState,
             writeSummary: async (md) => {
                 await summary.addRaw(md, true).write();
             },
@@ -107102,6 +107505,8 @@ async function runAction() {
     catch (e) {
         setFailed(errors_getErrorMessage(e));
     }
+    // A cache call abandoned at its deadline may still hold a socket open; the step is done.
+    process.exit();
 }
 //# sourceMappingURL=action.js.map
 
@@ -107111,7 +107516,7 @@ async function runAction() {
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5444);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7619);
 // Entry of the action bundle: main or post, by a state flag the runner hands back to post.
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();

@@ -4,13 +4,21 @@ import { getErrorMessage } from './errors.ts';
 import { actionsLogger } from './log.ts';
 import { runMain } from './main.ts';
 import { runPost } from './post.ts';
-import { parseState } from './state.ts';
+import { installCancelHandlers } from './io/cancel.ts';
+import { parseState, type MainState } from './state.ts';
 
 const STATE_KEY = 'build-go-image';
 const IS_POST = 'isPost';
 
 export async function runAction(): Promise<void> {
   if (core.getState(IS_POST) === 'true') {
+    installCancelHandlers({
+      report: (signal) =>
+        core.warning(
+          `post step cancelled (${signal}): cache mounts not saved, nothing half-written kept`,
+        ),
+      exitCode: 0,
+    });
     try {
       await runPost(parseState(core.getState(STATE_KEY)), actionsLogger, core.setOutput);
     } catch (e) {
@@ -20,13 +28,27 @@ export async function runAction(): Promise<void> {
     process.exit(0);
   }
   core.saveState(IS_POST, 'true');
+  let last: MainState | undefined;
+  const saveState = (s: MainState) => {
+    last = s;
+    core.saveState(STATE_KEY, JSON.stringify(s));
+  };
+  installCancelHandlers({
+    report: (signal) => {
+      // Post reads this: it saves nothing from a build that did not finish, and still removes
+      // what main created.
+      if (last) saveState({ ...last, cancelled: true });
+      core.setFailed(`cancelled (${signal}) during phase "${last?.phase ?? 'inputs'}"`);
+    },
+    exitCode: 1,
+  });
   try {
     await runMain({
       log: actionsLogger,
       input: (name) => core.getInput(name),
       env: process.env,
       setOutput: core.setOutput,
-      saveState: (s) => core.saveState(STATE_KEY, JSON.stringify(s)),
+      saveState,
       writeSummary: async (md) => {
         await core.summary.addRaw(md, true).write();
       },
@@ -36,4 +58,6 @@ export async function runAction(): Promise<void> {
   } catch (e) {
     core.setFailed(getErrorMessage(e));
   }
+  // A cache call abandoned at its deadline may still hold a socket open; the step is done.
+  process.exit();
 }

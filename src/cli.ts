@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The same core as the action, for a laptop: `build-go-image build --platforms ... --tags ...` and
 // `build-go-image resolve-go-version`. Options carry the input names of action.yml.
+import { spawnSync } from 'node:child_process';
+import { installCancelHandlers } from './io/cancel.ts';
 import { consoleLogger } from './log.ts';
 import { getErrorMessage } from './errors.ts';
 import { runMain } from './main.ts';
@@ -59,6 +61,15 @@ async function main(argv: string[]): Promise<number> {
   if (command !== 'build') throw new Error(`unknown command "${command}"\n${USAGE}`);
   let state: MainState | undefined;
   const outputs: Record<string, string> = {};
+  installCancelHandlers({
+    report: (signal) => {
+      console.error(`\ncancelled (${signal}) during phase "${state?.phase ?? 'inputs'}"`);
+      // No post step follows in a terminal: remove a builder this run created, as post would.
+      if (state?.createdBuilder)
+        spawnSync('docker', ['buildx', 'rm', '--force', state.createdBuilder], { stdio: 'ignore' });
+    },
+    exitCode: 130,
+  });
   try {
     await runMain({
       log,

@@ -37,6 +37,7 @@ export interface Inputs {
   cacheMounts: string;
   cacheKey: string;
   cacheSizeLimitMiB: number;
+  cacheTimeoutSeconds: number;
   cacheHelperImage: string;
   cacheOnUntrustedEvents: boolean;
   binfmtImage: string;
@@ -168,6 +169,12 @@ export function readInputs(get: InputReader): Inputs {
       'cache-size-limit',
       `"${get('cache-size-limit')}" is not a whole number of MiB`,
     );
+  const cacheTimeout = Number(get('cache-timeout') || '600');
+  if (!Number.isInteger(cacheTimeout) || cacheTimeout < 1)
+    throw new InputError(
+      'cache-timeout',
+      `"${get('cache-timeout')}" is not a whole number of seconds (the default is 600)`,
+    );
   const advice = (get('advice') || 'warning').trim();
   if (advice !== 'warning' && advice !== 'error' && advice !== 'off')
     throw new InputError('advice', `"${advice}" is not one of warning, error, off`);
@@ -218,6 +225,7 @@ export function readInputs(get: InputReader): Inputs {
     cacheMounts: get('cache-mounts') || 'auto',
     cacheKey: get('cache-key'),
     cacheSizeLimitMiB: sizeLimit,
+    cacheTimeoutSeconds: cacheTimeout,
     cacheHelperImage,
     cacheOnUntrustedEvents: bool('cache-on-untrusted-events', false),
     binfmtImage: get('binfmt-image') || 'docker.io/tonistiigi/binfmt:latest',

@@ -8,6 +8,7 @@ import { buildxArgs, secretEnv } from './buildx/args.ts';
 import {
   buildxAvailable,
   canBuildMultiPlatform,
+  checkEngine,
   createContainerBuilder,
   dockerUsesContainerdStore,
   inspectBuilder,
@@ -92,6 +93,7 @@ export async function runMain(host: Host): Promise<void> {
       : inputs.cacheMounts === 'auto'
         ? discoverCacheMounts(dockerfile, inputs.buildArgs)
         : cacheMountsFromInput(inputs.cacheMounts);
+  await checkEngine(env);
   if (!(await buildxAvailable()))
     throw new Error(
       'docker buildx is not available: add docker/setup-buildx-action before this step (https://github.com/docker/setup-buildx-action)',
@@ -102,6 +104,7 @@ export async function runMain(host: Host): Promise<void> {
     phase: 'started',
     cacheSaveAllowed: !UNTRUSTED_EVENTS.has(eventName) || inputs.cacheOnUntrustedEvents,
     sizeLimitBytes: inputs.cacheSizeLimitMiB * 1024 * 1024,
+    cacheTimeoutMs: inputs.cacheTimeoutSeconds * 1000,
   };
   host.saveState(state);
   const facts: SummaryFacts = { platforms: [], cacheMounts: [], tags: inputs.tags };
@@ -151,9 +154,10 @@ export async function runMain(host: Host): Promise<void> {
     log.info(
       `builder ${info.name} (driver ${info.driver}) cannot build several platforms; creating docker-container builder ${name}`,
     );
-    await createContainerBuilder(name);
+    // Recorded before it exists: a step cancelled mid-creation still has post remove it.
     state.createdBuilder = name;
     host.saveState(state);
+    await createContainerBuilder(name);
     builder = name;
     info = await inspectBuilder(name);
   }
@@ -195,6 +199,7 @@ export async function runMain(host: Host): Promise<void> {
           helperImage: inputs.cacheHelperImage,
           workDir,
           log,
+          timeoutMs: inputs.cacheTimeoutSeconds * 1000,
         },
       ),
     );

@@ -14,6 +14,7 @@ export async function runPost(
     log.info('post: main did not get far enough to leave anything to save or clean up');
     return;
   }
+  if (state.cancelled) log.info(`post: main was cancelled during phase "${state.phase}"`);
   try {
     if (state.cache && state.cache.mounts.length > 0) {
       if (!phaseReached(state, 'built'))
@@ -28,6 +29,7 @@ export async function runPost(
         const results = await saveCacheMounts(state.cache, {
           buildStartedAt: state.buildStartedAt ?? Date.now(),
           sizeLimitBytes: state.sizeLimitBytes,
+          timeoutMs: state.cacheTimeoutMs,
           log,
         });
         setOutput(

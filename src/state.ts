@@ -11,6 +11,9 @@ export interface MainState {
   buildStartedAt?: number;
   cacheSaveAllowed: boolean;
   sizeLimitBytes: number;
+  cacheTimeoutMs?: number;
+  /** Set when the main step was cancelled (SIGINT/SIGTERM) at `phase`. */
+  cancelled?: boolean;
 }
 
 const PHASES: Phase[] = ['started', 'resolved', 'restored', 'built', 'reported'];
@@ -25,7 +28,8 @@ export function parseState(text: string): MainState | undefined {
   if (
     !PHASES.includes(s.phase) ||
     typeof s.cacheSaveAllowed !== 'boolean' ||
-    typeof s.sizeLimitBytes !== 'number'
+    typeof s.sizeLimitBytes !== 'number' ||
+    (s.cacheTimeoutMs !== undefined && typeof s.cacheTimeoutMs !== 'number')
   )
     return undefined;
   if (s.createdBuilder !== undefined && !/^build-go-image-[a-z0-9-]{1,60}$/.test(s.createdBuilder))

@@ -1,5 +1,6 @@
 // Which builder runs the build, what it can build, and a docker-container builder of our own when
 // the current one cannot build several platforms (the docker driver without containerd's store).
+import { InputError, getErrorMessage } from '../errors.ts';
 import { execFile } from '../io/exec.ts';
 
 export interface BuilderInfo {
@@ -25,6 +26,41 @@ export function parseBuilderInspect(text: string): BuilderInfo {
   };
 }
 
+/**
+ * Fails fast, before any work, when the engine cannot be used: no docker CLI, no engine behind
+ * DOCKER_HOST or the context, or an engine that does not answer.
+ */
+export async function checkEngine(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<string> {
+  const where = env['DOCKER_HOST']
+    ? `DOCKER_HOST=${env['DOCKER_HOST']}`
+    : 'the current docker context';
+  let r;
+  try {
+    r = await execFile('docker', ['version', '--format', '{{.Server.Version}}'], {
+      allowFailure: true,
+      timeoutMs,
+      env,
+    });
+  } catch (e) {
+    throw new Error(
+      `the docker CLI could not be started (${getErrorMessage(e)}): install Docker on the runner or put docker on PATH`,
+      { cause: e },
+    );
+  }
+  if (r.timedOut)
+    throw new Error(
+      `the Docker engine at ${where} did not answer within ${Math.round(timeoutMs / 1000)} s: check that the daemon is running and not overloaded`,
+    );
+  const version = r.stdout.trim();
+  if (r.exitCode !== 0 || !/^\d+\.\d+/.test(version)) {
+    const why = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400);
+    throw new Error(
+      `the Docker engine at ${where} cannot be used (${why || `exit code ${r.exitCode}`}): start Docker, or point DOCKER_HOST or the docker context at a running engine`,
+    );
+  }
+  return version;
+}
+
 export async function buildxAvailable(): Promise<boolean> {
   const r = await execFile('docker', ['buildx', 'version'], { allowFailure: true }).catch(
     () => undefined,
@@ -32,8 +68,28 @@ export async function buildxAvailable(): Promise<boolean> {
   return r?.exitCode === 0;
 }
 
-export async function inspectBuilder(name?: string): Promise<BuilderInfo> {
-  const r = await execFile('docker', ['buildx', 'inspect', ...(name ? [name] : []), '--bootstrap']);
+export async function inspectBuilder(name?: string, timeoutMs = 180_000): Promise<BuilderInfo> {
+  const r = await execFile(
+    'docker',
+    ['buildx', 'inspect', ...(name ? [name] : []), '--bootstrap'],
+    {
+      allowFailure: true,
+      timeoutMs,
+    },
+  );
+  if (r.exitCode !== 0 || r.timedOut) {
+    const why = r.timedOut
+      ? `no answer within ${Math.round(timeoutMs / 1000)} s`
+      : r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 400);
+    if (name)
+      throw new InputError(
+        'builder',
+        `builder "${name}" cannot be used (${why}): list the builders with "docker buildx ls", or leave builder empty to use the current one`,
+      );
+    throw new Error(
+      `the current buildx builder cannot be used (${why}): select a working one with "docker buildx use" or the builder input`,
+    );
+  }
   return parseBuilderInspect(r.stdout);
 }
 

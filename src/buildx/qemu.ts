@@ -42,6 +42,22 @@ export function platformRuns(
   });
 }
 
-export async function installBinfmt(image: string, arches: string[]): Promise<void> {
-  await execFile('docker', ['run', '--privileged', '--rm', image, '--install', arches.join(',')]);
+/** Registers QEMU handlers by running the installer image; bounded, with the fix in the error. */
+export async function installBinfmt(
+  image: string,
+  arches: string[],
+  timeoutMs = 300_000,
+): Promise<void> {
+  const r = await execFile(
+    'docker',
+    ['run', '--privileged', '--rm', '--pull', 'missing', image, '--install', arches.join(',')],
+    { allowFailure: true, timeoutMs },
+  );
+  if (r.exitCode === 0 && !r.timedOut) return;
+  const why = r.timedOut
+    ? `no result within ${Math.round(timeoutMs / 1000)} s`
+    : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400);
+  throw new Error(
+    `QEMU for ${arches.join(', ')} could not be registered with ${image} (${why}): set binfmt-image to an installer image the runner can pull, register QEMU before this step (docker/setup-qemu-action), or build only native platforms`,
+  );
 }

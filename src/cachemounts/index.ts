@@ -13,6 +13,9 @@ import {
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { getErrorMessage } from '../errors.ts';
+import { DeadlineError, withDeadline } from '../io/deadline.ts';
+import { withLock } from '../io/lock.ts';
+import { onCancel } from '../io/cancel.ts';
 import type { Logger } from '../log.ts';
 import type { CacheMount } from './discover.ts';
 import { cacheKeys, type KeyParts } from './keys.ts';
@@ -45,6 +48,8 @@ export interface TransferOptions {
   helperImage: string;
   workDir: string;
   log: Logger;
+  /** Bound on the whole restore (lock wait, download, inject); default 10 minutes. */
+  timeoutMs?: number;
 }
 
 async function fileDigest(file: string): Promise<string> {
@@ -60,6 +65,20 @@ async function fileDigest(file: string): Promise<string> {
  */
 const TRANSFER_DIR = path.join(tmpdir(), 'build-go-image-cache-mount');
 const TRANSFER_TAR = path.join(TRANSFER_DIR, 'content.tar');
+const TRANSFER_LOCK = path.join(tmpdir(), 'build-go-image-cache-mount.lock');
+export const DEFAULT_CACHE_TIMEOUT_MS = 600_000;
+
+/** Holds the transfer path for `fn`; a cancelled step leaves no archive there for the next job. */
+function withTransferPath<T>(waitMs: number, fn: () => Promise<T>): Promise<T> {
+  return withLock(TRANSFER_LOCK, waitMs, async () => {
+    const forget = onCancel(() => rmSync(TRANSFER_DIR, { recursive: true, force: true }));
+    try {
+      return await fn();
+    } finally {
+      forget();
+    }
+  });
+}
 
 export async function restoreCacheMounts(
   mounts: CacheMount[],
@@ -74,12 +93,35 @@ export async function restoreCacheMounts(
     mounts: [],
   };
   const available = cache.isFeatureAvailable();
-  for (const [i, mount] of mounts.entries()) {
+  for (const mount of mounts) {
     const { key, restoreKeys } = cacheKeys({ ...keyParts, mount });
-    const ms: MountState = { mount, key, restoreKeys, hit: 'miss', restoredBytes: 0, seconds: 0 };
-    state.mounts.push(ms);
-    if (!available) {
-      ms.hit = 'unavailable';
+    state.mounts.push({ mount, key, restoreKeys, hit: 'miss', restoredBytes: 0, seconds: 0 });
+  }
+  if (!available) {
+    for (const ms of state.mounts) ms.hit = 'unavailable';
+    return state;
+  }
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_CACHE_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    await withTransferPath(timeoutMs, () => restoreEach(state, opts, deadline));
+  } catch (e) {
+    // Only the lock wait ends up here; each mount's own failure is handled in restoreEach.
+    for (const ms of state.mounts) if (ms.hit === 'miss') ms.hit = 'error';
+    opts.log.warning(`cache mounts not restored, building cold: ${getErrorMessage(e)}`);
+  }
+  return state;
+}
+
+async function restoreEach(
+  state: CacheRestoreState,
+  opts: TransferOptions,
+  deadline: number,
+): Promise<void> {
+  for (const [i, ms] of state.mounts.entries()) {
+    const { mount, key, restoreKeys } = ms;
+    if (Date.now() >= deadline) {
+      ms.hit = 'skipped';
       continue;
     }
     const started = Date.now();
@@ -88,7 +130,11 @@ export async function restoreCacheMounts(
     rmSync(TRANSFER_DIR, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     try {
-      const matched = await cache.restoreCache([TRANSFER_TAR], key, restoreKeys);
+      const matched = await withDeadline(
+        cache.restoreCache([TRANSFER_TAR], key, restoreKeys),
+        deadline - Date.now(),
+        'the cache service',
+      );
       if (!matched) {
         opts.log.info(`cache mount ${mount.id}: no saved state (key prefix ${restoreKeys[0]})`);
         continue;
@@ -125,12 +171,13 @@ export async function restoreCacheMounts(
       opts.log.warning(
         `cache mount ${mount.id}: restore failed, building with an empty cache mount: ${getErrorMessage(e)}`,
       );
+      // An abandoned download may still write to the transfer path: stop using it this run.
+      if (e instanceof DeadlineError) deadline = 0;
     } finally {
       ms.seconds = (Date.now() - started) / 1000;
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  return state;
 }
 
 export interface MountSaveResult {
@@ -144,17 +191,43 @@ export interface MountSaveResult {
 /** Never throws: every failure becomes a warning, because a cache must not fail the job. */
 export async function saveCacheMounts(
   state: CacheRestoreState,
-  opts: { buildStartedAt: number; sizeLimitBytes: number; log: Logger },
+  opts: { buildStartedAt: number; sizeLimitBytes: number; log: Logger; timeoutMs?: number },
 ): Promise<MountSaveResult[]> {
-  const results: MountSaveResult[] = [];
+  const results: MountSaveResult[] = state.mounts.map((ms) => ({
+    id: ms.mount.id,
+    saved: false,
+    reason: '',
+    bytes: 0,
+    seconds: 0,
+  }));
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_CACHE_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    await withTransferPath(timeoutMs, () => saveEach(state, results, opts, deadline));
+  } catch (e) {
+    for (const r of results) if (!r.reason) r.reason = getErrorMessage(e);
+    opts.log.warning(`cache mounts not saved: ${getErrorMessage(e)}`);
+  }
+  return results;
+}
+
+async function saveEach(
+  state: CacheRestoreState,
+  results: MountSaveResult[],
+  opts: { buildStartedAt: number; sizeLimitBytes: number; log: Logger },
+  deadline: number,
+): Promise<void> {
   for (const [i, ms] of state.mounts.entries()) {
     const started = Date.now();
-    const r: MountSaveResult = { id: ms.mount.id, saved: false, reason: '', bytes: 0, seconds: 0 };
-    results.push(r);
+    const r = results[i]!;
     const dir = path.join(state.workDir, `mount-${i}`, 'save');
     try {
       if (ms.hit === 'unavailable') {
         r.reason = 'the Actions cache service is not available';
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        r.reason = 'cache-timeout reached before this mount';
         continue;
       }
       rmSync(dir, { recursive: true, force: true });
@@ -190,10 +263,14 @@ export async function saveCacheMounts(
       rmSync(TRANSFER_DIR, { recursive: true, force: true });
       mkdirSync(TRANSFER_DIR, { recursive: true });
       renameSync(tar, TRANSFER_TAR);
-      const id = await cache.saveCache([TRANSFER_TAR], ms.key);
+      const id = await withDeadline(
+        cache.saveCache([TRANSFER_TAR], ms.key),
+        deadline - Date.now(),
+        'the cache service',
+      );
       if (id === -1)
         r.reason =
-          'the cache service did not accept the entry (another job may have saved this key)';
+          'the cache service did not take the entry (see the warning above: another job may have saved this key, or the service failed)';
       else {
         r.saved = true;
         r.reason = `saved as ${ms.key}`;
@@ -201,6 +278,7 @@ export async function saveCacheMounts(
     } catch (e) {
       r.reason = getErrorMessage(e);
       opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
+      if (e instanceof DeadlineError) deadline = 0;
     } finally {
       r.seconds = (Date.now() - started) / 1000;
       rmSync(dir, { recursive: true, force: true });
@@ -208,5 +286,4 @@ export async function saveCacheMounts(
       opts.log.info(`cache mount ${ms.mount.id}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
     }
   }
-  return results;
 }

@@ -9,13 +9,62 @@ export type CommentOutcome =
 
 type Octokit = ReturnType<typeof github.getOctokit>;
 
+interface ApiError {
+  status?: number;
+  response?: { headers?: Record<string, string | undefined> };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Retries what GitHub asks to be retried: 5xx, 429, secondary rate limits (403 with retry-after)
+ * and dropped connections, with backoff and at most `attempts` tries. A primary rate limit that
+ * resets later than we would wait is reported at once.
+ */
+export async function withApiRetry<T>(
+  fn: () => Promise<T>,
+  opts: { attempts?: number; backoffMs?: number; maxWaitMs?: number } = {},
+): Promise<T> {
+  const attempts = opts.attempts ?? 3;
+  const maxWait = opts.maxWaitMs ?? 30_000;
+  let delay = opts.backoffMs ?? 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const { status, response } = e as ApiError;
+      const headers = response?.headers ?? {};
+      const retryAfter = Number(headers['retry-after']);
+      const exhausted = headers['x-ratelimit-remaining'] === '0';
+      const aborted = (e as Error).name === 'AbortError' || /abort/i.test(getErrorMessage(e));
+      const transient =
+        !aborted &&
+        (status === undefined ||
+          status >= 500 ||
+          status === 429 ||
+          (status === 403 && (Number.isFinite(retryAfter) || exhausted)));
+      if (!transient || attempt >= attempts) throw e;
+      let wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : delay;
+      if (exhausted && !Number.isFinite(retryAfter)) {
+        const reset = Number(headers['x-ratelimit-reset']) * 1000;
+        if (Number.isFinite(reset)) wait = reset - Date.now();
+      }
+      if (wait > maxWait) throw e;
+      await sleep(Math.max(wait, 0));
+      delay *= 2;
+    }
+  }
+}
+
 async function ownLogin(octokit: Octokit): Promise<string> {
   try {
-    const { data } = await octokit.rest.users.getAuthenticated();
+    const { data } = await withApiRetry(() => octokit.rest.users.getAuthenticated());
     return data.login;
-  } catch {
-    // The workflow's GITHUB_TOKEN is an installation token: /user answers 403; its comments are the bot's.
-    return 'github-actions[bot]';
+  } catch (e) {
+    // The workflow's GITHUB_TOKEN is an installation token: /user answers 403; its comments are
+    // the bot's. Any other failure must not guess: a wrong login would post a second comment.
+    if ((e as ApiError).status === 403) return 'github-actions[bot]';
+    throw e;
   }
 }
 
@@ -27,29 +76,49 @@ export async function upsertComment(opts: {
   issue: number;
   marker: string;
   body: string;
+  /** Bound on the whole exchange with the API (default 2 minutes). */
+  timeoutMs?: number;
+  retryBackoffMs?: number;
 }): Promise<CommentOutcome> {
-  const octokit = github.getOctokit(opts.token, opts.baseUrl ? { baseUrl: opts.baseUrl } : {});
+  const octokit = github.getOctokit(opts.token, {
+    ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+    request: { signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000) },
+  });
+  const retry = <T>(fn: () => Promise<T>) => withApiRetry(fn, { backoffMs: opts.retryBackoffMs });
   try {
     const login = await ownLogin(octokit);
-    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-      owner: opts.owner,
-      repo: opts.repo,
-      issue_number: opts.issue,
-      per_page: 100,
-    });
+    const comments = await retry(() =>
+      octokit.paginate(octokit.rest.issues.listComments, {
+        owner: opts.owner,
+        repo: opts.repo,
+        issue_number: opts.issue,
+        per_page: 100,
+      }),
+    );
+    if (!Array.isArray(comments)) throw new Error('the comment list is not a list');
     const mine = comments.find(
-      (c) => c.user?.login === login && (c.body ?? '').includes(opts.marker),
+      (c) =>
+        typeof c === 'object' &&
+        c !== null &&
+        c.user?.login === login &&
+        typeof c.body === 'string' &&
+        c.body.includes(opts.marker) &&
+        Number.isInteger(c.id),
     );
     if (mine) {
       if (mine.body === opts.body) return { action: 'unchanged', id: mine.id };
-      await octokit.rest.issues.updateComment({
-        owner: opts.owner,
-        repo: opts.repo,
-        comment_id: mine.id,
-        body: opts.body,
-      });
+      await retry(() =>
+        octokit.rest.issues.updateComment({
+          owner: opts.owner,
+          repo: opts.repo,
+          comment_id: mine.id,
+          body: opts.body,
+        }),
+      );
       return { action: 'updated', id: mine.id };
     }
+    // Not retried on its own: a create that timed out may have landed, and a retry would post a
+    // second comment. The next run finds whichever landed and updates it.
     const { data } = await octokit.rest.issues.createComment({
       owner: opts.owner,
       repo: opts.repo,
@@ -58,7 +127,7 @@ export async function upsertComment(opts: {
     });
     return { action: 'created', id: data.id };
   } catch (e) {
-    const status = (e as { status?: number }).status;
+    const status = (e as ApiError).status;
     if (status === 403 || status === 401 || status === 404)
       return {
         action: 'denied',

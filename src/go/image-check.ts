@@ -67,8 +67,22 @@ export async function checkGoImage(opts: {
           cause: e,
         });
       }
-      const stagePlatforms = opts.platforms;
-      if (!(await hasAllPlatforms(opts.registry, ref, stagePlatforms))) {
+      let present: boolean;
+      try {
+        present = await hasAllPlatforms(opts.registry, ref, opts.platforms);
+      } catch (e) {
+        // The check is a courtesy: an unreachable, failing or refusing registry must not stop a
+        // build whose builder may still pull (mirror, cache, its own credentials). Build with the
+        // candidate the check had reached, and say so.
+        return {
+          version: candidate,
+          images,
+          warnings: [
+            `could not check that ${image} exists (${getErrorMessage(e)}); building with Go ${formatGoVersion(candidate)} unchecked. Set check-go-image: false to skip the check`,
+          ],
+        };
+      }
+      if (!present) {
         ok = false;
         tried.push(image);
         break;

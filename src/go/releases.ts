@@ -49,10 +49,11 @@ export function parseToolchainList(body: string, source: string): ReleaseList {
   return { versions: [...versions], source, rejected };
 }
 
-async function fetchText(url: string, retryBackoffMs: number): Promise<string> {
+async function fetchText(url: string, src: ReleaseSources): Promise<string> {
   const res = await request(url, {
     maxBytes: 16 * 1024 * 1024,
-    backoffMs: retryBackoffMs,
+    backoffMs: src.retryBackoffMs ?? 500,
+    timeoutMs: src.timeoutMs,
     attempts: 3,
   });
   if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
@@ -64,23 +65,24 @@ export interface ReleaseSources {
   /** GOPROXY-style list: comma or pipe separated; `direct` and `off` are skipped. */
   goProxy: string;
   retryBackoffMs?: number;
+  /** Idle socket timeout per attempt (default 30 s). */
+  timeoutMs?: number;
 }
 
 /** Tries each source in order; throws one error naming every source tried and why it failed. */
 export async function fetchReleases(src: ReleaseSources): Promise<ReleaseList> {
   const attempts: [string, () => Promise<ReleaseList>][] = [];
-  const backoff = src.retryBackoffMs ?? 500;
   if (src.releaseSource)
     attempts.push([
       src.releaseSource,
-      async () => parseGoDevJson(await fetchText(src.releaseSource, backoff), src.releaseSource),
+      async () => parseGoDevJson(await fetchText(src.releaseSource, src), src.releaseSource),
     ]);
   for (const proxy of src.goProxy
     .split(/[,|]/)
     .map((p) => p.trim())
     .filter((p) => p && p !== 'direct' && p !== 'off')) {
     const url = `${proxy.replace(/\/+$/, '')}/golang.org/toolchain/@v/list`;
-    attempts.push([url, async () => parseToolchainList(await fetchText(url, backoff), url)]);
+    attempts.push([url, async () => parseToolchainList(await fetchText(url, src), url)]);
   }
   const failures: string[] = [];
   for (const [url, load] of attempts) {

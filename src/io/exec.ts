@@ -1,6 +1,23 @@
 // The one place the action starts processes. Arguments always go as an argv array, never through a
 // shell, so no input can be interpreted as shell syntax.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+
+// Every running child, so a cancelled job can stop them instead of leaving orphans that keep
+// building or pushing after the step has ended.
+const running = new Set<ChildProcess>();
+
+/** Sends `signal` to every running child and waits (bounded) until they have exited. */
+export async function terminateChildren(signal: NodeJS.Signals, graceMs = 8000): Promise<void> {
+  const children = [...running];
+  if (children.length === 0) return;
+  const exited = children.map(
+    (c) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('close', () => r()))),
+  );
+  for (const c of children) c.kill(signal);
+  const timer = new Promise<void>((r) => setTimeout(r, graceMs).unref());
+  await Promise.race([Promise.all(exited), timer]);
+  for (const c of running) c.kill('SIGKILL');
+}
 
 export interface ExecOptions {
   cwd?: string;
@@ -22,6 +39,8 @@ export interface ExecOptions {
 
 export interface ExecResult {
   exitCode: number;
+  /** The process was killed because it ran past `timeoutMs`. */
+  timedOut?: boolean;
   stdout: string;
   stderr: string;
 }
@@ -31,7 +50,10 @@ export class ExecError extends Error {
   readonly command: string;
   constructor(command: string, result: ExecResult) {
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-15).join('\n');
-    super(`${command} exited with code ${result.exitCode}${tail ? `:\n${tail}` : ''}`);
+    const how = result.timedOut
+      ? 'did not finish in time and was stopped'
+      : `exited with code ${result.exitCode}`;
+    super(`${command} ${how}${tail ? `:\n${tail}` : ''}`);
     this.name = 'ExecError';
     this.command = command;
     this.result = result;
@@ -53,8 +75,17 @@ export function execFile(
       env: opts.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       signal: opts.signal,
-      timeout: opts.timeoutMs,
     });
+    running.add(child);
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+          }, opts.timeoutMs);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outLen = 0;
@@ -69,10 +100,17 @@ export function execFile(
       if (errLen < max) err.push(c);
       errLen += c.length;
     });
-    child.on('error', (e) => reject(e));
+    child.on('error', (e) => {
+      running.delete(child);
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, sig) => {
+      running.delete(child);
+      clearTimeout(timer);
       const result: ExecResult = {
         exitCode: code ?? (sig ? 128 : 1),
+        timedOut,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
       };

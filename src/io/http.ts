@@ -19,6 +19,7 @@ export interface RequestOptions {
   attempts?: number;
   /** Base delay between attempts in ms (doubles each time). */
   backoffMs?: number;
+  /** Idle time on the socket before the attempt counts as failed (a silent server). */
   timeoutMs?: number;
   /** Stream the body here instead of buffering it (no size bound; the answer's body is empty). */
   sink?: (chunk: Buffer) => void;
@@ -35,13 +36,18 @@ export class HttpError extends Error {
 
 // One client per scheme: an HttpClient keeps the first agent it made, so an https request followed
 // by a plain-http one (a local registry) would reuse the TLS agent and fail.
+// The socket timeout is per client too, so clients are kept per scheme and timeout.
 const clients = new Map<string, HttpClient>();
-function clientFor(url: string): HttpClient {
-  const scheme = new URL(url).protocol;
-  let c = clients.get(scheme);
+export const DEFAULT_TIMEOUT_MS = 30_000;
+function clientFor(url: string, timeoutMs: number): HttpClient {
+  const id = `${new URL(url).protocol}|${timeoutMs}`;
+  let c = clients.get(id);
   if (!c) {
-    c = new HttpClient('build-go-image', undefined, { allowRetries: false, socketTimeout: 30_000 });
-    clients.set(scheme, c);
+    c = new HttpClient('build-go-image', undefined, {
+      allowRetries: false,
+      socketTimeout: timeoutMs,
+    });
+    clients.set(id, c);
   }
   return c;
 }
@@ -54,7 +60,12 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<H
   let last = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      const res = await clientFor(url).request(opts.method ?? 'GET', url, null, opts.headers ?? {});
+      const res = await clientFor(url, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS).request(
+        opts.method ?? 'GET',
+        url,
+        null,
+        opts.headers ?? {},
+      );
       const status = res.message.statusCode ?? 0;
       const chunks: Buffer[] = [];
       let size = 0;

@@ -40,15 +40,18 @@ export class RegistryClient {
   private readonly tokens = new Map<string, string>();
   private readonly credentials: (registry: string) => Credentials | undefined;
   private readonly retryBackoffMs: number;
+  private readonly timeoutMs?: number;
 
   constructor(
     opts: {
       credentials?: (registry: string) => Credentials | undefined;
       retryBackoffMs?: number;
+      timeoutMs?: number;
     } = {},
   ) {
     this.credentials = opts.credentials ?? (() => undefined);
     this.retryBackoffMs = opts.retryBackoffMs ?? 500;
+    this.timeoutMs = opts.timeoutMs;
   }
 
   private base(ref: ImageReference): string {
@@ -74,6 +77,7 @@ export class RegistryClient {
         headers,
         maxBytes,
         backoffMs: this.retryBackoffMs,
+        timeoutMs: this.timeoutMs,
         sink,
         attempts: sink ? 1 : 3,
       });
@@ -116,10 +120,16 @@ export class RegistryClient {
       headers,
       maxBytes: 1 << 20,
       backoffMs: this.retryBackoffMs,
+      timeoutMs: this.timeoutMs,
     });
     if (res.status !== 200)
       throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
-    const body = JSON.parse(res.body.toString('utf8')) as { token?: string; access_token?: string };
+    let body: { token?: string; access_token?: string };
+    try {
+      body = JSON.parse(res.body.toString('utf8')) as typeof body;
+    } catch {
+      throw new Error(`token service ${url.host} did not answer JSON`);
+    }
     const token = body.token ?? body.access_token;
     if (!token) throw new Error(`token service ${url.host} gave no token`);
     this.tokens.set(key, `Bearer ${token}`);
@@ -161,6 +171,22 @@ export class RegistryClient {
     return res.body;
   }
 
+  /** A small JSON blob (an image config), parsed. */
+  async getJsonBlob(
+    ref: ImageReference,
+    digest: string,
+  ): Promise<{ os?: string; architecture?: string; variant?: string }> {
+    const raw = await this.getBlob(ref, digest);
+    try {
+      const parsed: unknown = JSON.parse(raw.toString('utf8'));
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        return parsed as { os?: string; architecture?: string; variant?: string };
+    } catch {
+      /* reported below */
+    }
+    throw new Error(`registry ${ref.registry}: blob ${digest} is not a JSON object`);
+  }
+
   /** Streams a blob to `sink` (layers can be large) and checks its digest at the end. */
   async streamBlob(
     ref: ImageReference,
@@ -189,7 +215,12 @@ export class RegistryClient {
         throw new Error(
           `registry ${ref.registry}: tags of ${ref.repository} answered HTTP ${res.status}`,
         );
-      const body = JSON.parse(res.body.toString('utf8')) as { tags?: unknown };
+      let body: { tags?: unknown };
+      try {
+        body = JSON.parse(res.body.toString('utf8')) as { tags?: unknown };
+      } catch {
+        throw new Error(`registry ${ref.registry}: tags of ${ref.repository} are not JSON`);
+      }
       if (Array.isArray(body.tags))
         for (const t of body.tags) if (typeof t === 'string' && t.length <= 128) tags.push(t);
       const next = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers['link'] ?? ''))?.[1];
@@ -205,9 +236,7 @@ export class RegistryClient {
     const top = await this.getManifest(ref);
     if (!top) return undefined;
     if (!top.body.manifests) {
-      const config = top.body.config
-        ? JSON.parse((await this.getBlob(ref, top.body.config.digest)).toString('utf8'))
-        : {};
+      const config = top.body.config ? await this.getJsonBlob(ref, top.body.config.digest) : {};
       return [
         {
           platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`,
