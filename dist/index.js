@@ -42947,10 +42947,20 @@ function platformRuns(platforms, hostArch, registered) {
     });
 }
 /** Registers QEMU handlers by running the installer image; bounded, with the fix in the error. */
-async function installBinfmt(image, arches, timeoutMs = 300_000) {
-    const r = await execFile('docker', ['run', '--privileged', '--rm', '--pull', 'missing', image, '--install', arches.join(',')], { allowFailure: true, timeoutMs });
-    if (r.exitCode === 0 && !r.timedOut)
-        return;
+// Pull failures worth another try (Docker Hub rate limits, registry hiccups), not bad references.
+const TRANSIENT_PULL = /(toomanyrequests|\b429\b|\b50[0234]\b|connection reset|i\/o timeout|TLS handshake timeout)/i;
+async function installBinfmt(image, arches, opts = {}) {
+    const timeoutMs = opts.timeoutMs ?? 300_000;
+    const attempts = opts.attempts ?? 3;
+    let r;
+    for (let attempt = 1;; attempt++) {
+        r = await execFile('docker', ['run', '--privileged', '--rm', '--pull', 'missing', image, '--install', arches.join(',')], { allowFailure: true, timeoutMs });
+        if (r.exitCode === 0 && !r.timedOut)
+            return;
+        if (r.timedOut || attempt >= attempts || !TRANSIENT_PULL.test(r.stderr))
+            break;
+        await new Promise((res) => setTimeout(res, (opts.backoffMs ?? 2000) * attempt));
+    }
     const why = r.timedOut
         ? `no result within ${Math.round(timeoutMs / 1000)} s`
         : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400);
@@ -106365,9 +106375,9 @@ async function withApiRetry(fn, opts = {}) {
         }
     }
 }
-async function ownLogin(octokit) {
+async function ownLogin(octokit, retry) {
     try {
-        const { data } = await withApiRetry(() => octokit.rest.users.getAuthenticated());
+        const { data } = await retry(() => octokit.rest.users.getAuthenticated());
         return data.login;
     }
     catch (e) {
@@ -106385,7 +106395,7 @@ async function upsertComment(opts) {
     });
     const retry = (fn) => withApiRetry(fn, { backoffMs: opts.retryBackoffMs });
     try {
-        const login = await ownLogin(octokit);
+        const login = await ownLogin(octokit, retry);
         const comments = await retry(() => octokit.paginate(octokit.rest.issues.listComments, {
             owner: opts.owner,
             repo: opts.repo,
@@ -106642,8 +106652,14 @@ async function measureImage(source, label, opts = {}) {
         const layers = body.layers ?? [];
         let history = [];
         if (body.config) {
-            const config = JSON.parse((await source.blob(body.config.digest)).toString('utf8'));
-            history = config.history ?? [];
+            let config;
+            try {
+                config = JSON.parse((await source.blob(body.config.digest)).toString('utf8'));
+            }
+            catch {
+                throw new Error(`the image config ${body.config.digest} of ${p.platform} is not JSON`);
+            }
+            history = Array.isArray(config.history) ? config.history : [];
         }
         const compressed = layers.reduce((a, l) => a + l.size, 0) + (body.config?.size ?? 0);
         const sized = layersWithInstructions(layers, history);
@@ -107063,6 +107079,27 @@ async function reportSizes(host, inputs, head, registry, budgets, workDir) {
     if (verdict.level === 'failure')
         throw new Error(`size budget exceeded: ${verdict.messages.join('; ')}`);
 }
+/**
+ * The pushed image, measured from its registry. A registry that fails now (after the push worked)
+ * costs the report, never the build: warn and go on without it.
+ */
+async function measurePushedImage(registry, tag, digest, log) {
+    try {
+        const ref = parseImageReference(tag);
+        const report = await measureImage(registrySource(registry, {
+            ...ref,
+            digest: digest || undefined,
+            tag: digest ? undefined : ref.tag,
+        }), tag, { uncompressed: true });
+        if (!report)
+            log.warning(`size report: ${tag} was not found in its registry after the push`);
+        return report;
+    }
+    catch (e) {
+        log.warning(`size report: the pushed image could not be measured: ${errors_getErrorMessage(e)}`);
+        return undefined;
+    }
+}
 /** Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input. */
 async function postReportFile(host, inputs) {
     const file = inputs.reportFile;
@@ -107143,7 +107180,6 @@ function renderSummary(f) {
 ;// CONCATENATED MODULE: ./lib/main.js
 // The main step: inputs -> Go version -> image check -> advice -> builder and QEMU -> cache-mount
 // restore -> build -> outputs, size report and summary. Fails fast on input that cannot work.
-
 
 
 
@@ -107335,12 +107371,7 @@ async function runMain(host) {
     host.setOutput('metadata', JSON.stringify(result.metadata));
     let head;
     if (inputs.push && inputs.tags.length > 0) {
-        const ref = parseImageReference(inputs.tags[0]);
-        head = await measureImage(registrySource(registry, {
-            ...ref,
-            digest: result.digest || undefined,
-            tag: result.digest ? undefined : ref.tag,
-        }), inputs.tags[0], { uncompressed: true });
+        head = await measurePushedImage(registry, inputs.tags[0], result.digest, log);
         if (head) {
             head.goVersion = goVersion;
             host.setOutput('platform-digests', JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))));

@@ -26,12 +26,11 @@ import { InputError, getErrorMessage } from './errors.ts';
 import { goVersionStep } from './go/step.ts';
 import { readInputs, type Inputs } from './inputs.ts';
 import type { Host } from './host.ts';
-import { postReportFile, reportSizes } from './sizereport/step.ts';
+import { measurePushedImage, postReportFile, reportSizes } from './sizereport/step.ts';
 import { RegistryClient } from './registry/client.ts';
-import { parseImageReference } from './registry/reference.ts';
 import { parseLimit } from './sizereport/budgets.ts';
 import { measureImage, type ImageSizeReport } from './sizereport/measure.ts';
-import { ociLayoutSource, registrySource } from './sizereport/sources.ts';
+import { ociLayoutSource } from './sizereport/sources.ts';
 import type { MainState } from './state.ts';
 import { renderSummary, type SummaryFacts } from './summary.ts';
 
@@ -242,16 +241,7 @@ export async function runMain(host: Host): Promise<void> {
 
   let head: ImageSizeReport | undefined;
   if (inputs.push && inputs.tags.length > 0) {
-    const ref = parseImageReference(inputs.tags[0]!);
-    head = await measureImage(
-      registrySource(registry, {
-        ...ref,
-        digest: result.digest || undefined,
-        tag: result.digest ? undefined : ref.tag,
-      }),
-      inputs.tags[0]!,
-      { uncompressed: true },
-    );
+    head = await measurePushedImage(registry, inputs.tags[0]!, result.digest, log);
     if (head) {
       head.goVersion = goVersion;
       host.setOutput(

@@ -24,6 +24,13 @@ export function readEngineEnv(): Record<string, string> {
 }
 
 export async function requireEngine(t: TestContext): Promise<EngineInfo | undefined> {
+  const probe = await probeEngine();
+  if (!probe.engine) t.skip(probe.reason);
+  return probe.engine;
+}
+
+/** The engine if it is ready; in CI its absence is an error, elsewhere a reason to skip. */
+export async function probeEngine(): Promise<{ engine?: EngineInfo; reason: string }> {
   let reason = '';
   if (!existsSync(ENV_FILE))
     reason = `${ENV_FILE} is missing: run "bash scripts/build-engine.sh up" as root`;
@@ -40,9 +47,12 @@ export async function requireEngine(t: TestContext): Promise<EngineInfo | undefi
     ).catch(() => undefined);
     if (res?.status === 200)
       return {
-        registry: vars['BGI_REGISTRY']!,
-        baseRegistry: vars['BGI_BASE_REGISTRY']!,
-        goVersion: vars['BGI_GO_VERSION']!,
+        engine: {
+          registry: vars['BGI_REGISTRY']!,
+          baseRegistry: vars['BGI_BASE_REGISTRY']!,
+          goVersion: vars['BGI_GO_VERSION']!,
+        },
+        reason: '',
       };
     reason = 'the local registry does not answer';
   }
@@ -50,8 +60,7 @@ export async function requireEngine(t: TestContext): Promise<EngineInfo | undefi
     throw new Error(
       `end-to-end tests must run in CI, but the build engine is not ready: ${reason}`,
     );
-  t.skip(reason);
-  return undefined;
+  return { reason };
 }
 
 export function uniqueRepo(engine: EngineInfo, prefix: string): string {

@@ -43,17 +43,28 @@ export function platformRuns(
 }
 
 /** Registers QEMU handlers by running the installer image; bounded, with the fix in the error. */
+// Pull failures worth another try (Docker Hub rate limits, registry hiccups), not bad references.
+const TRANSIENT_PULL =
+  /(toomanyrequests|\b429\b|\b50[0234]\b|connection reset|i\/o timeout|TLS handshake timeout)/i;
+
 export async function installBinfmt(
   image: string,
   arches: string[],
-  timeoutMs = 300_000,
+  opts: { timeoutMs?: number; attempts?: number; backoffMs?: number } = {},
 ): Promise<void> {
-  const r = await execFile(
-    'docker',
-    ['run', '--privileged', '--rm', '--pull', 'missing', image, '--install', arches.join(',')],
-    { allowFailure: true, timeoutMs },
-  );
-  if (r.exitCode === 0 && !r.timedOut) return;
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const attempts = opts.attempts ?? 3;
+  let r;
+  for (let attempt = 1; ; attempt++) {
+    r = await execFile(
+      'docker',
+      ['run', '--privileged', '--rm', '--pull', 'missing', image, '--install', arches.join(',')],
+      { allowFailure: true, timeoutMs },
+    );
+    if (r.exitCode === 0 && !r.timedOut) return;
+    if (r.timedOut || attempt >= attempts || !TRANSIENT_PULL.test(r.stderr)) break;
+    await new Promise((res) => setTimeout(res, (opts.backoffMs ?? 2000) * attempt));
+  }
   const why = r.timedOut
     ? `no result within ${Math.round(timeoutMs / 1000)} s`
     : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400);

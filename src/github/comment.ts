@@ -56,9 +56,12 @@ export async function withApiRetry<T>(
   }
 }
 
-async function ownLogin(octokit: Octokit): Promise<string> {
+async function ownLogin(
+  octokit: Octokit,
+  retry: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<string> {
   try {
-    const { data } = await withApiRetry(() => octokit.rest.users.getAuthenticated());
+    const { data } = await retry(() => octokit.rest.users.getAuthenticated());
     return data.login;
   } catch (e) {
     // The workflow's GITHUB_TOKEN is an installation token: /user answers 403; its comments are
@@ -86,7 +89,7 @@ export async function upsertComment(opts: {
   });
   const retry = <T>(fn: () => Promise<T>) => withApiRetry(fn, { backoffMs: opts.retryBackoffMs });
   try {
-    const login = await ownLogin(octokit);
+    const login = await ownLogin(octokit, retry);
     const comments = await retry(() =>
       octokit.paginate(octokit.rest.issues.listComments, {
         owner: opts.owner,

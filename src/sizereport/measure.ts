@@ -98,10 +98,15 @@ export async function measureImage(
       const layers = body.layers ?? [];
       let history: ConfigHistory[] = [];
       if (body.config) {
-        const config = JSON.parse((await source.blob(body.config.digest)).toString('utf8')) as {
-          history?: ConfigHistory[];
-        };
-        history = config.history ?? [];
+        let config: { history?: unknown };
+        try {
+          config = JSON.parse((await source.blob(body.config.digest)).toString('utf8')) as {
+            history?: unknown;
+          };
+        } catch {
+          throw new Error(`the image config ${body.config.digest} of ${p.platform} is not JSON`);
+        }
+        history = Array.isArray(config.history) ? (config.history as ConfigHistory[]) : [];
       }
       const compressed = layers.reduce((a, l) => a + l.size, 0) + (body.config?.size ?? 0);
       const sized = layersWithInstructions(layers, history);

@@ -6,6 +6,7 @@ import { InputError, getErrorMessage } from '../errors.ts';
 import { upsertComment } from '../github/comment.ts';
 import type { Host } from '../host.ts';
 import type { Inputs } from '../inputs.ts';
+import type { Logger } from '../log.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { parseImageReference } from '../registry/reference.ts';
 import { loadBaseline, saveBaseline } from './baseline.ts';
@@ -94,6 +95,35 @@ export async function reportSizes(
   if (verdict.level === 'warning') log.warning(verdict.messages.join('; '));
   if (verdict.level === 'failure')
     throw new Error(`size budget exceeded: ${verdict.messages.join('; ')}`);
+}
+
+/**
+ * The pushed image, measured from its registry. A registry that fails now (after the push worked)
+ * costs the report, never the build: warn and go on without it.
+ */
+export async function measurePushedImage(
+  registry: RegistryClient,
+  tag: string,
+  digest: string,
+  log: Logger,
+): Promise<ImageSizeReport | undefined> {
+  try {
+    const ref = parseImageReference(tag);
+    const report = await measureImage(
+      registrySource(registry, {
+        ...ref,
+        digest: digest || undefined,
+        tag: digest ? undefined : ref.tag,
+      }),
+      tag,
+      { uncompressed: true },
+    );
+    if (!report) log.warning(`size report: ${tag} was not found in its registry after the push`);
+    return report;
+  } catch (e) {
+    log.warning(`size report: the pushed image could not be measured: ${getErrorMessage(e)}`);
+    return undefined;
+  }
 }
 
 /** Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input. */
