@@ -32,6 +32,18 @@ export interface RunOptions {
   timeoutMs?: number;
   entry?: string;
   cwd?: string;
+  /** Sends a signal to one step's process, as the runner does when a job is cancelled. */
+  interrupt?: Interrupt;
+  /** Runs between main and post (e.g. to inject a fault the post step should meet). */
+  beforePost?: () => void | Promise<void>;
+}
+
+export interface Interrupt {
+  step: 'main' | 'post';
+  signal: NodeJS.Signals;
+  /** Fires once stdout so far satisfies this (default: at once), then waits `delayMs`. */
+  when?: (stdout: string) => boolean;
+  delayMs?: number;
 }
 
 /** Parses the `name<<delimiter ... delimiter` file format @actions/core writes. */
@@ -86,17 +98,34 @@ function runStep(
   env: NodeJS.ProcessEnv,
   cwd: string,
   timeoutMs: number,
+  interrupt?: Interrupt,
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [entry], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    let armed = interrupt;
+    const check = () => {
+      if (armed && (!armed.when || armed.when(stdout + stderr))) {
+        const { signal, delayMs } = armed;
+        armed = undefined;
+        clearInterval(poll);
+        setTimeout(() => child.kill(signal), delayMs ?? 0);
+      }
+    };
+    // Conditions may depend on things other than output (a stand-in's request log).
+    const poll = setInterval(check, 100);
+    check();
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      check();
+    });
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearInterval(poll);
       resolve({ exitCode: code ?? 1, stdout, stderr });
     });
   });
@@ -160,7 +189,9 @@ export async function runAction(
     writeFileSync(p(files.summary), '');
     return result;
   };
-  const main = collect(await runStep(entry, env, cwd, timeout));
+  const on = (step: 'main' | 'post') =>
+    opts.interrupt?.step === step ? opts.interrupt : undefined;
+  const main = collect(await runStep(entry, env, cwd, timeout, on('main')));
   const state = parseCommandFile(readFileSync(p(files.state), 'utf8'));
   if (opts.skipPost) return { main, state };
   const postEnv: NodeJS.ProcessEnv = {
@@ -169,6 +200,7 @@ export async function runAction(
   };
   for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v;
   writeFileSync(p(files.state), '');
-  const post = collect(await runStep(entry, postEnv, cwd, timeout));
+  await opts.beforePost?.();
+  const post = collect(await runStep(entry, postEnv, cwd, timeout, on('post')));
   return { main, post, state };
 }
