@@ -24,13 +24,15 @@ import { restoreCacheMounts, type CacheRestoreState } from './cachemounts/index.
 import { parseDockerfile, type Dockerfile } from './dockerfile/parse.ts';
 import { InputError, getErrorMessage } from './errors.ts';
 import { goVersionStep } from './go/step.ts';
-import { readInputs, type Inputs } from './inputs.ts';
+import { parseList, readInputs, type Inputs } from './inputs.ts';
 import type { Host } from './host.ts';
 import { measurePushedImage, postReportFile, reportSizes } from './sizereport/step.ts';
 import { RegistryClient } from './registry/client.ts';
 import { parseLimit } from './sizereport/budgets.ts';
 import { measureImage, type ImageSizeReport } from './sizereport/measure.ts';
 import { ociLayoutSource } from './sizereport/sources.ts';
+import { readBoundedText } from './io/files.ts';
+import { proxyCredentials } from './secrets.ts';
 import type { MainState } from './state.ts';
 import { renderSummary, type SummaryFacts } from './summary.ts';
 
@@ -66,7 +68,7 @@ function readDockerfile(inputs: Inputs): Dockerfile {
     );
   if (!existsSync(file))
     throw new InputError('file', `${file} does not exist: give the Dockerfile's path`);
-  return parseDockerfile(readFileSync(file, 'utf8'), file);
+  return parseDockerfile(readBoundedText(file, 1024 * 1024, 'the Dockerfile'), file);
 }
 
 export async function runMain(host: Host): Promise<void> {
@@ -74,12 +76,15 @@ export async function runMain(host: Host): Promise<void> {
   // Masked before anything can fail and print it.
   const token = host.input('github-token');
   if (token) host.setSecret(token);
+  for (const c of proxyCredentials(env)) host.setSecret(c);
+  // Secret values are masked before validation, which may print the input it rejects.
+  for (const s of parseList(host.input('secrets')))
+    if (s.includes('=')) host.setSecret(s.slice(s.indexOf('=') + 1));
   const inputs = readInputs(host.input);
   if (inputs.reportFile) {
     await postReportFile(host, inputs);
     return;
   }
-  for (const s of inputs.secrets) host.setSecret(s.slice(s.indexOf('=') + 1));
   const budgets = {
     warn: parseLimit('size-warn', inputs.sizeWarn),
     fail: parseLimit('size-fail', inputs.sizeFail),

@@ -11,11 +11,11 @@
 // The matrix and its counts are printed when the file is done.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before } from 'node:test';
+import { after, before, test } from 'node:test';
 import { installBinfmt } from '../../src/buildx/qemu.ts';
 import { runBuild } from '../../src/buildx/build.ts';
 import { checkEngine, inspectBuilder } from '../../src/buildx/builder.ts';
@@ -41,6 +41,7 @@ import { probeEngine, type EngineInfo } from '../helpers/engine.ts';
 import {
   cell,
   notApplicable,
+  promisedTable,
   skipCellsBecause,
   type FaultColumn,
 } from '../helpers/fault-matrix.ts';
@@ -814,3 +815,24 @@ after(() => rmSync(work, { recursive: true, force: true }));
     await install(`${proxy.host}/${repo}:notfound`);
   });
 }
+
+// The documentation promises what these cells test, cell for cell.
+test('docs/failure-modes.md states the promises this matrix tests', () => {
+  const doc = path.join(import.meta.dirname, '..', '..', 'docs', 'failure-modes.md');
+  const text = readFileSync(doc, 'utf8');
+  const m = /<!-- fault-matrix:start -->\s*\n([\s\S]*?)\n\s*<!-- fault-matrix:end -->/.exec(text);
+  assert.ok(m, 'the doc has the fault-matrix block');
+  const normalise = (t: string) =>
+    t
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !/^\|\s*-/.test(l))
+      .map((l) =>
+        l
+          .split('|')
+          .map((c) => c.trim())
+          .join('|'),
+      );
+  if (process.env['UPDATE_GOLDEN'] === '1')
+    writeFileSync(doc, text.replace(m[1]!, promisedTable()));
+  else assert.deepEqual(normalise(m[1]!), normalise(promisedTable()));
+});

@@ -55,6 +55,20 @@ export function notApplicable(row: string, fault: FaultColumn, why: string): voi
   cells.push({ row, fault, promise: 'n/a', passed: true, note: why });
 }
 
+/** The promises as a markdown table, as docs/failure-modes.md states them. */
+export function promisedTable(): string {
+  const rows = [...new Set(cells.map((c) => c.row))];
+  const out = [
+    `| dependency | ${FAULT_KINDS.join(' | ')} |`,
+    `| --- | ${FAULT_KINDS.map(() => '---').join(' | ')} |`,
+  ];
+  for (const row of rows)
+    out.push(
+      `| ${row} | ${FAULT_KINDS.map((f) => cells.find((c) => c.row === row && c.fault === f)?.promise ?? 'MISSING').join(' | ')} |`,
+    );
+  return out.join('\n');
+}
+
 after(() => {
   const rows = [...new Set(cells.map((c) => c.row))];
   const width = Math.max(...rows.map((r) => r.length), 10);

@@ -100803,6 +100803,32 @@ async function releasesFromRegistryTags(df, buildArgs, buildArgName, registry) {
     return tags.filter((t) => /^\d+\.\d+(\.\d+)?((rc|beta)\d+)?$/.test(t));
 }
 //# sourceMappingURL=image-check.js.map
+;// CONCATENATED MODULE: ./lib/io/files.js
+// Files the action reads from the workspace or the runner are untrusted input: read them with a
+// size bound, so a hostile or runaway file cannot exhaust the runner's memory.
+
+
+function readBoundedText(file, maxBytes, what) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
+    try {
+        const size = (0,external_node_fs_namespaceObject.fstatSync)(fd).size;
+        if (size > maxBytes)
+            throw new FileFormatError(file, 1, `${what} is ${size} bytes, more than the ${maxBytes} this action reads`);
+        const buf = Buffer.alloc(size);
+        let read = 0;
+        while (read < size) {
+            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, read, size - read, read);
+            if (n === 0)
+                break;
+            read += n;
+        }
+        return buf.subarray(0, read).toString('utf8');
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+//# sourceMappingURL=files.js.map
 ;// CONCATENATED MODULE: ./lib/go/gomod.js
 // Reads the `go` and `toolchain` lines of go.mod and go.work as the Go command does: comments,
 // CRLF, BOM and tabs allowed; anything malformed is reported with file and line.
@@ -101112,6 +101138,7 @@ function newestInRange(range, releases) {
 
 
 
+
 function findGoVersionFile(context, explicit) {
     if (explicit) {
         if (!(0,external_node_fs_namespaceObject.existsSync)(explicit))
@@ -101160,7 +101187,7 @@ async function resolveGoVersion(opts) {
         };
     }
     const file = findGoVersionFile(opts.context, opts.goVersionFile);
-    const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    const text = readBoundedText(file, 4 * 1024 * 1024, external_node_path_namespaceObject.basename(file));
     const req = goRequirement(parseGoDirectives(text, file), file, opts.env);
     try {
         const list = await fetchReleases(opts.sources);
@@ -106456,9 +106483,11 @@ async function withApiRetry(fn, opts = {}) {
             const retryAfter = Number(headers['retry-after']);
             const exhausted = headers['x-ratelimit-remaining'] === '0';
             const aborted = e.name === 'AbortError' || /abort/i.test(errors_getErrorMessage(e));
+            // Octokit reports a dropped connection as status 500; an error without a status is ours
+            // (a malformed answer, a bug) and retrying it would only repeat it.
             const transient = !aborted &&
-                (status === undefined ||
-                    status >= 500 ||
+                status !== undefined &&
+                (status >= 500 ||
                     status === 429 ||
                     (status === 403 && (Number.isFinite(retryAfter) || exhausted)));
             if (!transient || attempt >= attempts)
@@ -106856,6 +106885,7 @@ const MANIFEST_TYPES = [
     'application/vnd.oci.image.manifest.v1+json',
     'application/vnd.docker.distribution.manifest.v2+json',
 ];
+const MAX_INDEX_ENTRIES = 256;
 class RegistryClient {
     tokens = new Map();
     credentials;
@@ -107030,6 +107060,10 @@ class RegistryClient {
                 },
             ];
         }
+        // A real multi-platform index has a handful of entries (plus attestations); a hostile one
+        // must not turn into thousands of requests.
+        if (top.body.manifests.length > MAX_INDEX_ENTRIES)
+            throw new Error(`registry ${ref.registry}: index ${ref.repository} lists ${top.body.manifests.length} manifests, more than ${MAX_INDEX_ENTRIES}`);
         const out = [];
         for (const d of top.body.manifests) {
             if (!d.platform ||
@@ -107110,6 +107144,7 @@ function ociLayoutSource(dir) {
 ;// CONCATENATED MODULE: ./lib/sizereport/step.js
 // The size-report step: measure, compare with the baseline, render, comment, and enforce budgets.
 // Also comment mode, which only posts a report another workflow wrote.
+
 
 
 
@@ -107206,7 +107241,7 @@ async function postReportFile(host, inputs) {
     const file = inputs.reportFile;
     if (!(0,external_node_fs_namespaceObject.existsSync)(file))
         throw new InputError('report-file', `${file} does not exist: download the report artifact first`);
-    const body = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    const body = readBoundedText(file, COMMENT_LIMIT, 'the report file');
     const m = /^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.exec(body);
     if (!m)
         throw new InputError('report-file', `${file} is not a size report written by this action (no marker on its first line)`);
@@ -107235,7 +107270,7 @@ function prNumber(env) {
     if (!file || !(0,external_node_fs_namespaceObject.existsSync)(file))
         return undefined;
     try {
-        const payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'));
+        const payload = JSON.parse(readBoundedText(file, 64 * 1024 * 1024, 'the event payload'));
         const n = payload.pull_request?.number ?? payload.workflow_run?.pull_requests?.[0]?.number;
         return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
     }
@@ -107244,6 +107279,38 @@ function prNumber(env) {
     }
 }
 //# sourceMappingURL=step.js.map
+;// CONCATENATED MODULE: ./lib/secrets.js
+// Secret values that can reach the log through the environment rather than through inputs:
+// credentials inside proxy URLs (http://user:password@proxy:3128).
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'FTP_PROXY'];
+/** Every credential part of the proxy variables (both cases), raw and percent-decoded. */
+function proxyCredentials(env) {
+    const out = new Set();
+    for (const name of PROXY_VARIABLES.flatMap((n) => [n, n.toLowerCase()])) {
+        const value = env[name];
+        if (!value)
+            continue;
+        let url;
+        try {
+            url = new URL(value.includes('://') ? value : `http://${value}`);
+        }
+        catch {
+            continue;
+        }
+        for (const part of [url.password, url.username ? `${url.username}:${url.password}` : ''])
+            if (part && part !== ':') {
+                out.add(part);
+                try {
+                    out.add(decodeURIComponent(part));
+                }
+                catch {
+                    /* not percent-encoded */
+                }
+            }
+    }
+    return [...out];
+}
+//# sourceMappingURL=secrets.js.map
 ;// CONCATENATED MODULE: ./lib/summary.js
 // The job summary: one table per build.
 
@@ -107301,6 +107368,8 @@ function renderSummary(f) {
 
 
 
+
+
 const UNTRUSTED_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment']);
 function goSumHash(context) {
     const h = (0,external_node_crypto_.createHash)('sha256');
@@ -107329,7 +107398,7 @@ function readDockerfile(inputs) {
         throw new InputError('context', `${inputs.context} does not exist: give the directory to build`);
     if (!(0,external_node_fs_namespaceObject.existsSync)(file))
         throw new InputError('file', `${file} does not exist: give the Dockerfile's path`);
-    return parseDockerfile((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'), file);
+    return parseDockerfile(readBoundedText(file, 1024 * 1024, 'the Dockerfile'), file);
 }
 async function runMain(host) {
     const { log, env } = host;
@@ -107337,13 +107406,17 @@ async function runMain(host) {
     const token = host.input('github-token');
     if (token)
         host.setSecret(token);
+    for (const c of proxyCredentials(env))
+        host.setSecret(c);
+    // Secret values are masked before validation, which may print the input it rejects.
+    for (const s of parseList(host.input('secrets')))
+        if (s.includes('='))
+            host.setSecret(s.slice(s.indexOf('=') + 1));
     const inputs = readInputs(host.input);
     if (inputs.reportFile) {
         await postReportFile(host, inputs);
         return;
     }
-    for (const s of inputs.secrets)
-        host.setSecret(s.slice(s.indexOf('=') + 1));
     const budgets = {
         warn: parseLimit('size-warn', inputs.sizeWarn),
         fail: parseLimit('size-fail', inputs.sizeFail),

@@ -37,10 +37,12 @@ export async function withApiRetry<T>(
       const retryAfter = Number(headers['retry-after']);
       const exhausted = headers['x-ratelimit-remaining'] === '0';
       const aborted = (e as Error).name === 'AbortError' || /abort/i.test(getErrorMessage(e));
+      // Octokit reports a dropped connection as status 500; an error without a status is ours
+      // (a malformed answer, a bug) and retrying it would only repeat it.
       const transient =
         !aborted &&
-        (status === undefined ||
-          status >= 500 ||
+        status !== undefined &&
+        (status >= 500 ||
           status === 429 ||
           (status === 403 && (Number.isFinite(retryAfter) || exhausted)));
       if (!transient || attempt >= attempts) throw e;

@@ -1,5 +1,6 @@
 // The Go version step: from go.work/go.mod (or the go-version input) to the release to build with.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readBoundedText } from '../io/files.ts';
 import path from 'node:path';
 import { InputError, getErrorMessage } from '../errors.ts';
 import { goRequirement, parseGoDirectives } from './gomod.ts';
@@ -83,7 +84,7 @@ export async function resolveGoVersion(opts: {
     };
   }
   const file = findGoVersionFile(opts.context, opts.goVersionFile);
-  const text = readFileSync(file, 'utf8');
+  const text = readBoundedText(file, 4 * 1024 * 1024, path.basename(file));
   const req = goRequirement(parseGoDirectives(text, file), file, opts.env);
   try {
     const list = await fetchReleases(opts.sources);

@@ -36,6 +36,8 @@ export interface Credentials {
   password: string;
 }
 
+const MAX_INDEX_ENTRIES = 256;
+
 export class RegistryClient {
   private readonly tokens = new Map<string, string>();
   private readonly credentials: (registry: string) => Credentials | undefined;
@@ -245,6 +247,12 @@ export class RegistryClient {
         },
       ];
     }
+    // A real multi-platform index has a handful of entries (plus attestations); a hostile one
+    // must not turn into thousands of requests.
+    if (top.body.manifests.length > MAX_INDEX_ENTRIES)
+      throw new Error(
+        `registry ${ref.registry}: index ${ref.repository} lists ${top.body.manifests.length} manifests, more than ${MAX_INDEX_ENTRIES}`,
+      );
     const out = [];
     for (const d of top.body.manifests) {
       if (

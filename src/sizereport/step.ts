@@ -1,11 +1,12 @@
 // The size-report step: measure, compare with the baseline, render, comment, and enforce budgets.
 // Also comment mode, which only posts a report another workflow wrote.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, getErrorMessage } from '../errors.ts';
 import { upsertComment } from '../github/comment.ts';
 import type { Host } from '../host.ts';
 import type { Inputs } from '../inputs.ts';
+import { readBoundedText } from '../io/files.ts';
 import type { Logger } from '../log.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { parseImageReference } from '../registry/reference.ts';
@@ -134,7 +135,7 @@ export async function postReportFile(host: Host, inputs: Inputs): Promise<void> 
       'report-file',
       `${file} does not exist: download the report artifact first`,
     );
-  const body = readFileSync(file, 'utf8');
+  const body = readBoundedText(file, COMMENT_LIMIT, 'the report file');
   const m = /^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.exec(body);
   if (!m)
     throw new InputError(
@@ -159,11 +160,11 @@ export async function postReportFile(host: Host, inputs: Inputs): Promise<void> 
   else host.log.info(`size report: comment ${outcome.id} ${outcome.action} on #${pr}`);
 }
 
-function prNumber(env: NodeJS.ProcessEnv): number | undefined {
+export function prNumber(env: NodeJS.ProcessEnv): number | undefined {
   const file = env['GITHUB_EVENT_PATH'];
   if (!file || !existsSync(file)) return undefined;
   try {
-    const payload = JSON.parse(readFileSync(file, 'utf8')) as {
+    const payload = JSON.parse(readBoundedText(file, 64 * 1024 * 1024, 'the event payload')) as {
       pull_request?: { number?: unknown };
       workflow_run?: { pull_requests?: { number?: unknown }[] };
     };
