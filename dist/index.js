@@ -39356,7 +39356,7 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 608:
+/***/ 6687:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42611,6 +42611,151 @@ function adviseDockerfile(df, opts) {
     return out;
 }
 //# sourceMappingURL=advice.js.map
+;// CONCATENATED MODULE: ./lib/advice/secrets.js
+function secretIds(ins) {
+    return ins.flags
+        .filter((f) => f.name === 'mount' && /(^|,)type=secret(,|$)/.test(f.value))
+        .map((f) => /(?:^|,)id=([^,]+)/.exec(f.value)?.[1] ?? '')
+        .filter(Boolean);
+}
+function secretMountAdvice(df, provided, userSecretIds) {
+    const runs = df.instructions.filter((i) => i.keyword === 'RUN');
+    const mounted = new Map();
+    for (const r of runs)
+        for (const id of secretIds(r))
+            if (!mounted.has(id))
+                mounted.set(id, r.line);
+    const goRun = runs.find((r) => /\bgo\s+(mod\s+download|build|install)\b/.test(r.args));
+    const out = [];
+    for (const p of provided)
+        if (!mounted.has(p.id))
+            out.push({
+                line: goRun?.line ?? df.stages[0].from.line,
+                title: `secret "${p.id}" is never mounted`,
+                message: `${p.input} provides the BuildKit secret "${p.id}", but no RUN mounts it, so the build cannot use it. Add ${p.mount} to the RUN that needs it`,
+            });
+    const known = new Set([...provided.map((p) => p.id), ...userSecretIds]);
+    for (const [id, line] of mounted)
+        if ((id === 'netrc' || id === 'ca-bundle') && !known.has(id))
+            out.push({
+                line,
+                title: `secret "${id}" is not provided`,
+                message: `this RUN mounts the secret "${id}", but nothing provides it: ${id === 'netrc' ? 'set go-private (and go-private-token)' : 'set ca-bundle'} or add it to secrets`,
+            });
+    return out;
+}
+//# sourceMappingURL=secrets.js.map
+;// CONCATENATED MODULE: ./lib/io/files.js
+// Files the action reads from the workspace or the runner are untrusted input: read them with a
+// size bound, so a hostile or runaway file cannot exhaust the runner's memory.
+
+
+function readBoundedText(file, maxBytes, what) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
+    try {
+        const size = (0,external_node_fs_namespaceObject.fstatSync)(fd).size;
+        if (size > maxBytes)
+            throw new FileFormatError(file, 1, `${what} is ${size} bytes, more than the ${maxBytes} this action reads`);
+        const buf = Buffer.alloc(size);
+        let read = 0;
+        while (read < size) {
+            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, read, size - read, read);
+            if (n === 0)
+                break;
+            read += n;
+        }
+        return buf.subarray(0, read).toString('utf8');
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+//# sourceMappingURL=files.js.map
+;// CONCATENATED MODULE: ./lib/go/private.js
+// What a Go build needs from the runner beyond the source: GOPRIVATE and credentials for private
+// module hosts (a netrc, as a BuildKit secret: never a build-arg, a layer or a log line), the
+// runner's proxy settings, and extra CAs for a corporate proxy or module server.
+
+
+
+
+const NETRC_SECRET = 'netrc';
+const CA_SECRET = 'ca-bundle';
+const NETRC_ENV = 'BGI_NETRC';
+/** BuildKit's predefined proxy args: excluded from cache keys and image history. */
+const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'FTP_PROXY'].flatMap((n) => [n, n.toLowerCase()]);
+const SYSTEM_BUNDLES = [
+    '/etc/ssl/certs/ca-certificates.crt',
+    '/etc/pki/tls/certs/ca-bundle.crt',
+    '/etc/ssl/cert.pem',
+];
+/** Hosts named by GOPRIVATE patterns (first path element, no globs) and the workflow's host. */
+function netrcHosts(goPrivate, serverUrl) {
+    const hosts = new Set();
+    for (const pattern of goPrivate) {
+        const first = pattern.split('/')[0] ?? '';
+        if (first.includes('.') && !/[*?[\]]/.test(first))
+            hosts.add(first.toLowerCase());
+    }
+    try {
+        hosts.add(new URL(serverUrl || 'https://github.com').host.toLowerCase());
+    }
+    catch {
+        /* a malformed GITHUB_SERVER_URL adds nothing */
+    }
+    return [...hosts];
+}
+function renderNetrc(hosts, login, token) {
+    return hosts.map((h) => `machine ${h}\nlogin ${login}\npassword ${token}\n`).join('');
+}
+function proxyBuildArgNames(env) {
+    return PROXY_ARGS.filter((n) => env[n]);
+}
+/** The runner's CA bundle plus the user's certificates, so public TLS keeps working in the build. */
+function combineCaBundle(userFile, outFile, systemBundles = SYSTEM_BUNDLES) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(userFile))
+        throw new InputError('ca-bundle', `${userFile} does not exist: give the path of a PEM file`);
+    const extra = readBoundedText(userFile, 1024 * 1024, 'the CA bundle');
+    if (!extra.includes('-----BEGIN CERTIFICATE-----'))
+        throw new InputError('ca-bundle', `${userFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    const system = systemBundles.find((f) => (0,external_node_fs_namespaceObject.existsSync)(f));
+    const base = system ? readBoundedText(system, 16 * 1024 * 1024, 'the system CA bundle') : '';
+    (0,external_node_fs_namespaceObject.writeFileSync)(outFile, `${base.trimEnd()}\n${extra.trimEnd()}\n`, { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.chmodSync)(outFile, 0o600);
+    return system ?? 'no system bundle found';
+}
+function buildExtras(inputs, env, workDir) {
+    const extras = {
+        buildArgs: new Map(),
+        envBuildArgs: inputs.buildProxy ? proxyBuildArgNames(env) : [],
+        secrets: [],
+        env: {},
+        notes: [],
+    };
+    if (extras.envBuildArgs.length > 0)
+        extras.notes.push(`proxy settings passed to the build: ${extras.envBuildArgs.join(', ')}`);
+    if (inputs.goPrivate.length > 0) {
+        extras.buildArgs.set('GOPRIVATE', inputs.goPrivate.join(','));
+        const hosts = inputs.goPrivateHosts.length > 0
+            ? inputs.goPrivateHosts
+            : netrcHosts(inputs.goPrivate, env['GITHUB_SERVER_URL']);
+        if (inputs.goPrivateToken && hosts.length > 0) {
+            extras.env[NETRC_ENV] = renderNetrc(hosts, inputs.goPrivateUser, inputs.goPrivateToken);
+            extras.secrets.push({ id: NETRC_SECRET, env: NETRC_ENV });
+            extras.notes.push(`secret "${NETRC_SECRET}" holds credentials for ${hosts.join(', ')}`);
+        }
+        else
+            extras.notes.push('go-private is set but no token is given (go-private-token or github-token): no netrc secret');
+    }
+    if (inputs.caBundle) {
+        const out = external_node_path_namespaceObject.join(workDir, 'ca-bundle.pem');
+        const system = combineCaBundle(inputs.caBundle, out);
+        extras.secrets.push({ id: CA_SECRET, src: out });
+        extras.notes.push(`secret "${CA_SECRET}": ${inputs.caBundle} added to ${system}`);
+    }
+    return extras;
+}
+//# sourceMappingURL=private.js.map
 ;// CONCATENATED MODULE: ./lib/buildx/args.js
 function buildxArgs(inputs, plan) {
     const a = ['buildx', 'build'];
@@ -42622,6 +42767,10 @@ function buildxArgs(inputs, plan) {
         a.push('--target', inputs.target);
     for (const [k, v] of plan.buildArgs)
         a.push('--build-arg', `${k}=${v}`);
+    // By name only: a proxy URL with credentials stays out of argv (and so out of `ps`).
+    for (const k of plan.envBuildArgs ?? [])
+        if (!plan.buildArgs.has(k))
+            a.push('--build-arg', k);
     for (const t of inputs.tags)
         a.push('--tag', t);
     for (const l of inputs.labels)
@@ -42633,8 +42782,12 @@ function buildxArgs(inputs, plan) {
         const eq = s.indexOf('=');
         a.push('--secret', `id=${s.slice(0, eq)},src=${s.slice(eq + 1)}`);
     }
+    for (const s of plan.extraSecrets ?? [])
+        a.push('--secret', s.env ? `id=${s.id},env=${s.env}` : `id=${s.id},src=${s.src}`);
     for (const s of inputs.ssh)
         a.push('--ssh', s);
+    if (inputs.network)
+        a.push('--network', inputs.network);
     for (const c of inputs.cacheFrom)
         a.push('--cache-from', c);
     for (const c of inputs.cacheTo)
@@ -100702,32 +100855,6 @@ async function releasesFromRegistryTags(df, buildArgs, buildArgName, registry) {
     return tags.filter((t) => /^\d+\.\d+(\.\d+)?((rc|beta)\d+)?$/.test(t));
 }
 //# sourceMappingURL=image-check.js.map
-;// CONCATENATED MODULE: ./lib/io/files.js
-// Files the action reads from the workspace or the runner are untrusted input: read them with a
-// size bound, so a hostile or runaway file cannot exhaust the runner's memory.
-
-
-function readBoundedText(file, maxBytes, what) {
-    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
-    try {
-        const size = (0,external_node_fs_namespaceObject.fstatSync)(fd).size;
-        if (size > maxBytes)
-            throw new FileFormatError(file, 1, `${what} is ${size} bytes, more than the ${maxBytes} this action reads`);
-        const buf = Buffer.alloc(size);
-        let read = 0;
-        while (read < size) {
-            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, read, size - read, read);
-            if (n === 0)
-                break;
-            read += n;
-        }
-        return buf.subarray(0, read).toString('utf8');
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-}
-//# sourceMappingURL=files.js.map
 ;// CONCATENATED MODULE: ./lib/go/gomod.js
 // Reads the `go` and `toolchain` lines of go.mod and go.work as the Go command does: comments,
 // CRLF, BOM and tabs allowed; anything malformed is reported with file and line.
@@ -101311,6 +101438,21 @@ function readInputs(get) {
         }
     }
     const cacheHelperImage = get('cache-helper-image') || 'docker.io/library/busybox:stable';
+    const network = get('network').trim();
+    if (network && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(network))
+        throw new InputError('network', `"${network}" is not a network name: use default, host or none`);
+    // GOPRIVATE patterns: module path globs, comma separated as Go reads them.
+    const goPrivate = parseList(get('go-private'));
+    for (const g of goPrivate)
+        if (!/^[A-Za-z0-9*?[\]._~/-]{1,200}$/.test(g))
+            throw new InputError('go-private', `"${g}" is not a GOPRIVATE pattern: use module path globs such as github.com/acme/*`);
+    const goPrivateHosts = parseList(get('go-private-hosts'));
+    for (const h of goPrivateHosts)
+        if (!/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/.test(h))
+            throw new InputError('go-private-hosts', `"${h}" is not a host name: e.g. github.com`);
+    const goPrivateUser = get('go-private-user') || 'x-access-token';
+    if (/[\s#]/.test(goPrivateUser))
+        throw new InputError('go-private-user', 'must not contain spaces or #, which netrc cannot hold');
     return {
         context: get('context') || '.',
         file: get('file'),
@@ -101356,6 +101498,13 @@ function readInputs(get) {
         reportFile: get('report-file'),
         pullRequest: parsePullRequest(get('pull-request')),
         advice,
+        network,
+        goPrivate,
+        goPrivateToken: get('go-private-token') || get('github-token'),
+        goPrivateUser,
+        goPrivateHosts,
+        caBundle: get('ca-bundle'),
+        buildProxy: bool('build-proxy', true),
     };
 }
 //# sourceMappingURL=inputs.js.map
@@ -107269,6 +107418,8 @@ function renderSummary(f) {
 
 
 
+
+
 const UNTRUSTED_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment']);
 function goSumHash(context) {
     const h = (0,external_node_crypto_.createHash)('sha256');
@@ -107305,6 +107456,9 @@ async function runMain(host) {
     const token = host.input('github-token');
     if (token)
         host.setSecret(token);
+    const privateToken = host.input('go-private-token');
+    if (privateToken)
+        host.setSecret(privateToken);
     for (const c of proxyCredentials(env))
         host.setSecret(c);
     // Secret values are masked before validation, which may print the input it rejects.
@@ -107342,6 +107496,15 @@ async function runMain(host) {
     // Go version: the user's explicit build-arg always wins.
     const buildArgs = new Map(inputs.buildArgs);
     const registry = new RegistryClient();
+    // Secrets, proxy args and CAs the action hands to the build (see src/go/private.ts).
+    const workDir = external_node_path_namespaceObject.join(env['RUNNER_TEMP'] || external_node_path_namespaceObject.join(process.cwd(), '.tmp'), `build-go-image-${process.pid}`);
+    (0,external_node_fs_namespaceObject.mkdirSync)(workDir, { recursive: true });
+    const extras = buildExtras(inputs, env, workDir);
+    for (const [k, v] of extras.buildArgs)
+        if (!buildArgs.has(k))
+            buildArgs.set(k, v);
+    for (const n of extras.notes)
+        log.info(n);
     const go = await goVersionStep({ inputs, dockerfile, buildArgs, registry, env, log });
     const goVersion = go.version;
     facts.goFrom = go.from;
@@ -107357,11 +107520,24 @@ async function runMain(host) {
     state.phase = 'resolved';
     host.saveState(state);
     if (inputs.advice !== 'off') {
-        const advice = adviseDockerfile(dockerfile, {
-            platforms: inputs.platforms,
-            context: inputs.context,
-            hostArch: nodeArch(),
-        });
+        const advice = [
+            ...adviseDockerfile(dockerfile, {
+                platforms: inputs.platforms,
+                context: inputs.context,
+                hostArch: nodeArch(),
+            }),
+            ...secretMountAdvice(dockerfile, extras.secrets.map((s) => s.id === NETRC_SECRET
+                ? {
+                    id: s.id,
+                    input: 'go-private',
+                    mount: '--mount=type=secret,id=netrc,target=/root/.netrc',
+                }
+                : {
+                    id: s.id,
+                    input: 'ca-bundle',
+                    mount: '--mount=type=secret,id=ca-bundle,target=/etc/ssl/certs/ca-certificates.crt',
+                }), [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('=')))),
+        ];
         for (const a of advice)
             (inputs.advice === 'error' ? log.error : log.warning)(a.message, {
                 file: dockerfile.file,
@@ -107396,8 +107572,6 @@ async function runMain(host) {
     }
     facts.platforms = runs;
     // Cache mounts.
-    const workDir = external_node_path_namespaceObject.join(env['RUNNER_TEMP'] || external_node_path_namespaceObject.join(process.cwd(), '.tmp'), `build-go-image-${process.pid}`);
-    (0,external_node_fs_namespaceObject.mkdirSync)(workDir, { recursive: true });
     let cacheState;
     if (mounts.length > 0) {
         cacheState = await log.group('Restore cache mounts', () => restoreCacheMounts(mounts, {
@@ -107428,10 +107602,17 @@ async function runMain(host) {
     host.saveState(state);
     // Build.
     const metadataFile = external_node_path_namespaceObject.join(workDir, 'metadata.json');
-    const args = buildxArgs({ ...inputs, builder: builder ?? '' }, { dockerfile: dockerfile.file, buildArgs, metadataFile });
+    const plan = {
+        dockerfile: dockerfile.file,
+        buildArgs,
+        extraSecrets: extras.secrets,
+        envBuildArgs: extras.envBuildArgs,
+    };
+    const buildEnv = { ...env, ...secretEnv(inputs), ...extras.env };
+    const args = buildxArgs({ ...inputs, builder: builder ?? '' }, { ...plan, metadataFile });
     const result = await log.group(`Build ${inputs.platforms.join(', ')}`, () => runBuild({
         args,
-        env: { ...env, ...secretEnv(inputs) },
+        env: buildEnv,
         metadataFile,
         onOutput: (c) => host.buildOutput(c),
     }));
@@ -107461,14 +107642,10 @@ async function runMain(host) {
                 push: false,
                 load: false,
                 outputs: [`type=oci,dest=${layout},tar=false`],
-            }, {
-                dockerfile: dockerfile.file,
-                buildArgs,
-                metadataFile: external_node_path_namespaceObject.join(workDir, 'metadata-oci.json'),
-            });
+            }, { ...plan, metadataFile: external_node_path_namespaceObject.join(workDir, 'metadata-oci.json') });
             await log.group('Export the image as an OCI layout to measure it', () => runBuild({
                 args: exportArgs,
-                env: { ...env, ...secretEnv(inputs) },
+                env: buildEnv,
                 metadataFile: external_node_path_namespaceObject.join(workDir, 'metadata-oci.json'),
                 onOutput: (c) => host.buildOutput(c),
                 attempts: 1,
@@ -107620,7 +107797,7 @@ async function runAction() {
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(608);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6687);
 // Entry of the action bundle: main or post, by a state flag the runner hands back to post.
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();

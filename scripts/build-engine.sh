@@ -23,7 +23,7 @@ BASE_REGISTRY=$REGISTRY/library
 DOCKER_SOCKET=/var/run/docker.sock
 TRIXIE_PACKAGES=(docker.io containerd docker-buildx "golang-$GO_MINOR-go:amd64" "golang-$GO_MINOR-go:arm64"
   "golang-$GO_MINOR-src" busybox-static:amd64 busybox-static:arm64)
-HOST_PACKAGES=(runc iptables qemu-user-static binfmt-support docker-registry zstd ca-certificates curl jq)
+HOST_PACKAGES=(runc iptables qemu-user-static binfmt-support docker-registry zstd ca-certificates curl jq openssl)
 ARCHES=(amd64 arm64)
 
 ROOT=$PREFIX/root     # unpacked trixie packages (dockerd, containerd, buildx)

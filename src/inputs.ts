@@ -50,6 +50,13 @@ export interface Inputs {
   reportFile: string;
   pullRequest: number | undefined;
   advice: 'warning' | 'error' | 'off';
+  network: string;
+  goPrivate: string[];
+  goPrivateToken: string;
+  goPrivateUser: string;
+  goPrivateHosts: string[];
+  caBundle: string;
+  buildProxy: boolean;
 }
 
 /** Newline- or comma-separated list; commas inside double quotes are kept (build-push-action's rule). */
@@ -193,6 +200,30 @@ export function readInputs(get: InputReader): Inputs {
     }
   }
   const cacheHelperImage = get('cache-helper-image') || 'docker.io/library/busybox:stable';
+  const network = get('network').trim();
+  if (network && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(network))
+    throw new InputError(
+      'network',
+      `"${network}" is not a network name: use default, host or none`,
+    );
+  // GOPRIVATE patterns: module path globs, comma separated as Go reads them.
+  const goPrivate = parseList(get('go-private'));
+  for (const g of goPrivate)
+    if (!/^[A-Za-z0-9*?[\]._~/-]{1,200}$/.test(g))
+      throw new InputError(
+        'go-private',
+        `"${g}" is not a GOPRIVATE pattern: use module path globs such as github.com/acme/*`,
+      );
+  const goPrivateHosts = parseList(get('go-private-hosts'));
+  for (const h of goPrivateHosts)
+    if (!/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/.test(h))
+      throw new InputError('go-private-hosts', `"${h}" is not a host name: e.g. github.com`);
+  const goPrivateUser = get('go-private-user') || 'x-access-token';
+  if (/[\s#]/.test(goPrivateUser))
+    throw new InputError(
+      'go-private-user',
+      'must not contain spaces or #, which netrc cannot hold',
+    );
   return {
     context: get('context') || '.',
     file: get('file'),
@@ -238,5 +269,12 @@ export function readInputs(get: InputReader): Inputs {
     reportFile: get('report-file'),
     pullRequest: parsePullRequest(get('pull-request')),
     advice,
+    network,
+    goPrivate,
+    goPrivateToken: get('go-private-token') || get('github-token'),
+    goPrivateUser,
+    goPrivateHosts,
+    caBundle: get('ca-bundle'),
+    buildProxy: bool('build-proxy', true),
   };
 }

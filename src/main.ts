@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { adviseDockerfile } from './advice/advice.ts';
+import { secretMountAdvice } from './advice/secrets.ts';
+import { NETRC_SECRET, buildExtras } from './go/private.ts';
 import { buildxArgs, secretEnv } from './buildx/args.ts';
 import {
   buildxAvailable,
@@ -76,6 +78,8 @@ export async function runMain(host: Host): Promise<void> {
   // Masked before anything can fail and print it.
   const token = host.input('github-token');
   if (token) host.setSecret(token);
+  const privateToken = host.input('go-private-token');
+  if (privateToken) host.setSecret(privateToken);
   for (const c of proxyCredentials(env)) host.setSecret(c);
   // Secret values are masked before validation, which may print the input it rejects.
   for (const s of parseList(host.input('secrets')))
@@ -116,6 +120,16 @@ export async function runMain(host: Host): Promise<void> {
   // Go version: the user's explicit build-arg always wins.
   const buildArgs = new Map(inputs.buildArgs);
   const registry = new RegistryClient();
+  // Secrets, proxy args and CAs the action hands to the build (see src/go/private.ts).
+  const workDir = path.join(
+    env['RUNNER_TEMP'] || path.join(process.cwd(), '.tmp'),
+    `build-go-image-${process.pid}`,
+  );
+  mkdirSync(workDir, { recursive: true });
+  const extras = buildExtras(inputs, env, workDir);
+  for (const [k, v] of extras.buildArgs) if (!buildArgs.has(k)) buildArgs.set(k, v);
+  for (const n of extras.notes) log.info(n);
+
   const go = await goVersionStep({ inputs, dockerfile, buildArgs, registry, env, log });
   const goVersion = go.version;
   facts.goFrom = go.from;
@@ -131,11 +145,30 @@ export async function runMain(host: Host): Promise<void> {
   host.saveState(state);
 
   if (inputs.advice !== 'off') {
-    const advice = adviseDockerfile(dockerfile, {
-      platforms: inputs.platforms,
-      context: inputs.context,
-      hostArch: nodeArch(),
-    });
+    const advice = [
+      ...adviseDockerfile(dockerfile, {
+        platforms: inputs.platforms,
+        context: inputs.context,
+        hostArch: nodeArch(),
+      }),
+      ...secretMountAdvice(
+        dockerfile,
+        extras.secrets.map((s) =>
+          s.id === NETRC_SECRET
+            ? {
+                id: s.id,
+                input: 'go-private',
+                mount: '--mount=type=secret,id=netrc,target=/root/.netrc',
+              }
+            : {
+                id: s.id,
+                input: 'ca-bundle',
+                mount: '--mount=type=secret,id=ca-bundle,target=/etc/ssl/certs/ca-certificates.crt',
+              },
+        ),
+        [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('='))),
+      ),
+    ];
     for (const a of advice)
       (inputs.advice === 'error' ? log.error : log.warning)(a.message, {
         file: dockerfile.file,
@@ -179,11 +212,6 @@ export async function runMain(host: Host): Promise<void> {
   facts.platforms = runs;
 
   // Cache mounts.
-  const workDir = path.join(
-    env['RUNNER_TEMP'] || path.join(process.cwd(), '.tmp'),
-    `build-go-image-${process.pid}`,
-  );
-  mkdirSync(workDir, { recursive: true });
   let cacheState: CacheRestoreState | undefined;
   if (mounts.length > 0) {
     cacheState = await log.group('Restore cache mounts', () =>
@@ -224,14 +252,18 @@ export async function runMain(host: Host): Promise<void> {
 
   // Build.
   const metadataFile = path.join(workDir, 'metadata.json');
-  const args = buildxArgs(
-    { ...inputs, builder: builder ?? '' },
-    { dockerfile: dockerfile.file, buildArgs, metadataFile },
-  );
+  const plan = {
+    dockerfile: dockerfile.file,
+    buildArgs,
+    extraSecrets: extras.secrets,
+    envBuildArgs: extras.envBuildArgs,
+  };
+  const buildEnv = { ...env, ...secretEnv(inputs), ...extras.env };
+  const args = buildxArgs({ ...inputs, builder: builder ?? '' }, { ...plan, metadataFile });
   const result = await log.group(`Build ${inputs.platforms.join(', ')}`, () =>
     runBuild({
       args,
-      env: { ...env, ...secretEnv(inputs) },
+      env: buildEnv,
       metadataFile,
       onOutput: (c) => host.buildOutput(c),
     }),
@@ -268,16 +300,12 @@ export async function runMain(host: Host): Promise<void> {
           load: false,
           outputs: [`type=oci,dest=${layout},tar=false`],
         },
-        {
-          dockerfile: dockerfile.file,
-          buildArgs,
-          metadataFile: path.join(workDir, 'metadata-oci.json'),
-        },
+        { ...plan, metadataFile: path.join(workDir, 'metadata-oci.json') },
       );
       await log.group('Export the image as an OCI layout to measure it', () =>
         runBuild({
           args: exportArgs,
-          env: { ...env, ...secretEnv(inputs) },
+          env: buildEnv,
           metadataFile: path.join(workDir, 'metadata-oci.json'),
           onOutput: (c) => host.buildOutput(c),
           attempts: 1,

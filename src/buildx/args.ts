@@ -7,6 +7,10 @@ export interface BuildPlan {
   metadataFile: string;
   /** Extra outputs (e.g. an OCI layout for measuring a build that pushes nothing). */
   extraOutputs?: string[];
+  /** Secrets the action provides itself (netrc, CA bundle); values come from env or a file. */
+  extraSecrets?: { id: string; env?: string; src?: string }[];
+  /** Build-args passed by name only: buildx reads their values from its environment. */
+  envBuildArgs?: string[];
 }
 
 export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
@@ -16,6 +20,8 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   a.push('--platform', inputs.platforms.join(','));
   if (inputs.target) a.push('--target', inputs.target);
   for (const [k, v] of plan.buildArgs) a.push('--build-arg', `${k}=${v}`);
+  // By name only: a proxy URL with credentials stays out of argv (and so out of `ps`).
+  for (const k of plan.envBuildArgs ?? []) if (!plan.buildArgs.has(k)) a.push('--build-arg', k);
   for (const t of inputs.tags) a.push('--tag', t);
   for (const l of inputs.labels) a.push('--label', l);
   for (const an of inputs.annotations) a.push('--annotation', an);
@@ -26,7 +32,10 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
     const eq = s.indexOf('=');
     a.push('--secret', `id=${s.slice(0, eq)},src=${s.slice(eq + 1)}`);
   }
+  for (const s of plan.extraSecrets ?? [])
+    a.push('--secret', s.env ? `id=${s.id},env=${s.env}` : `id=${s.id},src=${s.src}`);
   for (const s of inputs.ssh) a.push('--ssh', s);
+  if (inputs.network) a.push('--network', inputs.network);
   for (const c of inputs.cacheFrom) a.push('--cache-from', c);
   for (const c of inputs.cacheTo) a.push('--cache-to', c);
   if (inputs.provenance) a.push(`--provenance=${inputs.provenance}`);
