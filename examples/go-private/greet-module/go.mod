@@ -1,0 +1,3 @@
+module example.internal/greet
+
+go 1.24
