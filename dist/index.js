@@ -39356,7 +39356,7 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 6687:
+/***/ 6574:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39574,7 +39574,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -42387,7 +42387,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function core_error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -42395,7 +42395,7 @@ function core_error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -42403,7 +42403,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -42538,6 +42538,7 @@ class FileFormatError extends Error {
 const actionsLogger = {
     info: (m) => info(m),
     warning: (m, p) => warning(m, p ?? {}),
+    notice: (m, p) => notice(m, p ?? {}),
     error: (m, p) => core_error(m, p ?? {}),
     debug: (m) => core_debug(m),
     group: (name, fn) => group(name, fn),
@@ -42547,6 +42548,7 @@ function consoleLogger(verbose = false) {
     return {
         info: (m) => console.log(m),
         warning: (m, p) => console.error(`warning${where(p)}: ${m}`),
+        notice: (m, p) => console.error(`notice${where(p)}: ${m}`),
         error: (m, p) => console.error(`error${where(p)}: ${m}`),
         debug: (m) => {
             if (verbose)
@@ -42565,52 +42567,504 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./lib/advice/advice.js
-// Go-specific Dockerfile advice, each with the line it concerns and the fix.
+;// CONCATENATED MODULE: ./lib/dockerfile/args.js
+/** Expands $VAR, ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}; unknown -> "". */
+function expandWord(text, vars, escape = '\\') {
+    let out = '';
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (c === escape && text[i + 1] === '$') {
+            out += '$';
+            i++;
+            continue;
+        }
+        if (c !== '$') {
+            out += c;
+            continue;
+        }
+        if (text[i + 1] === '{') {
+            const close = text.indexOf('}', i + 2);
+            if (close < 0) {
+                out += text.slice(i);
+                break;
+            }
+            const body = text.slice(i + 2, close);
+            i = close;
+            const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])(.*))?$/s.exec(body);
+            if (!m)
+                continue;
+            const [, name, op, word = ''] = m;
+            const has = vars.has(name);
+            const value = vars.get(name) ?? '';
+            if (op === ':-')
+                out += value !== '' ? value : expandWord(word, vars, escape);
+            else if (op === '-')
+                out += has ? value : expandWord(word, vars, escape);
+            else if (op === ':+')
+                out += value !== '' ? expandWord(word, vars, escape) : '';
+            else if (op === '+')
+                out += has ? expandWord(word, vars, escape) : '';
+            else
+                out += value;
+            continue;
+        }
+        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 1));
+        if (!m) {
+            out += c;
+            continue;
+        }
+        out += vars.get(m[0]) ?? '';
+        i += m[0].length;
+    }
+    return out;
+}
+/** `ARG a=1 b` -> [{name:'a', default:'1'}, {name:'b'}]. Quoted defaults lose their quotes. */
+function parseArgInstruction(ins) {
+    const out = [];
+    const re = /([A-Za-z_][A-Za-z0-9_]*)(?:=("(?:[^"\\]|\\.)*"|'[^']*'|\S*))?/g;
+    for (const m of ins.args.matchAll(re)) {
+        let def = m[2];
+        if (def && /^(".*"|'.*')$/s.test(def))
+            def = def.slice(1, -1);
+        out.push(def === undefined ? { name: m[1] } : { name: m[1], default: def });
+    }
+    return out;
+}
+/** Values of the global ARGs (before the first FROM), build-args overriding defaults. */
+function globalArgScope(df, buildArgs) {
+    const vars = new Map();
+    for (const ins of df.globalArgs) {
+        for (const a of parseArgInstruction(ins)) {
+            const v = buildArgs.get(a.name) ??
+                (a.default !== undefined ? expandWord(a.default, vars, df.escape) : undefined);
+            if (v !== undefined)
+                vars.set(a.name, v);
+        }
+    }
+    return vars;
+}
+/** The stage's FROM image with global ARGs and build-args substituted. */
+function resolveFromImage(df, stage, buildArgs) {
+    return expandWord(stage.image, globalArgScope(df, buildArgs), df.escape);
+}
+/**
+ * Variables visible to `upTo` inside `stage`: ARGs declared in the stage (global defaults only when
+ * redeclared), build-args overriding defaults, ENV values, and the predefined platform ARGs.
+ */
+function stageScope(df, stage, upTo, buildArgs, predefined = new Map()) {
+    const globals = globalArgScope(df, buildArgs);
+    const vars = new Map();
+    for (const ins of stage.instructions) {
+        if (ins === upTo)
+            break;
+        if (ins.keyword === 'ARG') {
+            for (const a of parseArgInstruction(ins)) {
+                const v = buildArgs.get(a.name) ??
+                    predefined.get(a.name) ??
+                    (a.default !== undefined ? expandWord(a.default, vars, df.escape) : globals.get(a.name));
+                if (v !== undefined)
+                    vars.set(a.name, v);
+            }
+        }
+        else if (ins.keyword === 'ENV') {
+            const re = /([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)/g;
+            for (const m of ins.args.matchAll(re)) {
+                let v = m[2];
+                if (v.startsWith('"') && v.endsWith('"'))
+                    v = v.slice(1, -1);
+                vars.set(m[1], expandWord(v, vars, df.escape));
+            }
+        }
+    }
+    return vars;
+}
+//# sourceMappingURL=args.js.map
+;// CONCATENATED MODULE: ./lib/advice/rules.js
+// The advice rules. Each looks at the parsed Dockerfile (and, for the context rule, the build
+// context on disk) and returns what it finds with the line and the fix. None fails a build; the
+// `advice` input decides that.
+
 
 
 const GO_BUILD = /\bgo\s+build\b/;
-function adviseDockerfile(df, opts) {
-    const out = [];
-    const last = df.stages[df.stages.length - 1];
-    const multi = opts.platforms.some((p) => p.split('/')[1] !== opts.hostArch);
-    for (const stage of df.stages) {
-        const build = stage.instructions.find((i) => i.keyword === 'RUN' && GO_BUILD.test(i.args));
-        if (!build)
-            continue;
-        if (multi && !(stage.platform ?? '').includes('BUILDPLATFORM'))
-            out.push({
-                line: stage.from.line,
-                title: 'Go compiles under emulation',
-                message: `this stage runs "go build" on the target platform, so ${opts.platforms.filter((p) => p.split('/')[1] !== opts.hostArch).join(', ')} compiles under QEMU (about 7x slower). Use "FROM --platform=$BUILDPLATFORM ..." and cross-compile with GOOS=$TARGETOS GOARCH=$TARGETARCH`,
-            });
-        const finalBase = last?.image.toLowerCase() ?? '';
-        if (last !== stage &&
-            (finalBase === 'scratch' || finalBase.includes('distroless')) &&
-            !/CGO_ENABLED=0/.test(stage.instructions.map((i) => i.args).join('\n')))
+const rules_arch = (p) => p.split('/')[1] ?? '';
+/** The stage the build exports: --target, or the last one. */
+function finalStage(ctx) {
+    const target = ctx.target?.toLowerCase();
+    const named = target ? ctx.df.stages.find((s) => s.name === target) : undefined;
+    return named ?? ctx.df.stages[ctx.df.stages.length - 1];
+}
+/** The image a stage is ultimately based on, following FROM <stage> chains. */
+function baseImage(ctx, stage) {
+    const seen = new Set();
+    let s = stage;
+    while (s && !seen.has(s)) {
+        seen.add(s);
+        const image = resolveFromImage(ctx.df, s, ctx.buildArgs).toLowerCase();
+        const parent = ctx.df.stages.find((p) => p.name === image && p.index < s.index);
+        if (!parent)
+            return image;
+        s = parent;
+    }
+    return '';
+}
+const shellless = (image) => image === 'scratch' || image.includes('distroless');
+const emulatedCompile = {
+    id: 'go-build-emulated',
+    severity: 'warning',
+    check(ctx) {
+        const foreign = ctx.platforms.filter((p) => rules_arch(p) !== ctx.hostArch);
+        if (foreign.length === 0)
+            return [];
+        return ctx.df.stages
+            .filter((s) => s.instructions.some((i) => i.keyword === 'RUN' && GO_BUILD.test(i.args)) &&
+            !(s.platform ?? '').includes('BUILDPLATFORM'))
+            .map((s) => ({
+            line: s.from.line,
+            title: 'Go compiles under emulation',
+            message: `this stage runs "go build" on the target platform, so ${foreign.join(', ')} compiles under QEMU (about 7x slower). Use "FROM --platform=$BUILDPLATFORM ..." and cross-compile with GOOS=$TARGETOS GOARCH=$TARGETARCH`,
+        }));
+    },
+};
+const cgoWithoutLibc = {
+    id: 'cgo-without-libc',
+    severity: 'warning',
+    check(ctx) {
+        const last = finalStage(ctx);
+        if (!shellless(baseImage(ctx, last)))
+            return [];
+        const out = [];
+        for (const stage of ctx.df.stages) {
+            const build = stage.instructions.find((i) => i.keyword === 'RUN' && GO_BUILD.test(i.args));
+            if (!build || stage === last)
+                continue;
+            if (/CGO_ENABLED=0/.test(stage.instructions.map((i) => i.args).join('\n')))
+                continue;
             out.push({
                 line: build.line,
                 title: 'cgo binary in a final stage without libc',
                 message: 'the final stage is scratch/distroless but CGO_ENABLED=0 is not set: a cgo-linked binary will not start there. Set CGO_ENABLED=0 for the go build',
             });
-        const copyAll = stage.instructions.find((i) => i.keyword === 'COPY' && /^\.\s+\.(\/)?$/.test(i.args.trim()));
-        const download = stage.instructions.find((i) => i.keyword === 'RUN' && /\bgo\s+mod\s+download\b/.test(i.args));
-        if (copyAll && download && copyAll.line < download.line)
-            out.push({
-                line: copyAll.line,
-                title: 'COPY . . before go mod download',
-                message: 'any source change invalidates the module download step. Copy go.mod and go.sum (or bind-mount them) before "go mod download", and the rest after it',
-            });
+        }
+        return out;
+    },
+};
+const copyBeforeDownload = {
+    id: 'copy-before-mod-download',
+    severity: 'warning',
+    check(ctx) {
+        const out = [];
+        for (const stage of ctx.df.stages) {
+            const copyAll = stage.instructions.find((i) => i.keyword === 'COPY' && /^\.\s+\.(\/)?$/.test(i.args.trim()));
+            const download = stage.instructions.find((i) => i.keyword === 'RUN' && /\bgo\s+mod\s+download\b/.test(i.args));
+            if (copyAll && download && copyAll.line < download.line)
+                out.push({
+                    line: copyAll.line,
+                    title: 'COPY . . before go mod download',
+                    message: 'any source change invalidates the module download step. Copy go.mod and go.sum (or bind-mount them) before "go mod download", and the rest after it',
+                });
+        }
+        return out;
+    },
+};
+/** Bytes under `dir`, counting at most `limit` entries (a huge tree is reported as "at least"). */
+function treeSize(dir, limit = 20_000) {
+    let bytes = 0;
+    let entries = 0;
+    const stack = [dir];
+    while (stack.length > 0) {
+        const d = stack.pop();
+        let names;
+        try {
+            names = (0,external_node_fs_namespaceObject.readdirSync)(d);
+        }
+        catch {
+            continue;
+        }
+        for (const name of names) {
+            if (++entries > limit)
+                return { bytes, complete: false };
+            const p = external_node_path_namespaceObject.join(d, name);
+            try {
+                const st = (0,external_node_fs_namespaceObject.lstatSync)(p);
+                if (st.isDirectory())
+                    stack.push(p);
+                else
+                    bytes += st.size;
+            }
+            catch {
+                /* vanished while walking */
+            }
+        }
     }
-    if (!(0,external_node_fs_namespaceObject.existsSync)(external_node_path_namespaceObject.join(opts.context, '.dockerignore')))
-        out.push({
-            line: 1,
-            title: 'no .dockerignore',
-            message: `the build context ${opts.context} has no .dockerignore: .git and other large folders are sent to the builder and can bust the cache. Add one listing .git and build outputs`,
-        });
-    return out;
+    return { bytes, complete: true };
 }
+function humanBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) {
+        n /= 1024;
+        i++;
+    }
+    return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+const sized = (s) => `${s.complete ? '' : 'at least '}${humanBytes(s.bytes)}`;
+/** Whether .dockerignore lines exclude `.git` at the context root (last match wins, like BuildKit). */
+function ignoresGit(lines) {
+    let ignored = false;
+    for (const raw of lines) {
+        const l = raw.trim();
+        if (!l || l.startsWith('#'))
+            continue;
+        const negate = l.startsWith('!');
+        const p = (negate ? l.slice(1) : l).replace(/^\/+/, '').replace(/\/+$/, '');
+        if (['.git', '**/.git', '*', '**', '.*', '.git*', '**/*'].includes(p))
+            ignored = !negate;
+    }
+    return ignored;
+}
+const contextRule = {
+    id: 'build-context',
+    severity: 'warning',
+    check(ctx) {
+        const ignoreFile = external_node_path_namespaceObject.join(ctx.context, '.dockerignore');
+        const git = external_node_path_namespaceObject.join(ctx.context, '.git');
+        if (!(0,external_node_fs_namespaceObject.existsSync)(ignoreFile)) {
+            const size = treeSize(ctx.context);
+            return [
+                {
+                    line: 1,
+                    title: 'no .dockerignore',
+                    message: `the build context ${ctx.context} (${sized(size)}) has no .dockerignore: all of it, .git included, is sent to the builder and can bust the cache. Add one listing .git and build outputs`,
+                },
+            ];
+        }
+        if (!(0,external_node_fs_namespaceObject.existsSync)(git))
+            return [];
+        const lines = (0,external_node_fs_namespaceObject.readFileSync)(ignoreFile, 'utf8').split(/\r?\n/);
+        if (ignoresGit(lines))
+            return [];
+        return [
+            {
+                line: 1,
+                title: '.git is sent to the builder',
+                message: `.dockerignore does not exclude .git, so ${sized(treeSize(git))} of repository history is sent with every build and any commit busts COPY . caches. Add ".git" to .dockerignore`,
+            },
+        ];
+    },
+};
+/** FROM lines pinned by digest: image@sha256:... (after build-arg substitution). */
+function pinnedDigests(df, buildArgs = new Map()) {
+    return df.stages.flatMap((s) => {
+        const image = resolveFromImage(df, s, buildArgs);
+        const m = /^(.+)@(sha256:[0-9a-f]{64})$/.exec(image);
+        return m ? [{ ref: image, digest: m[2], line: s.from.line }] : [];
+    });
+}
+const singlePlatformDigest = {
+    id: 'single-platform-digest',
+    severity: 'warning',
+    check(ctx) {
+        if (ctx.platforms.length < 2 || !ctx.digestKinds)
+            return [];
+        return pinnedDigests(ctx.df, ctx.buildArgs)
+            .filter((p) => ctx.digestKinds.get(p.digest) === 'manifest')
+            .map((p) => ({
+            line: p.line,
+            title: 'base image pinned to one platform',
+            message: `${p.ref} is the digest of a single-platform manifest, so every platform of this ${ctx.platforms.length}-platform build gets that one architecture (or fails). Pin the multi-platform index digest instead, from "docker buildx imagetools inspect <image:tag>"`,
+        }));
+    },
+};
+const shellFormEntrypoint = {
+    id: 'shell-form-entrypoint',
+    severity: 'warning',
+    check(ctx) {
+        const last = finalStage(ctx);
+        if (!shellless(baseImage(ctx, last)))
+            return [];
+        return last.instructions
+            .filter((i) => (i.keyword === 'ENTRYPOINT' || i.keyword === 'CMD') && !i.json)
+            .map((i) => ({
+            line: i.line,
+            title: `shell-form ${i.keyword} without a shell`,
+            message: `the final stage has no /bin/sh, and shell form runs "/bin/sh -c ${i.args.slice(0, 40)}", so the container cannot start. Use exec form: ${i.keyword} ["${i.args.split(/\s+/)[0] ?? '/app'}"]`,
+        }));
+    },
+};
+function isQualified(image) {
+    const first = image.split('/')[0] ?? '';
+    return (image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost'));
+}
+const unqualifiedImage = {
+    id: 'unqualified-image',
+    severity: 'notice',
+    check(ctx) {
+        const stageNames = new Set(ctx.df.stages.map((s) => s.name).filter(Boolean));
+        return ctx.df.stages
+            .filter((s) => {
+            const raw = s.image;
+            if (raw.startsWith('$') || raw.toLowerCase() === 'scratch')
+                return false;
+            if (stageNames.has(raw.toLowerCase()))
+                return false;
+            return !isQualified(resolveFromImage(ctx.df, s, ctx.buildArgs));
+        })
+            .map((s) => {
+            const image = resolveFromImage(ctx.df, s, ctx.buildArgs);
+            const full = image.includes('/') ? `docker.io/${image}` : `docker.io/library/${image}`;
+            return {
+                line: s.from.line,
+                title: 'image reference without registry',
+                message: `"${image}" means ${full} to Docker, but other tools (podman, unqualified-search registries, mirrors) may resolve it elsewhere. Write ${full}`,
+            };
+        });
+    },
+};
+function lastUser(stage) {
+    return stage.instructions.filter((i) => i.keyword === 'USER').pop();
+}
+const finalStageRoot = {
+    id: 'final-stage-root',
+    severity: 'warning',
+    check(ctx) {
+        const last = finalStage(ctx);
+        const base = baseImage(ctx, last);
+        if (!shellless(base))
+            return [];
+        const user = lastUser(last)?.args.trim().split(':')[0];
+        if (user && user !== 'root' && user !== '0')
+            return [];
+        const fix = base.includes('distroless')
+            ? 'use the :nonroot tag of the distroless image, or add "USER nonroot:nonroot"'
+            : 'add "USER 65532:65532" (a static binary needs no passwd entry)';
+        return [
+            {
+                line: lastUser(last)?.line ?? last.from.line,
+                title: 'final stage runs as root',
+                message: `the service runs as root although nothing in a ${base === 'scratch' ? 'scratch' : 'distroless'} image needs it: ${fix}`,
+            },
+        ];
+    },
+};
+const syntaxDirective = {
+    id: 'syntax-directive',
+    severity: 'warning',
+    check(ctx) {
+        const d = ctx.df.directives.find((x) => x.name === 'syntax');
+        if (!d)
+            return [];
+        const value = d.value.trim();
+        const pinned = /@sha256:[0-9a-f]{64}$/.test(value) || /:\d+(\.\d+){0,2}(-[a-z]+)?$/.test(value);
+        // A pinned frontend is fine where its registry answers; only an unreachable one is news.
+        if (pinned && ctx.syntaxReachable !== false)
+            return [];
+        const what = pinned
+            ? `"${value}" did not answer from its registry here, and`
+            : `"${value}" pins no version, so the frontend can change under the build, and`;
+        return [
+            {
+                line: d.line,
+                title: pinned ? '# syntax frontend is unreachable' : '# syntax pins nothing',
+                message: `${what} BuildKit pulls this frontend image from its registry at every build: a runner without access to it (air-gapped, mirrored, rate-limited) fails before the first instruction. Remove the line when the builder's built-in frontend suffices${pinned ? '' : ', or pin a version (docker/dockerfile:1.7) or digest'}`,
+            },
+        ];
+    },
+};
+/** In report order. */
+const RULES = [
+    emulatedCompile,
+    cgoWithoutLibc,
+    copyBeforeDownload,
+    contextRule,
+    singlePlatformDigest,
+    shellFormEntrypoint,
+    unqualifiedImage,
+    finalStageRoot,
+    syntaxDirective,
+];
+//# sourceMappingURL=rules.js.map
+;// CONCATENATED MODULE: ./lib/advice/advice.js
+
+function adviseDockerfile(df, opts) {
+    const ctx = { df, ...opts, buildArgs: opts.buildArgs ?? new Map() };
+    return RULES.flatMap((rule) => rule.check(ctx).map((a) => ({ id: rule.id, severity: rule.severity, ...a })));
+}
+
 //# sourceMappingURL=advice.js.map
+;// CONCATENATED MODULE: ./lib/registry/reference.js
+// Image references normalised the way Docker does: golang:1.24 -> docker.io/library/golang:1.24.
+const DOMAIN = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+)(?::\d+)?$/i;
+const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+function parseImageReference(text) {
+    const s = text.trim();
+    if (!s || s.length > 512)
+        throw new Error(`invalid image reference "${text}"`);
+    let rest = s;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!DIGEST.test(digest))
+            throw new Error(`invalid digest in image reference "${text}"`);
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!TAG.test(tag))
+            throw new Error(`invalid tag "${tag}" in image reference "${text}"`);
+    }
+    let registry = 'docker.io';
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    if (first &&
+        (first.includes('.') || first.includes(':') || first === 'localhost') &&
+        DOMAIN.test(first)) {
+        registry = first;
+        rest = rest.slice(slash + 1);
+    }
+    if (!PATH.test(rest))
+        throw new Error(`invalid repository "${rest}" in image reference "${text}": use lowercase letters, digits and separators`);
+    if (registry === 'docker.io' || registry === 'index.docker.io') {
+        registry = 'registry-1.docker.io';
+        if (!rest.includes('/'))
+            rest = `library/${rest}`;
+    }
+    return { registry, repository: rest, tag: tag ?? (digest ? undefined : 'latest'), digest };
+}
+function formatImageReference(ref) {
+    const host = ref.registry === 'registry-1.docker.io' ? 'docker.io' : ref.registry;
+    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+//# sourceMappingURL=reference.js.map
+;// CONCATENATED MODULE: ./lib/advice/lookups.js
+
+
+async function kindOf(registry, image) {
+    const m = await registry.getManifest(parseImageReference(image));
+    if (!m)
+        return undefined;
+    return m.body.manifests ? 'index' : 'manifest';
+}
+async function lookupAdviceFacts(df, buildArgs, registry, multiPlatform) {
+    const facts = { digestKinds: new Map() };
+    if (multiPlatform)
+        for (const p of pinnedDigests(df, buildArgs)) {
+            const kind = await kindOf(registry, p.ref).catch(() => undefined);
+            if (kind)
+                facts.digestKinds.set(p.digest, kind);
+        }
+    const syntax = df.directives.find((d) => d.name === 'syntax')?.value.trim();
+    if (syntax)
+        facts.syntaxReachable = await kindOf(registry, syntax).then((k) => k !== undefined, () => false);
+    return facts;
+}
+//# sourceMappingURL=lookups.js.map
 ;// CONCATENATED MODULE: ./lib/advice/secrets.js
 function secretIds(ins) {
     return ins.flags
@@ -43120,118 +43574,6 @@ async function installBinfmt(image, arches, opts = {}) {
     throw new Error(`QEMU for ${arches.join(', ')} could not be registered with ${image} (${why}): set binfmt-image to an installer image the runner can pull, register QEMU before this step (docker/setup-qemu-action), or build only native platforms`);
 }
 //# sourceMappingURL=qemu.js.map
-;// CONCATENATED MODULE: ./lib/dockerfile/args.js
-/** Expands $VAR, ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}; unknown -> "". */
-function expandWord(text, vars, escape = '\\') {
-    let out = '';
-    for (let i = 0; i < text.length; i++) {
-        const c = text[i];
-        if (c === escape && text[i + 1] === '$') {
-            out += '$';
-            i++;
-            continue;
-        }
-        if (c !== '$') {
-            out += c;
-            continue;
-        }
-        if (text[i + 1] === '{') {
-            const close = text.indexOf('}', i + 2);
-            if (close < 0) {
-                out += text.slice(i);
-                break;
-            }
-            const body = text.slice(i + 2, close);
-            i = close;
-            const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])(.*))?$/s.exec(body);
-            if (!m)
-                continue;
-            const [, name, op, word = ''] = m;
-            const has = vars.has(name);
-            const value = vars.get(name) ?? '';
-            if (op === ':-')
-                out += value !== '' ? value : expandWord(word, vars, escape);
-            else if (op === '-')
-                out += has ? value : expandWord(word, vars, escape);
-            else if (op === ':+')
-                out += value !== '' ? expandWord(word, vars, escape) : '';
-            else if (op === '+')
-                out += has ? expandWord(word, vars, escape) : '';
-            else
-                out += value;
-            continue;
-        }
-        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 1));
-        if (!m) {
-            out += c;
-            continue;
-        }
-        out += vars.get(m[0]) ?? '';
-        i += m[0].length;
-    }
-    return out;
-}
-/** `ARG a=1 b` -> [{name:'a', default:'1'}, {name:'b'}]. Quoted defaults lose their quotes. */
-function parseArgInstruction(ins) {
-    const out = [];
-    const re = /([A-Za-z_][A-Za-z0-9_]*)(?:=("(?:[^"\\]|\\.)*"|'[^']*'|\S*))?/g;
-    for (const m of ins.args.matchAll(re)) {
-        let def = m[2];
-        if (def && /^(".*"|'.*')$/s.test(def))
-            def = def.slice(1, -1);
-        out.push(def === undefined ? { name: m[1] } : { name: m[1], default: def });
-    }
-    return out;
-}
-/** Values of the global ARGs (before the first FROM), build-args overriding defaults. */
-function globalArgScope(df, buildArgs) {
-    const vars = new Map();
-    for (const ins of df.globalArgs) {
-        for (const a of parseArgInstruction(ins)) {
-            const v = buildArgs.get(a.name) ??
-                (a.default !== undefined ? expandWord(a.default, vars, df.escape) : undefined);
-            if (v !== undefined)
-                vars.set(a.name, v);
-        }
-    }
-    return vars;
-}
-/** The stage's FROM image with global ARGs and build-args substituted. */
-function resolveFromImage(df, stage, buildArgs) {
-    return expandWord(stage.image, globalArgScope(df, buildArgs), df.escape);
-}
-/**
- * Variables visible to `upTo` inside `stage`: ARGs declared in the stage (global defaults only when
- * redeclared), build-args overriding defaults, ENV values, and the predefined platform ARGs.
- */
-function stageScope(df, stage, upTo, buildArgs, predefined = new Map()) {
-    const globals = globalArgScope(df, buildArgs);
-    const vars = new Map();
-    for (const ins of stage.instructions) {
-        if (ins === upTo)
-            break;
-        if (ins.keyword === 'ARG') {
-            for (const a of parseArgInstruction(ins)) {
-                const v = buildArgs.get(a.name) ??
-                    predefined.get(a.name) ??
-                    (a.default !== undefined ? expandWord(a.default, vars, df.escape) : globals.get(a.name));
-                if (v !== undefined)
-                    vars.set(a.name, v);
-            }
-        }
-        else if (ins.keyword === 'ENV') {
-            const re = /([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)/g;
-            for (const m of ins.args.matchAll(re)) {
-                let v = m[2];
-                if (v.startsWith('"') && v.endsWith('"'))
-                    v = v.slice(1, -1);
-                vars.set(m[1], expandWord(v, vars, df.escape));
-            }
-        }
-    }
-    return vars;
-}
-//# sourceMappingURL=args.js.map
 ;// CONCATENATED MODULE: ./lib/cachemounts/discover.js
 
 
@@ -100671,56 +101013,6 @@ function parseInstruction(text, line, endLine, file) {
     return ins;
 }
 //# sourceMappingURL=parse.js.map
-;// CONCATENATED MODULE: ./lib/registry/reference.js
-// Image references normalised the way Docker does: golang:1.24 -> docker.io/library/golang:1.24.
-const DOMAIN = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+)(?::\d+)?$/i;
-const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-function parseImageReference(text) {
-    const s = text.trim();
-    if (!s || s.length > 512)
-        throw new Error(`invalid image reference "${text}"`);
-    let rest = s;
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-        if (!DIGEST.test(digest))
-            throw new Error(`invalid digest in image reference "${text}"`);
-    }
-    let tag;
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-        if (!TAG.test(tag))
-            throw new Error(`invalid tag "${tag}" in image reference "${text}"`);
-    }
-    let registry = 'docker.io';
-    const slash = rest.indexOf('/');
-    const first = slash >= 0 ? rest.slice(0, slash) : '';
-    if (first &&
-        (first.includes('.') || first.includes(':') || first === 'localhost') &&
-        DOMAIN.test(first)) {
-        registry = first;
-        rest = rest.slice(slash + 1);
-    }
-    if (!PATH.test(rest))
-        throw new Error(`invalid repository "${rest}" in image reference "${text}": use lowercase letters, digits and separators`);
-    if (registry === 'docker.io' || registry === 'index.docker.io') {
-        registry = 'registry-1.docker.io';
-        if (!rest.includes('/'))
-            rest = `library/${rest}`;
-    }
-    return { registry, repository: rest, tag: tag ?? (digest ? undefined : 'latest'), digest };
-}
-function formatImageReference(ref) {
-    const host = ref.registry === 'registry-1.docker.io' ? 'docker.io' : ref.registry;
-    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-//# sourceMappingURL=reference.js.map
 ;// CONCATENATED MODULE: ./lib/go/version.js
 // Go version strings: go1.24, go1.24.3, go1.25rc1 (Go's own forms) and their semver equivalents.
 
@@ -106864,7 +107156,7 @@ function render_marker(name) {
     return `<!-- build-go-image:size-report:${name.replace(/[^A-Za-z0-9_./:@-]/g, '_')} -->`;
 }
 /** IEC units with one decimal, the same everywhere in the report. */
-function humanBytes(n) {
+function render_humanBytes(n) {
     const sign = n < 0 ? '-' : '';
     let v = Math.abs(n);
     const units = ['B', 'KiB', 'MiB', 'GiB'];
@@ -106880,7 +107172,7 @@ function delta(base, head) {
         return '—';
     const d = head - base;
     const pct = base > 0 ? ` (${d >= 0 ? '+' : ''}${((d / base) * 100).toFixed(1)}%)` : '';
-    return `${d > 0 ? '+' : ''}${humanBytes(d)}${pct}`;
+    return `${d > 0 ? '+' : ''}${render_humanBytes(d)}${pct}`;
 }
 const cell = (s) => s.replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
 function renderMarkdown(diff, name, verdict, withLayers = true) {
@@ -106894,7 +107186,7 @@ function renderMarkdown(diff, name, verdict, withLayers = true) {
     const unpacked = diff.platforms.some((p) => p.headUnpacked !== undefined);
     lines.push(`| Platform | Base | New | Change |${unpacked ? ' Unpacked | Unpacked change |' : ''}`, `|---|---:|---:|---:|${unpacked ? '---:|---:|' : ''}`);
     for (const p of diff.platforms) {
-        const size = (n) => (n === undefined ? '—' : humanBytes(n));
+        const size = (n) => (n === undefined ? '—' : render_humanBytes(n));
         const extra = unpacked
             ? ` ${size(p.headUnpacked)} | ${delta(p.baseUnpacked, p.headUnpacked)} |`
             : '';
@@ -106908,7 +107200,7 @@ function renderMarkdown(diff, name, verdict, withLayers = true) {
         for (const p of diff.platforms) {
             lines.push(`<details><summary>${p.platform}: layers</summary>`, '', '| Instruction | Base | New | Change |', '|---|---:|---:|---:|');
             for (const l of p.layers)
-                lines.push(`| \`${cell(l.instruction).replace(/`/g, "'")}\` | ${l.base === undefined ? 'added' : humanBytes(l.base)} | ${l.head === undefined ? 'removed' : humanBytes(l.head)} | ${delta(l.base, l.head)} |`);
+                lines.push(`| \`${cell(l.instruction).replace(/`/g, "'")}\` | ${l.base === undefined ? 'added' : render_humanBytes(l.base)} | ${l.head === undefined ? 'removed' : render_humanBytes(l.head)} | ${delta(l.base, l.head)} |`);
             lines.push('', '</details>', '');
         }
     }
@@ -107374,7 +107666,7 @@ function renderSummary(f) {
         f.cacheMounts.length === 0
             ? 'none'
             : f.cacheMounts
-                .map((m) => `${m.id}: ${m.hit}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`)
+                .map((m) => `${m.id}: ${m.hit}${m.restoredBytes ? `, ${render_humanBytes(m.restoredBytes)} restored` : ''}`)
                 .join('<br>'),
     ]);
     if (f.buildSeconds !== undefined)
@@ -107396,6 +107688,7 @@ function renderSummary(f) {
 ;// CONCATENATED MODULE: ./lib/main.js
 // The main step: inputs -> Go version -> image check -> advice -> builder and QEMU -> cache-mount
 // restore -> build -> outputs, size report and summary. Fails fast on input that cannot work.
+
 
 
 
@@ -107520,11 +107813,16 @@ async function runMain(host) {
     state.phase = 'resolved';
     host.saveState(state);
     if (inputs.advice !== 'off') {
+        const facts = await lookupAdviceFacts(dockerfile, buildArgs, new RegistryClient({ timeoutMs: 10_000, retryBackoffMs: 200 }), inputs.platforms.length > 1);
         const advice = [
             ...adviseDockerfile(dockerfile, {
                 platforms: inputs.platforms,
                 context: inputs.context,
                 hostArch: nodeArch(),
+                buildArgs,
+                target: inputs.target || undefined,
+                digestKinds: facts.digestKinds,
+                syntaxReachable: facts.syntaxReachable,
             }),
             ...secretMountAdvice(dockerfile, extras.secrets.map((s) => s.id === NETRC_SECRET
                 ? {
@@ -107538,14 +107836,19 @@ async function runMain(host) {
                     mount: '--mount=type=secret,id=ca-bundle,target=/etc/ssl/certs/ca-certificates.crt',
                 }), [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('=')))),
         ];
+        const where = (a) => ({
+            file: dockerfile.file,
+            startLine: a.line,
+            title: a.title,
+        });
+        const serious = advice.filter((a) => a.severity !== 'notice');
         for (const a of advice)
-            (inputs.advice === 'error' ? log.error : log.warning)(a.message, {
-                file: dockerfile.file,
-                startLine: a.line,
-                title: a.title,
-            });
-        if (inputs.advice === 'error' && advice.length > 0)
-            throw new Error(`${advice.length} Dockerfile advice reported and advice is "error"`);
+            if (a.severity === 'notice')
+                log.notice(a.message, where(a));
+            else
+                (inputs.advice === 'error' ? log.error : log.warning)(a.message, where(a));
+        if (inputs.advice === 'error' && serious.length > 0)
+            throw new Error(`${serious.length} Dockerfile advice reported and advice is "error"`);
     }
     // Builder and emulation.
     let builder = inputs.builder || undefined;
@@ -107797,7 +108100,7 @@ async function runAction() {
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6687);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6574);
 // Entry of the action bundle: main or post, by a state flag the runner hands back to post.
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();

@@ -10,6 +10,7 @@ export interface AnnotationProps {
 export interface Logger {
   info(message: string): void;
   warning(message: string, props?: AnnotationProps): void;
+  notice(message: string, props?: AnnotationProps): void;
   error(message: string, props?: AnnotationProps): void;
   debug(message: string): void;
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
@@ -18,6 +19,7 @@ export interface Logger {
 export const actionsLogger: Logger = {
   info: (m) => core.info(m),
   warning: (m, p) => core.warning(m, p ?? {}),
+  notice: (m, p) => core.notice(m, p ?? {}),
   error: (m, p) => core.error(m, p ?? {}),
   debug: (m) => core.debug(m),
   group: (name, fn) => core.group(name, fn),
@@ -29,6 +31,7 @@ export function consoleLogger(verbose = false): Logger {
   return {
     info: (m) => console.log(m),
     warning: (m, p) => console.error(`warning${where(p)}: ${m}`),
+    notice: (m, p) => console.error(`notice${where(p)}: ${m}`),
     error: (m, p) => console.error(`error${where(p)}: ${m}`),
     debug: (m) => {
       if (verbose) console.error(`debug: ${m}`);

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { adviseDockerfile } from './advice/advice.ts';
+import { lookupAdviceFacts } from './advice/lookups.ts';
 import { secretMountAdvice } from './advice/secrets.ts';
 import { NETRC_SECRET, buildExtras } from './go/private.ts';
 import { buildxArgs, secretEnv } from './buildx/args.ts';
@@ -145,11 +146,21 @@ export async function runMain(host: Host): Promise<void> {
   host.saveState(state);
 
   if (inputs.advice !== 'off') {
+    const facts = await lookupAdviceFacts(
+      dockerfile,
+      buildArgs,
+      new RegistryClient({ timeoutMs: 10_000, retryBackoffMs: 200 }),
+      inputs.platforms.length > 1,
+    );
     const advice = [
       ...adviseDockerfile(dockerfile, {
         platforms: inputs.platforms,
         context: inputs.context,
         hostArch: nodeArch(),
+        buildArgs,
+        target: inputs.target || undefined,
+        digestKinds: facts.digestKinds,
+        syntaxReachable: facts.syntaxReachable,
       }),
       ...secretMountAdvice(
         dockerfile,
@@ -169,14 +180,17 @@ export async function runMain(host: Host): Promise<void> {
         [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('='))),
       ),
     ];
+    const where = (a: (typeof advice)[number]) => ({
+      file: dockerfile.file,
+      startLine: a.line,
+      title: a.title,
+    });
+    const serious = advice.filter((a) => a.severity !== 'notice');
     for (const a of advice)
-      (inputs.advice === 'error' ? log.error : log.warning)(a.message, {
-        file: dockerfile.file,
-        startLine: a.line,
-        title: a.title,
-      });
-    if (inputs.advice === 'error' && advice.length > 0)
-      throw new Error(`${advice.length} Dockerfile advice reported and advice is "error"`);
+      if (a.severity === 'notice') log.notice(a.message, where(a));
+      else (inputs.advice === 'error' ? log.error : log.warning)(a.message, where(a));
+    if (inputs.advice === 'error' && serious.length > 0)
+      throw new Error(`${serious.length} Dockerfile advice reported and advice is "error"`);
   }
 
   // Builder and emulation.

@@ -71,6 +71,7 @@ function captureLog(): { log: Logger; warnings: string[] } {
     log: {
       info: () => {},
       warning: (m) => warnings.push(m),
+      notice: () => {},
       error: (m) => warnings.push(m),
       debug: () => {},
       group: (_n, fn) => fn(),

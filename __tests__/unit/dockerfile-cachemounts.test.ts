@@ -197,6 +197,8 @@ test('advice: cgo in a scratch final stage, COPY . . before go mod download, mis
   assert.deepEqual(titles.sort(), [
     'COPY . . before go mod download@2',
     'cgo binary in a final stage without libc@4',
+    'final stage runs as root@5',
+    'image reference without registry@1',
     'no .dockerignore@1',
   ]);
 });

@@ -11,6 +11,7 @@ function recorder(): Logger & { lines: string[] } {
     lines,
     info: (m) => lines.push(`info ${m}`),
     warning: (m) => lines.push(`warning ${m}`),
+    notice: (m) => lines.push(`notice ${m}`),
     error: (m) => lines.push(`error ${m}`),
     debug: () => {},
     group: (_n, fn) => fn(),

@@ -1,63 +1,35 @@
-// Go-specific Dockerfile advice, each with the line it concerns and the fix.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+// Go-specific Dockerfile advice, each with the line it concerns and the fix. Each rule is a small
+// function in rules.ts; this module gathers what they need and runs them in a fixed order.
 import type { Dockerfile } from '../dockerfile/parse.ts';
+import { RULES, type RuleContext } from './rules.ts';
 
 export interface Advice {
+  /** Stable name of the rule, for docs and filtering. */
+  id?: string;
+  /** Notices are facts worth knowing; warnings cost size, speed or correctness. */
+  severity?: 'warning' | 'notice';
   line: number;
   title: string;
   message: string;
 }
 
-const GO_BUILD = /\bgo\s+build\b/;
-
-export function adviseDockerfile(
-  df: Dockerfile,
-  opts: { platforms: string[]; context: string; hostArch: string },
-): Advice[] {
-  const out: Advice[] = [];
-  const last = df.stages[df.stages.length - 1];
-  const multi = opts.platforms.some((p) => p.split('/')[1] !== opts.hostArch);
-  for (const stage of df.stages) {
-    const build = stage.instructions.find((i) => i.keyword === 'RUN' && GO_BUILD.test(i.args));
-    if (!build) continue;
-    if (multi && !(stage.platform ?? '').includes('BUILDPLATFORM'))
-      out.push({
-        line: stage.from.line,
-        title: 'Go compiles under emulation',
-        message: `this stage runs "go build" on the target platform, so ${opts.platforms.filter((p) => p.split('/')[1] !== opts.hostArch).join(', ')} compiles under QEMU (about 7x slower). Use "FROM --platform=$BUILDPLATFORM ..." and cross-compile with GOOS=$TARGETOS GOARCH=$TARGETARCH`,
-      });
-    const finalBase = last?.image.toLowerCase() ?? '';
-    if (
-      last !== stage &&
-      (finalBase === 'scratch' || finalBase.includes('distroless')) &&
-      !/CGO_ENABLED=0/.test(stage.instructions.map((i) => i.args).join('\n'))
-    )
-      out.push({
-        line: build.line,
-        title: 'cgo binary in a final stage without libc',
-        message:
-          'the final stage is scratch/distroless but CGO_ENABLED=0 is not set: a cgo-linked binary will not start there. Set CGO_ENABLED=0 for the go build',
-      });
-    const copyAll = stage.instructions.find(
-      (i) => i.keyword === 'COPY' && /^\.\s+\.(\/)?$/.test(i.args.trim()),
-    );
-    const download = stage.instructions.find(
-      (i) => i.keyword === 'RUN' && /\bgo\s+mod\s+download\b/.test(i.args),
-    );
-    if (copyAll && download && copyAll.line < download.line)
-      out.push({
-        line: copyAll.line,
-        title: 'COPY . . before go mod download',
-        message:
-          'any source change invalidates the module download step. Copy go.mod and go.sum (or bind-mount them) before "go mod download", and the rest after it',
-      });
-  }
-  if (!existsSync(path.join(opts.context, '.dockerignore')))
-    out.push({
-      line: 1,
-      title: 'no .dockerignore',
-      message: `the build context ${opts.context} has no .dockerignore: .git and other large folders are sent to the builder and can bust the cache. Add one listing .git and build outputs`,
-    });
-  return out;
+export interface AdviceOptions {
+  platforms: string[];
+  context: string;
+  hostArch: string;
+  buildArgs?: ReadonlyMap<string, string>;
+  /** The --target stage, when the build stops before the last one. */
+  target?: string;
+  /** Digest -> kind, for FROM lines pinned by digest (looked up by the caller; may be partial). */
+  digestKinds?: ReadonlyMap<string, 'index' | 'manifest'>;
+  syntaxReachable?: boolean;
 }
+
+export function adviseDockerfile(df: Dockerfile, opts: AdviceOptions): Advice[] {
+  const ctx: RuleContext = { df, ...opts, buildArgs: opts.buildArgs ?? new Map() };
+  return RULES.flatMap((rule) =>
+    rule.check(ctx).map((a) => ({ id: rule.id, severity: rule.severity, ...a })),
+  );
+}
+
+export { pinnedDigests } from './rules.ts';
