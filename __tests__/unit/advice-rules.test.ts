@@ -116,6 +116,8 @@ test('final stage as root: flagged on scratch and distroless without a non-root 
   assert.equal(d[0]?.line, 5);
   assert.match(d[0]!.message, /:nonroot/);
   assert.deepEqual(ids(GOOD_BUILD + GOOD_TAIL), []);
+  const nonroot = `${GOOD_BUILD}FROM gcr.io/distroless/static-debian12:nonroot\nCOPY --from=build /app /app\nENTRYPOINT ["/app"]\n`;
+  assert.deepEqual(ids(nonroot), [], 'the :nonroot tag sets the user');
   // --target names the exported stage: a root build stage is fine when it is not exported.
   assert.deepEqual(
     ids(

@@ -43173,6 +43173,9 @@ const finalStageRoot = {
         const user = lastUser(last)?.args.trim().split(':')[0];
         if (user && user !== 'root' && user !== '0')
             return [];
+        // distroless :nonroot (and :debug-nonroot) set user 65532 in the image config.
+        if (!user && base.includes('distroless') && /:[\w.-]*nonroot/.test(base))
+            return [];
         const fix = base.includes('distroless')
             ? 'use the :nonroot tag of the distroless image, or add "USER nonroot:nonroot"'
             : 'add "USER 65532:65532" (a static binary needs no passwd entry)';

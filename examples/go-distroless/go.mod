@@ -1,0 +1,3 @@
+module example.com/distroless-service
+
+go 1.24.1
