@@ -52,7 +52,7 @@ Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
 exports.getProxyUrl = getProxyUrl;
 exports.isHttps = isHttps;
-const http = __importStar(__nccwpck_require__(8611));
+const http = __importStar(__nccwpck_require__(992));
 const https = __importStar(__nccwpck_require__(5692));
 const pm = __importStar(__nccwpck_require__(3335));
 const tunnel = __importStar(__nccwpck_require__(770));
@@ -5770,7 +5770,7 @@ var __importStar = (this && this.__importStar) || function (mod) {
 };
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.req = exports.json = exports.toBuffer = void 0;
-const http = __importStar(__nccwpck_require__(8611));
+const http = __importStar(__nccwpck_require__(992));
 const https = __importStar(__nccwpck_require__(5692));
 async function toBuffer(stream) {
     let length = 0;
@@ -5846,7 +5846,7 @@ var __exportStar = (this && this.__exportStar) || function(m, exports) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Agent = void 0;
 const net = __importStar(__nccwpck_require__(9278));
-const http = __importStar(__nccwpck_require__(8611));
+const http = __importStar(__nccwpck_require__(992));
 const https_1 = __nccwpck_require__(5692);
 __exportStar(__nccwpck_require__(5183), exports);
 const INTERNAL = Symbol('AgentBaseInternalState');
@@ -10732,7 +10732,7 @@ module.exports = __nccwpck_require__(218);
 
 var net = __nccwpck_require__(9278);
 var tls = __nccwpck_require__(4756);
-var http = __nccwpck_require__(8611);
+var http = __nccwpck_require__(992);
 var https = __nccwpck_require__(5692);
 var events = __nccwpck_require__(4434);
 var assert = __nccwpck_require__(2613);
@@ -39106,7 +39106,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
 
 /***/ }),
 
-/***/ 8611:
+/***/ 992:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
@@ -39356,7 +39356,7 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 6574:
+/***/ 8611:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39722,7 +39722,7 @@ function file_command_prepareKeyValueMessage(key, value) {
 ;// CONCATENATED MODULE: external "path"
 const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 // EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
+var external_http_ = __nccwpck_require__(992);
 var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
@@ -43213,7 +43213,109 @@ function buildExtras(inputs, env, workDir) {
     return extras;
 }
 //# sourceMappingURL=private.js.map
+;// CONCATENATED MODULE: ./lib/merge/parts.js
+// Part files: what a per-platform job (push-by-digest) hands to the merge job. Written by this
+// action, but read back from an artifact, so parsed as untrusted input.
+
+
+
+
+
+const parts_DIGEST = /^sha256:[0-9a-f]{64}$/;
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9]+(\/v\d)?$/;
+const MAX_PARTS = 64;
+function writePart(dir, part) {
+    const file = external_node_path_namespaceObject.join(dir, `part-${part.digest.slice(7, 19)}.json`);
+    (0,external_node_fs_namespaceObject.writeFileSync)(file, JSON.stringify(part));
+    return file;
+}
+function parsePart(text, file) {
+    let p;
+    try {
+        p = JSON.parse(text);
+    }
+    catch {
+        throw new InputError('merge', `${file} is not JSON: give the part files the build jobs wrote`);
+    }
+    const bad = (why) => new InputError('merge', `${file} is not a part file of this action (${why})`);
+    if (p.schema !== 1 || p.kind !== 'build-go-image-part')
+        throw bad('schema');
+    if (typeof p.digest !== 'string' || !parts_DIGEST.test(p.digest))
+        throw bad('digest');
+    if (typeof p.repository !== 'string')
+        throw bad('repository');
+    try {
+        parseImageReference(p.repository);
+    }
+    catch {
+        throw bad('repository');
+    }
+    if (repositoryOf(p.repository) !== p.repository || p.repository.includes('@'))
+        throw bad('repository has a tag or digest');
+    if (!Array.isArray(p.platforms) ||
+        p.platforms.length === 0 ||
+        !p.platforms.every((x) => typeof x === 'string' && PLATFORM.test(x)))
+        throw bad('platforms');
+    if (typeof p.goVersion !== 'string' || !/^\d+\.\d+(\.\d+)?/.test(p.goVersion))
+        throw bad('goVersion');
+    return p;
+}
+/** Every part file in `dir` (and its subdirectories, as artifact downloads nest them). */
+function readParts(dir) {
+    const files = [];
+    const walk = (d, depth) => {
+        let entries;
+        try {
+            entries = (0,external_node_fs_namespaceObject.readdirSync)(d, { withFileTypes: true });
+        }
+        catch {
+            throw new InputError('merge', `${d} is not a readable directory: download the part artifacts into it`);
+        }
+        for (const e of entries) {
+            const p = external_node_path_namespaceObject.join(d, e.name);
+            if (e.isDirectory() && depth < 3)
+                walk(p, depth + 1);
+            else if (e.isFile() && /^part-[0-9a-f]{12}\.json$/.test(e.name))
+                files.push(p);
+        }
+    };
+    walk(dir, 0);
+    if (files.length === 0)
+        throw new InputError('merge', `no part-*.json files under ${dir}: upload each build job's part-file output and download them all here`);
+    if (files.length > MAX_PARTS)
+        throw new InputError('merge', `more than ${MAX_PARTS} part files under ${dir}`);
+    const parts = files
+        .sort()
+        .map((f) => parsePart(readBoundedText(f, 4 * 1024 * 1024, 'a part file'), f));
+    const repos = new Set(parts.map((p) => p.repository));
+    if (repos.size > 1)
+        throw new InputError('merge', `the parts were pushed to different repositories (${[...repos].join(', ')}): merge one image at a time`);
+    const seen = new Map();
+    for (const p of parts)
+        for (const platform of p.platforms) {
+            const other = seen.get(platform);
+            if (other && other !== p.digest)
+                throw new InputError('merge', `${platform} is in two parts (${other.slice(0, 19)} and ${p.digest.slice(0, 19)}): one job per platform`);
+            seen.set(platform, p.digest);
+        }
+    // The same part downloaded twice (re-runs) counts once.
+    return [...new Map(parts.map((p) => [p.digest, p])).values()];
+}
+/** The repository (no tag) the image is pushed to by digest. */
+function repositoryOf(tag) {
+    parseImageReference(tag);
+    const noDigest = tag.split('@')[0];
+    const colon = noDigest.lastIndexOf(':');
+    return colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
+}
+/** A tag for one platform's image of one run (tag syntax: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}). */
+function partTagFor(runId, platforms) {
+    const slug = platforms.map((p) => p.replace(/\//g, '-')).join('_');
+    return `build-go-image-part-${runId}-${slug}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);
+}
+//# sourceMappingURL=parts.js.map
 ;// CONCATENATED MODULE: ./lib/buildx/args.js
+
 function buildxArgs(inputs, plan) {
     const a = ['buildx', 'build'];
     if (inputs.builder)
@@ -43228,8 +43330,10 @@ function buildxArgs(inputs, plan) {
     for (const k of plan.envBuildArgs ?? [])
         if (!plan.buildArgs.has(k))
             a.push('--build-arg', k);
-    for (const t of inputs.tags)
-        a.push('--tag', t);
+    // With push-by-digest the tags only name the repository; the merge step applies them.
+    if (!inputs.pushByDigest)
+        for (const t of inputs.tags)
+            a.push('--tag', t);
     for (const l of inputs.labels)
         a.push('--label', l);
     for (const an of inputs.annotations)
@@ -43257,7 +43361,15 @@ function buildxArgs(inputs, plan) {
         a.push('--no-cache');
     if (inputs.pull)
         a.push('--pull');
-    if (inputs.outputs.length > 0)
+    if (inputs.pushByDigest) {
+        // One platform image, pushed under its digest only; the merge step tags the joined index.
+        const repos = [...new Set(inputs.tags.map(repositoryOf))];
+        if (plan.partTag)
+            a.push('--output', `type=image,"name=${repos.map((r) => `${r}:${plan.partTag}`).join(',')}",push=true`);
+        else
+            a.push('--output', `type=image,"name=${repos.join(',')}",push-by-digest=true,name-canonical=true,push=true`);
+    }
+    else if (inputs.outputs.length > 0)
         for (const o of inputs.outputs)
             a.push('--output', o);
     else if (inputs.push)
@@ -101644,14 +101756,14 @@ function parseBoolean(name, value, fallback) {
         return false;
     throw new InputError(name, `"${value}" is not a boolean: use true or false`);
 }
-const PLATFORM = /^(linux|windows|darwin|freebsd)\/(amd64|arm64|arm|386|ppc64le|s390x|riscv64|mips64le|loong64)(\/v[5-8])?$/;
+const inputs_PLATFORM = /^(linux|windows|darwin|freebsd)\/(amd64|arm64|arm|386|ppc64le|s390x|riscv64|mips64le|loong64)(\/v[5-8])?$/;
 function parsePlatforms(value) {
     const list = parseList(value);
     if (list.length === 0)
         throw new InputError('platforms', 'is empty: give one or more of linux/amd64, linux/arm64');
     const seen = new Set();
     for (const p of list) {
-        if (!PLATFORM.test(p))
+        if (!inputs_PLATFORM.test(p))
             throw new InputError('platforms', `"${p}" is not a platform: use os/arch[/variant], e.g. linux/amd64,linux/arm64`);
         if (seen.has(p))
             throw new InputError('platforms', `"${p}" is listed twice`);
@@ -101711,6 +101823,14 @@ function readInputs(get) {
         throw new InputError('load', `loads one platform into the local image store, but platforms has ${platforms.length}: build one platform or push`);
     if (push && tags.length === 0 && outputs.length === 0)
         throw new InputError('tags', 'push is true but no tags are given: add tags (e.g. from docker/metadata-action)');
+    const pushByDigest = bool('push-by-digest', false);
+    if (pushByDigest && (outputs.length > 0 || load))
+        throw new InputError('push-by-digest', 'sets the output itself: leave outputs and load empty');
+    if (pushByDigest && tags.length === 0)
+        throw new InputError('tags', 'push-by-digest needs the image name: give tags (their repository is used, the tags by the merge step)');
+    const merge = get('merge').trim();
+    if (merge && tags.length === 0)
+        throw new InputError('tags', 'merge needs the final tags of the multi-platform image');
     const sizeLimit = Number(get('cache-size-limit') || '2048');
     if (!Number.isInteger(sizeLimit) || sizeLimit < 1)
         throw new InputError('cache-size-limit', `"${get('cache-size-limit')}" is not a whole number of MiB`);
@@ -101800,6 +101920,8 @@ function readInputs(get) {
         goPrivateHosts,
         caBundle: get('ca-bundle'),
         buildProxy: bool('build-proxy', true),
+        pushByDigest,
+        merge,
     };
 }
 //# sourceMappingURL=inputs.js.map
@@ -107499,7 +107621,7 @@ function ociLayoutSource(dir) {
 
 
 
-async function reportSizes(host, inputs, head, registry, budgets, workDir) {
+async function reportSizes(host, inputs, head, registry, budgets, workDir, opts = {}) {
     const { log, env } = host;
     if (!head) {
         log.info('size report: nothing to measure (no image was pushed or exported)');
@@ -107533,6 +107655,10 @@ async function reportSizes(host, inputs, head, registry, budgets, workDir) {
     const reportFile = external_node_path_namespaceObject.join(workDir, 'size-report.md');
     (0,external_node_fs_namespaceObject.writeFileSync)(reportFile, markdown);
     host.setOutput('size-report-file', reportFile);
+    if (opts.part) {
+        log.info('size report: one platform of a merged image; the merge job comments and keeps the baseline');
+        return;
+    }
     if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
         await saveBaseline(head, name, env['GITHUB_REF'].slice('refs/heads/'.length), env['GITHUB_RUN_ID'] ?? String(Date.now())).catch((e) => log.warning(`size report: not saved as a baseline: ${errors_getErrorMessage(e)}`));
     }
@@ -107620,6 +107746,52 @@ function prNumber(env) {
     catch {
         return undefined;
     }
+}
+//# sourceMappingURL=step.js.map
+;// CONCATENATED MODULE: ./lib/merge/step.js
+// Merge mode: the per-platform jobs pushed by digest; this joins their digests into one
+// multi-platform index under the final tags, then measures it and posts one report for all
+// platforms. Nothing is built here.
+
+
+
+
+
+async function mergeStep(host, inputs, registry, budgets, workDir) {
+    const { log } = host;
+    const parts = readParts(inputs.merge);
+    const sources = parts.map((p) => `${p.repository}@${p.digest}`);
+    log.info(`merging ${parts.map((p) => `${p.platforms.join(',')} (${p.digest.slice(0, 19)})`).join(', ')} into ${inputs.tags.join(', ')}`);
+    const args = ['buildx', 'imagetools', 'create'];
+    for (const t of inputs.tags)
+        args.push('--tag', t);
+    for (const a of inputs.annotations)
+        args.push('--annotation', `index:${a}`);
+    const r = await execFile('docker', [...args, ...sources], {
+        allowFailure: true,
+        timeoutMs: 600_000,
+    });
+    if (r.exitCode !== 0 || r.timedOut)
+        throw new Error(`the multi-platform image could not be created (${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}): check that the part digests were pushed to ${parts[0].repository} and that this job is logged in to the registry`);
+    const index = await registry
+        .getManifest(parseImageReference(inputs.tags[0]))
+        .catch((e) => {
+        log.warning(`merge: the new index could not be read back: ${errors_getErrorMessage(e)}`);
+        return undefined;
+    });
+    if (index)
+        host.setOutput('digest', index.digest);
+    const head = await measurePushedImage(registry, inputs.tags[0], index?.digest ?? '', log);
+    if (head) {
+        head.goVersion = parts[0].goVersion;
+        host.setOutput('platform-digests', JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))));
+    }
+    host.setOutput('go-version', parts[0].goVersion);
+    await host.writeSummary(`### build-go-image merge\n\n| platform | part digest |\n| --- | --- |\n${parts
+        .map((p) => `| ${p.platforms.join(', ')} | \`${p.digest}\` |`)
+        .join('\n')}\n\nTags: ${inputs.tags.map((t) => `\`${t}\``).join(', ')}\n`);
+    if (inputs.sizeReport)
+        await reportSizes(host, inputs, head, registry, budgets, workDir);
 }
 //# sourceMappingURL=step.js.map
 ;// CONCATENATED MODULE: ./lib/secrets.js
@@ -107716,6 +107888,8 @@ function renderSummary(f) {
 
 
 
+
+
 const UNTRUSTED_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment']);
 function goSumHash(context) {
     const h = (0,external_node_crypto_.createHash)('sha256');
@@ -107771,6 +107945,12 @@ async function runMain(host) {
         fail: parseLimit('size-fail', inputs.sizeFail),
         max: parseLimit('size-max', inputs.sizeMax, false),
     };
+    if (inputs.merge) {
+        const mergeDir = external_node_path_namespaceObject.join(env['RUNNER_TEMP'] || external_node_path_namespaceObject.join(process.cwd(), '.tmp'), `build-go-image-${process.pid}`);
+        (0,external_node_fs_namespaceObject.mkdirSync)(mergeDir, { recursive: true });
+        await mergeStep(host, inputs, new RegistryClient(), budgets, mergeDir);
+        return;
+    }
     const dockerfile = readDockerfile(inputs);
     const mounts = inputs.cacheMounts === 'false' || inputs.noCache
         ? []
@@ -107913,7 +108093,12 @@ async function runMain(host) {
         buildArgs,
         extraSecrets: extras.secrets,
         envBuildArgs: extras.envBuildArgs,
+        partTag: inputs.pushByDigest && info.driver === 'docker'
+            ? partTagFor(env['GITHUB_RUN_ID'] ?? String(Date.now()), inputs.platforms)
+            : undefined,
     };
+    if (plan.partTag)
+        log.info(`the docker driver cannot push by digest alone: pushing under the per-run tag ${plan.partTag} (a docker-container or remote builder pushes untagged)`);
     const buildEnv = { ...env, ...secretEnv(inputs), ...extras.env };
     const args = buildxArgs({ ...inputs, builder: builder ?? '' }, { ...plan, metadataFile });
     const result = await log.group(`Build ${inputs.platforms.join(', ')}`, () => runBuild({
@@ -107930,14 +108115,27 @@ async function runMain(host) {
     host.setOutput('imageid', result.imageId);
     host.setOutput('metadata', JSON.stringify(result.metadata));
     let head;
-    if (inputs.push && inputs.tags.length > 0) {
+    if ((inputs.push || inputs.pushByDigest) && inputs.tags.length > 0) {
         head = await measurePushedImage(registry, inputs.tags[0], result.digest, log);
         if (head) {
             head.goVersion = goVersion;
             host.setOutput('platform-digests', JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))));
         }
     }
-    if (!head && inputs.sizeReport && inputs.outputs.length === 0) {
+    if (inputs.pushByDigest) {
+        const partFile = writePart(workDir, {
+            schema: 1,
+            kind: 'build-go-image-part',
+            repository: repositoryOf(inputs.tags[0]),
+            digest: result.digest,
+            platforms: inputs.platforms,
+            goVersion,
+            report: head,
+        });
+        host.setOutput('part-file', partFile);
+        log.info(`part file for the merge job: ${partFile}`);
+    }
+    if (!head && inputs.sizeReport && inputs.outputs.length === 0 && !inputs.pushByDigest) {
         // Nothing was pushed: export the same build as an OCI layout (every step is a cache hit now)
         // and measure the build's own output.
         try {
@@ -107968,7 +108166,10 @@ async function runMain(host) {
     }
     await host.writeSummary(renderSummary(facts));
     if (inputs.sizeReport)
-        await reportSizes(host, inputs, head, registry, budgets, workDir);
+        await reportSizes(host, inputs, head, registry, budgets, workDir, {
+            // One platform of several: the merge job comments and keeps the baseline for all of them.
+            part: inputs.pushByDigest,
+        });
     state.phase = 'reported';
     host.saveState(state);
 }
@@ -108103,7 +108304,7 @@ async function runAction() {
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6574);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8611);
 // Entry of the action bundle: main or post, by a state flag the runner hands back to post.
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();

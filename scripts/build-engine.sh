@@ -10,6 +10,8 @@
 #   down    stop the daemons `up` started (pid files under the prefix)
 #   status  print what runs and what is published
 #   env     print `export` lines for tests (also kept in $PREFIX/engine.env)
+#   second-up / second-down   a second, independent engine (its socket is printed), for the
+#           scale-out tests that stand two runners on one machine
 #
 # Docker's engine, containerd and buildx come from Debian trixie, fetched with a private apt
 # configuration and unpacked into the prefix: the machine's own apt sources stay untouched.
@@ -501,13 +503,55 @@ cmd_env() {
   grep '^export ' "$ENV_FILE"
 }
 
+# --- a second engine -----------------------------------------------------------------------------
+# Stands in for a second runner in the scale-out tests: its own dockerd, data root, containerd
+# (managed by that dockerd), BuildKit state, socket and bridge.
+SECOND_SOCKET=/run/build-go-image-engine/docker2.sock
+
+second_answers() { DOCKER_HOST=unix://$SECOND_SOCKET docker info >/dev/null 2>&1; }
+
+cmd_second_up() {
+  [[ $(id -u) == 0 ]] || die "run as root (starts a daemon)"
+  docker_answers || die "the first engine is not running: run '$0 up' first"
+  if ! second_answers; then
+    local dockerd=$ROOT/usr/sbin/dockerd
+    [[ -x $dockerd ]] || dockerd=$(command -v dockerd) || die "no dockerd binary for a second engine"
+    mkdir -p "$DATA/docker2" "$ETC" /run/build-go-image-engine/docker2
+    # Its own bridge (docker0 belongs to the first engine); no NAT: its builds reach only the host.
+    if ! ip link show bgi-docker2 >/dev/null 2>&1; then
+      ip link add bgi-docker2 type bridge
+      ip addr add 172.31.250.1/24 dev bgi-docker2
+      ip link set bgi-docker2 up
+    fi
+    jq -n '{
+        features: { "containerd-snapshotter": true },
+        bridge: "bgi-docker2", iptables: false, ip6tables: false,
+        "log-driver": "json-file"
+      }' >"$ETC/daemon2.json"
+    log "starting a second dockerd on $SECOND_SOCKET (log: $LOGS/dockerd2.log)"
+    PATH=$(engine_path) start_daemon dockerd2 "$dockerd" \
+      --config-file "$ETC/daemon2.json" --data-root "$DATA/docker2" \
+      --exec-root /run/build-go-image-engine/docker2 \
+      --pidfile /run/build-go-image-engine/dockerd2.pid -H "unix://$SECOND_SOCKET"
+    wait_for 60 dockerd2 second_answers || {
+      show_log_tail dockerd2
+      die "the second dockerd did not answer within 60 s"
+    }
+  fi
+  printf 'unix://%s\n' "$SECOND_SOCKET"
+}
+
+cmd_second_down() { stop_pid dockerd2 30; }
+
 case ${1:-} in
   up) cmd_up ;;
-  down) cmd_down ;;
+  down) cmd_second_down && cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  second-up) cmd_second_up ;;
+  second-down) cmd_second_down ;;
   *)
-    echo "usage: $0 up|down|status|env" >&2
+    echo "usage: $0 up|down|status|env|second-up|second-down" >&2
     exit 2
     ;;
 esac

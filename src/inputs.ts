@@ -57,6 +57,8 @@ export interface Inputs {
   goPrivateHosts: string[];
   caBundle: string;
   buildProxy: boolean;
+  pushByDigest: boolean;
+  merge: string;
 }
 
 /** Newline- or comma-separated list; commas inside double quotes are kept (build-push-action's rule). */
@@ -170,6 +172,17 @@ export function readInputs(get: InputReader): Inputs {
       'tags',
       'push is true but no tags are given: add tags (e.g. from docker/metadata-action)',
     );
+  const pushByDigest = bool('push-by-digest', false);
+  if (pushByDigest && (outputs.length > 0 || load))
+    throw new InputError('push-by-digest', 'sets the output itself: leave outputs and load empty');
+  if (pushByDigest && tags.length === 0)
+    throw new InputError(
+      'tags',
+      'push-by-digest needs the image name: give tags (their repository is used, the tags by the merge step)',
+    );
+  const merge = get('merge').trim();
+  if (merge && tags.length === 0)
+    throw new InputError('tags', 'merge needs the final tags of the multi-platform image');
   const sizeLimit = Number(get('cache-size-limit') || '2048');
   if (!Number.isInteger(sizeLimit) || sizeLimit < 1)
     throw new InputError(
@@ -276,5 +289,7 @@ export function readInputs(get: InputReader): Inputs {
     goPrivateHosts,
     caBundle: get('ca-bundle'),
     buildProxy: bool('build-proxy', true),
+    pushByDigest,
+    merge,
   };
 }

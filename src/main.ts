@@ -29,6 +29,8 @@ import { InputError, getErrorMessage } from './errors.ts';
 import { goVersionStep } from './go/step.ts';
 import { parseList, readInputs, type Inputs } from './inputs.ts';
 import type { Host } from './host.ts';
+import { mergeStep } from './merge/step.ts';
+import { partTagFor, writePart, repositoryOf } from './merge/parts.ts';
 import { measurePushedImage, postReportFile, reportSizes } from './sizereport/step.ts';
 import { RegistryClient } from './registry/client.ts';
 import { parseLimit } from './sizereport/budgets.ts';
@@ -95,6 +97,15 @@ export async function runMain(host: Host): Promise<void> {
     fail: parseLimit('size-fail', inputs.sizeFail),
     max: parseLimit('size-max', inputs.sizeMax, false),
   };
+  if (inputs.merge) {
+    const mergeDir = path.join(
+      env['RUNNER_TEMP'] || path.join(process.cwd(), '.tmp'),
+      `build-go-image-${process.pid}`,
+    );
+    mkdirSync(mergeDir, { recursive: true });
+    await mergeStep(host, inputs, new RegistryClient(), budgets, mergeDir);
+    return;
+  }
   const dockerfile = readDockerfile(inputs);
   const mounts: CacheMount[] =
     inputs.cacheMounts === 'false' || inputs.noCache
@@ -271,7 +282,15 @@ export async function runMain(host: Host): Promise<void> {
     buildArgs,
     extraSecrets: extras.secrets,
     envBuildArgs: extras.envBuildArgs,
+    partTag:
+      inputs.pushByDigest && info.driver === 'docker'
+        ? partTagFor(env['GITHUB_RUN_ID'] ?? String(Date.now()), inputs.platforms)
+        : undefined,
   };
+  if (plan.partTag)
+    log.info(
+      `the docker driver cannot push by digest alone: pushing under the per-run tag ${plan.partTag} (a docker-container or remote builder pushes untagged)`,
+    );
   const buildEnv = { ...env, ...secretEnv(inputs), ...extras.env };
   const args = buildxArgs({ ...inputs, builder: builder ?? '' }, { ...plan, metadataFile });
   const result = await log.group(`Build ${inputs.platforms.join(', ')}`, () =>
@@ -291,7 +310,7 @@ export async function runMain(host: Host): Promise<void> {
   host.setOutput('metadata', JSON.stringify(result.metadata));
 
   let head: ImageSizeReport | undefined;
-  if (inputs.push && inputs.tags.length > 0) {
+  if ((inputs.push || inputs.pushByDigest) && inputs.tags.length > 0) {
     head = await measurePushedImage(registry, inputs.tags[0]!, result.digest, log);
     if (head) {
       head.goVersion = goVersion;
@@ -301,7 +320,20 @@ export async function runMain(host: Host): Promise<void> {
       );
     }
   }
-  if (!head && inputs.sizeReport && inputs.outputs.length === 0) {
+  if (inputs.pushByDigest) {
+    const partFile = writePart(workDir, {
+      schema: 1,
+      kind: 'build-go-image-part',
+      repository: repositoryOf(inputs.tags[0]!),
+      digest: result.digest,
+      platforms: inputs.platforms,
+      goVersion,
+      report: head,
+    });
+    host.setOutput('part-file', partFile);
+    log.info(`part file for the merge job: ${partFile}`);
+  }
+  if (!head && inputs.sizeReport && inputs.outputs.length === 0 && !inputs.pushByDigest) {
     // Nothing was pushed: export the same build as an OCI layout (every step is a cache hit now)
     // and measure the build's own output.
     try {
@@ -336,7 +368,11 @@ export async function runMain(host: Host): Promise<void> {
     }
   }
   await host.writeSummary(renderSummary(facts));
-  if (inputs.sizeReport) await reportSizes(host, inputs, head, registry, budgets, workDir);
+  if (inputs.sizeReport)
+    await reportSizes(host, inputs, head, registry, budgets, workDir, {
+      // One platform of several: the merge job comments and keeps the baseline for all of them.
+      part: inputs.pushByDigest,
+    });
   state.phase = 'reported';
   host.saveState(state);
 }

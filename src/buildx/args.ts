@@ -1,5 +1,6 @@
 // Inputs -> argv of `docker buildx build`. Pure: the table-driven tests pin it down.
 import type { Inputs } from '../inputs.ts';
+import { repositoryOf } from '../merge/parts.ts';
 
 export interface BuildPlan {
   dockerfile: string;
@@ -11,6 +12,11 @@ export interface BuildPlan {
   extraSecrets?: { id: string; env?: string; src?: string }[];
   /** Build-args passed by name only: buildx reads their values from its environment. */
   envBuildArgs?: string[];
+  /**
+   * push-by-digest on the `docker` driver, which cannot push untagged: the per-run tag to push
+   * under instead (the merge step still works from the digest).
+   */
+  partTag?: string;
 }
 
 export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
@@ -22,7 +28,8 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   for (const [k, v] of plan.buildArgs) a.push('--build-arg', `${k}=${v}`);
   // By name only: a proxy URL with credentials stays out of argv (and so out of `ps`).
   for (const k of plan.envBuildArgs ?? []) if (!plan.buildArgs.has(k)) a.push('--build-arg', k);
-  for (const t of inputs.tags) a.push('--tag', t);
+  // With push-by-digest the tags only name the repository; the merge step applies them.
+  if (!inputs.pushByDigest) for (const t of inputs.tags) a.push('--tag', t);
   for (const l of inputs.labels) a.push('--label', l);
   for (const an of inputs.annotations) a.push('--annotation', an);
   inputs.secrets.forEach((s, i) =>
@@ -42,7 +49,20 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   if (inputs.sbom) a.push(`--sbom=${inputs.sbom}`);
   if (inputs.noCache) a.push('--no-cache');
   if (inputs.pull) a.push('--pull');
-  if (inputs.outputs.length > 0) for (const o of inputs.outputs) a.push('--output', o);
+  if (inputs.pushByDigest) {
+    // One platform image, pushed under its digest only; the merge step tags the joined index.
+    const repos = [...new Set(inputs.tags.map(repositoryOf))];
+    if (plan.partTag)
+      a.push(
+        '--output',
+        `type=image,"name=${repos.map((r) => `${r}:${plan.partTag}`).join(',')}",push=true`,
+      );
+    else
+      a.push(
+        '--output',
+        `type=image,"name=${repos.join(',')}",push-by-digest=true,name-canonical=true,push=true`,
+      );
+  } else if (inputs.outputs.length > 0) for (const o of inputs.outputs) a.push('--output', o);
   else if (inputs.push) a.push('--push');
   else if (inputs.load) a.push('--load');
   for (const o of plan.extraOutputs ?? []) a.push('--output', o);

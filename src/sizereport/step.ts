@@ -24,6 +24,7 @@ export async function reportSizes(
   registry: RegistryClient,
   budgets: Parameters<typeof evaluateBudgets>[1],
   workDir: string,
+  opts: { part?: boolean } = {},
 ): Promise<void> {
   const { log, env } = host;
   if (!head) {
@@ -65,6 +66,12 @@ export async function reportSizes(
   writeFileSync(reportFile, markdown);
   host.setOutput('size-report-file', reportFile);
 
+  if (opts.part) {
+    log.info(
+      'size report: one platform of a merged image; the merge job comments and keeps the baseline',
+    );
+    return;
+  }
   if (eventName === 'push' && env['GITHUB_REF']?.startsWith('refs/heads/')) {
     await saveBaseline(
       head,
