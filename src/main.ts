@@ -31,10 +31,15 @@ import { parseList, readInputs, type Inputs } from './inputs.ts';
 import type { Host } from './host.ts';
 import { mergeStep } from './merge/step.ts';
 import { partTagFor, writePart, repositoryOf } from './merge/parts.ts';
-import { measurePushedImage, postReportFile, reportSizes } from './sizereport/step.ts';
+import {
+  measurePushedImage,
+  postReportFile,
+  readBaseline,
+  reportSizes,
+} from './sizereport/step.ts';
 import { RegistryClient } from './registry/client.ts';
 import { parseLimit } from './sizereport/budgets.ts';
-import { measureImage, type ImageSizeReport } from './sizereport/measure.ts';
+import { knownLayerSizes, measureImage, type ImageSizeReport } from './sizereport/measure.ts';
 import { ociLayoutSource } from './sizereport/sources.ts';
 import { readBoundedText } from './io/files.ts';
 import { proxyCredentials } from './secrets.ts';
@@ -310,8 +315,10 @@ export async function runMain(host: Host): Promise<void> {
   host.setOutput('metadata', JSON.stringify(result.metadata));
 
   let head: ImageSizeReport | undefined;
+  const baseline = inputs.sizeReport ? await readBaseline(host, inputs, registry) : {};
+  const known = knownLayerSizes(baseline.base);
   if ((inputs.push || inputs.pushByDigest) && inputs.tags.length > 0) {
-    head = await measurePushedImage(registry, inputs.tags[0]!, result.digest, log);
+    head = await measurePushedImage(registry, inputs.tags[0]!, result.digest, log, known);
     if (head) {
       head.goVersion = goVersion;
       host.setOutput(
@@ -359,6 +366,7 @@ export async function runMain(host: Host): Promise<void> {
       );
       head = await measureImage(ociLayoutSource(layout), inputs.tags[0] ?? 'image', {
         uncompressed: true,
+        known,
       });
       if (head) head.goVersion = goVersion;
     } catch (e) {
@@ -369,7 +377,7 @@ export async function runMain(host: Host): Promise<void> {
   }
   await host.writeSummary(renderSummary(facts));
   if (inputs.sizeReport)
-    await reportSizes(host, inputs, head, registry, budgets, workDir, {
+    await reportSizes(host, inputs, head, baseline, budgets, workDir, {
       // One platform of several: the merge job comments and keeps the baseline for all of them.
       part: inputs.pushByDigest,
     });

@@ -202,14 +202,15 @@ test('two jobs saving the same key both finish green; one entry is kept, whole',
   await withCache(async (cache) => {
     const svc = service(engine, 'race');
     const runId = `race${svc.run}`;
-    const job = () =>
+    // Two runners would each have their own engine; on one engine two builds may not name the
+    // same image at once, so the jobs push different tags. The cache key does not include tags.
+    const job = (tag: string) =>
       runAction({
-        inputs: inputs(engine, svc, 0),
+        inputs: { ...inputs(engine, svc, 0), tags: tag },
         env: { ...cacheEnv(cache), GITHUB_RUN_ID: runId },
       });
-    const [a, b] = await Promise.all([job(), job()]);
+    const [a, b] = await Promise.all([job(`${svc.tag}a`), job(`${svc.tag}b`)]);
     for (const r of [a, b]) {
-      if (process.env['DEBUG_LIFECYCLE']) console.log(r.main.stdout, r.post?.stdout);
       assert.equal(r.main.exitCode, 0, r.main.stdout.slice(-2000));
       assert.equal(r.post?.exitCode, 0);
     }

@@ -193,3 +193,69 @@ test('rendering matches the golden file (UPDATE_GOLDEN=1 rewrites it)', async ()
   if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(golden, md);
   assert.equal(md, readFileSync(golden, 'utf8'));
 });
+
+test('unpacked sizes of layers the baseline already measured are reused, not unpacked again', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const { createHash } = await import('node:crypto');
+  const { measureImage, knownLayerSizes } = await import('../../src/sizereport/measure.ts');
+  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const baseLayer = gzipSync(Buffer.alloc(100_000, 1));
+  const appLayer = gzipSync(Buffer.alloc(30_000, 2));
+  const config = Buffer.from(
+    JSON.stringify({ history: [{ created_by: 'base' }, { created_by: 'COPY app' }] }),
+  );
+  const blobs = new Map([baseLayer, appLayer, config].map((b) => [sha(b), b]));
+  const streamed: string[] = [];
+  const layer = (b: Buffer) => ({
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    digest: sha(b),
+    size: b.length,
+  });
+  const source = {
+    platforms: async () => [
+      {
+        platform: 'linux/amd64',
+        digest: 'sha256:' + 'f'.repeat(64),
+        manifest: {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: 'sha256:' + 'f'.repeat(64),
+          raw: Buffer.from('{}'),
+          body: {
+            config: {
+              mediaType: 'application/vnd.oci.image.config.v1+json',
+              digest: sha(config),
+              size: config.length,
+            },
+            layers: [layer(baseLayer), layer(appLayer)],
+          },
+        },
+      },
+    ],
+    blob: async (d: string) => blobs.get(d)!,
+    streamBlob: async (d: string, sink: (c: Buffer) => void) => {
+      streamed.push(d);
+      sink(blobs.get(d)!);
+    },
+  };
+  const cold = await measureImage(source as never, 'x', { uncompressed: true });
+  assert.deepEqual(
+    cold?.platforms[0]?.layers.map((l) => l.uncompressed),
+    [100_000, 30_000],
+  );
+  assert.equal(streamed.length, 2);
+  streamed.length = 0;
+  // The baseline knows the base layer: only the app layer is unpacked.
+  const base = {
+    ...cold!,
+    platforms: [{ ...cold!.platforms[0]!, layers: [cold!.platforms[0]!.layers[0]!] }],
+  };
+  const warm = await measureImage(source as never, 'x', {
+    uncompressed: true,
+    known: knownLayerSizes(base),
+  });
+  assert.deepEqual(
+    warm?.platforms[0]?.layers.map((l) => l.uncompressed),
+    [100_000, 30_000],
+  );
+  assert.deepEqual(streamed, [sha(appLayer)]);
+});

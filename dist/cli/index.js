@@ -102026,6 +102026,100 @@ function readInputs(get) {
     };
 }
 //# sourceMappingURL=inputs.js.map
+;// CONCATENATED MODULE: ./lib/sizereport/measure.js
+// Measures an image per platform without pulling it: compressed sizes from the manifests, the
+// instruction behind each layer from the image config's history.
+
+/** `RUN |2 A=b /bin/sh -c go build` and `/bin/sh -c #(nop) COPY` -> a short readable instruction. */
+function shortInstruction(createdBy) {
+    let s = createdBy.trim();
+    s = s.replace(/^\/bin\/sh -c #\(nop\)\s*/, '');
+    s = s.replace(/^RUN \|\d+(?: \S+=\S*)* /, 'RUN ');
+    s = s.replace(/^(RUN )?\/bin\/sh -c /, 'RUN ');
+    s = s.replace(/ # buildkit$/, '');
+    s = s.replace(/\s+/g, ' ');
+    return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+function layersWithInstructions(layers, history) {
+    const real = history.filter((h) => !h.empty_layer);
+    return layers.map((l, i) => ({
+        digest: l.digest,
+        size: l.size,
+        instruction: shortInstruction(real[i]?.created_by ?? '(unknown)'),
+    }));
+}
+/** Unpacked size of a layer blob: streamed through the decompressor, counted, never stored. */
+async function uncompressedSize(source, layer) {
+    const type = layer.mediaType ?? '';
+    let stream;
+    if (type.endsWith('+gzip') ||
+        type.endsWith('.tar.gzip') ||
+        type === 'application/vnd.docker.image.rootfs.diff.tar.gzip')
+        stream = (0,external_node_zlib_.createGunzip)();
+    else if (type.endsWith('+zstd'))
+        stream = (0,external_node_zlib_.createZstdDecompress)();
+    else
+        return layer.size;
+    let count = 0;
+    stream.on('data', (c) => (count += c.length));
+    const done = new Promise((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('error', reject);
+    });
+    await source.streamBlob(layer.digest, (c) => stream.write(c));
+    stream.end();
+    await done;
+    return count;
+}
+/** Sizes per platform of an image, from a registry or an OCI layout, without pulling it. */
+async function measureImage(source, label, opts = {}) {
+    const platforms = await source.platforms();
+    if (!platforms)
+        return undefined;
+    // Platforms are measured concurrently: unpacking is CPU work and each platform is independent.
+    const out = await Promise.all(platforms.map(async (p) => {
+        const body = p.manifest.body;
+        const layers = body.layers ?? [];
+        let history = [];
+        if (body.config) {
+            let config;
+            try {
+                config = JSON.parse((await source.blob(body.config.digest)).toString('utf8'));
+            }
+            catch {
+                throw new Error(`the image config ${body.config.digest} of ${p.platform} is not JSON`);
+            }
+            history = Array.isArray(config.history) ? config.history : [];
+        }
+        const compressed = layers.reduce((a, l) => a + l.size, 0) + (body.config?.size ?? 0);
+        const sized = layersWithInstructions(layers, history);
+        const entry = {
+            platform: p.platform,
+            digest: p.digest,
+            compressed,
+            layers: sized,
+        };
+        if (opts.uncompressed) {
+            for (const [i, l] of layers.entries())
+                sized[i].uncompressed = opts.known?.get(l.digest) ?? (await uncompressedSize(source, l));
+            entry.uncompressed = sized.reduce((a, l) => a + (l.uncompressed ?? 0), 0);
+        }
+        return entry;
+    }));
+    out.sort((a, b) => a.platform.localeCompare(b.platform));
+    return { schema: 1, image: label, platforms: out };
+}
+/** Layer digest -> unpacked size, from reports measured before. */
+function knownLayerSizes(...reports) {
+    const known = new Map();
+    for (const r of reports)
+        for (const p of r?.platforms ?? [])
+            for (const l of p.layers)
+                if (typeof l.uncompressed === 'number' && /^sha256:[0-9a-f]{64}$/.test(l.digest))
+                    known.set(l.digest, l.uncompressed);
+    return known;
+}
+//# sourceMappingURL=measure.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
 
 
@@ -107292,90 +107386,6 @@ function diffReports(head, base, baselineLabel) {
     };
 }
 //# sourceMappingURL=diff.js.map
-;// CONCATENATED MODULE: ./lib/sizereport/measure.js
-// Measures an image per platform without pulling it: compressed sizes from the manifests, the
-// instruction behind each layer from the image config's history.
-
-/** `RUN |2 A=b /bin/sh -c go build` and `/bin/sh -c #(nop) COPY` -> a short readable instruction. */
-function shortInstruction(createdBy) {
-    let s = createdBy.trim();
-    s = s.replace(/^\/bin\/sh -c #\(nop\)\s*/, '');
-    s = s.replace(/^RUN \|\d+(?: \S+=\S*)* /, 'RUN ');
-    s = s.replace(/^(RUN )?\/bin\/sh -c /, 'RUN ');
-    s = s.replace(/ # buildkit$/, '');
-    s = s.replace(/\s+/g, ' ');
-    return s.length > 120 ? `${s.slice(0, 117)}...` : s;
-}
-function layersWithInstructions(layers, history) {
-    const real = history.filter((h) => !h.empty_layer);
-    return layers.map((l, i) => ({
-        digest: l.digest,
-        size: l.size,
-        instruction: shortInstruction(real[i]?.created_by ?? '(unknown)'),
-    }));
-}
-/** Unpacked size of a layer blob: streamed through the decompressor, counted, never stored. */
-async function uncompressedSize(source, layer) {
-    const type = layer.mediaType ?? '';
-    let stream;
-    if (type.endsWith('+gzip') ||
-        type.endsWith('.tar.gzip') ||
-        type === 'application/vnd.docker.image.rootfs.diff.tar.gzip')
-        stream = (0,external_node_zlib_.createGunzip)();
-    else if (type.endsWith('+zstd'))
-        stream = (0,external_node_zlib_.createZstdDecompress)();
-    else
-        return layer.size;
-    let count = 0;
-    stream.on('data', (c) => (count += c.length));
-    const done = new Promise((resolve, reject) => {
-        stream.on('end', resolve);
-        stream.on('error', reject);
-    });
-    await source.streamBlob(layer.digest, (c) => stream.write(c));
-    stream.end();
-    await done;
-    return count;
-}
-/** Sizes per platform of an image, from a registry or an OCI layout, without pulling it. */
-async function measureImage(source, label, opts = {}) {
-    const platforms = await source.platforms();
-    if (!platforms)
-        return undefined;
-    // Platforms are measured concurrently: unpacking is CPU work and each platform is independent.
-    const out = await Promise.all(platforms.map(async (p) => {
-        const body = p.manifest.body;
-        const layers = body.layers ?? [];
-        let history = [];
-        if (body.config) {
-            let config;
-            try {
-                config = JSON.parse((await source.blob(body.config.digest)).toString('utf8'));
-            }
-            catch {
-                throw new Error(`the image config ${body.config.digest} of ${p.platform} is not JSON`);
-            }
-            history = Array.isArray(config.history) ? config.history : [];
-        }
-        const compressed = layers.reduce((a, l) => a + l.size, 0) + (body.config?.size ?? 0);
-        const sized = layersWithInstructions(layers, history);
-        const entry = {
-            platform: p.platform,
-            digest: p.digest,
-            compressed,
-            layers: sized,
-        };
-        if (opts.uncompressed) {
-            for (const [i, l] of layers.entries())
-                sized[i].uncompressed = await uncompressedSize(source, l);
-            entry.uncompressed = sized.reduce((a, l) => a + (l.uncompressed ?? 0), 0);
-        }
-        return entry;
-    }));
-    out.sort((a, b) => a.platform.localeCompare(b.platform));
-    return { schema: 1, image: label, platforms: out };
-}
-//# sourceMappingURL=measure.js.map
 ;// CONCATENATED MODULE: ./lib/sizereport/render.js
 const COMMENT_LIMIT = 65_536;
 function render_marker(name) {
@@ -107722,31 +107732,40 @@ function ociLayoutSource(dir) {
 
 
 
-async function reportSizes(host, inputs, head, registry, budgets, workDir, opts = {}) {
+/**
+ * What the new image is compared with: `compare-to` read from its registry, or on a pull request
+ * the report the base branch's last push build saved. Read before the head is measured, so the
+ * head measurement can reuse the unpacked sizes of the layers both share.
+ */
+async function readBaseline(host, inputs, registry) {
+    const { log, env } = host;
+    const name = inputs.tags[0] ? parseImageReference(inputs.tags[0]).repository : 'image';
+    try {
+        if (inputs.compareTo) {
+            const base = await measureImage(registrySource(registry, parseImageReference(inputs.compareTo)), inputs.compareTo, { uncompressed: true });
+            if (!base)
+                log.warning(`compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`);
+            return { base, label: inputs.compareTo };
+        }
+        if (env['GITHUB_EVENT_NAME'] === 'pull_request' && env['GITHUB_BASE_REF'])
+            return {
+                base: await loadBaseline(name, env['GITHUB_BASE_REF']),
+                label: `the last build of ${env['GITHUB_BASE_REF']}`,
+            };
+    }
+    catch (e) {
+        log.warning(`size report: the baseline could not be read, reporting without one: ${errors_getErrorMessage(e)}`);
+    }
+    return {};
+}
+async function reportSizes(host, inputs, head, { base, label }, budgets, workDir, opts = {}) {
     const { log, env } = host;
     if (!head) {
         log.info('size report: nothing to measure (no image was pushed or exported)');
         return;
     }
     const name = inputs.tags[0] ? parseImageReference(inputs.tags[0]).repository : 'image';
-    let base;
-    let label;
     const eventName = env['GITHUB_EVENT_NAME'] ?? '';
-    try {
-        if (inputs.compareTo) {
-            base = await measureImage(registrySource(registry, parseImageReference(inputs.compareTo)), inputs.compareTo, { uncompressed: true });
-            label = inputs.compareTo;
-            if (!base)
-                log.warning(`compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`);
-        }
-        else if (eventName === 'pull_request' && env['GITHUB_BASE_REF']) {
-            base = await loadBaseline(name, env['GITHUB_BASE_REF']);
-            label = `the last build of ${env['GITHUB_BASE_REF']}`;
-        }
-    }
-    catch (e) {
-        log.warning(`size report: the baseline could not be read, reporting without one: ${errors_getErrorMessage(e)}`);
-    }
     const diff = diffReports(head, base, label);
     const verdict = evaluateBudgets(diff, budgets);
     const markdown = renderMarkdown(diff, name, verdict);
@@ -107789,14 +107808,14 @@ async function reportSizes(host, inputs, head, registry, budgets, workDir, opts 
  * The pushed image, measured from its registry. A registry that fails now (after the push worked)
  * costs the report, never the build: warn and go on without it.
  */
-async function measurePushedImage(registry, tag, digest, log) {
+async function measurePushedImage(registry, tag, digest, log, known) {
     try {
         const ref = parseImageReference(tag);
         const report = await measureImage(registrySource(registry, {
             ...ref,
             digest: digest || undefined,
             tag: digest ? undefined : ref.tag,
-        }), tag, { uncompressed: true });
+        }), tag, { uncompressed: true, known });
         if (!report)
             log.warning(`size report: ${tag} was not found in its registry after the push`);
         return report;
@@ -107858,6 +107877,7 @@ function prNumber(env) {
 
 
 
+
 async function mergeStep(host, inputs, registry, budgets, workDir) {
     const { log } = host;
     const parts = readParts(inputs.merge);
@@ -107882,7 +107902,11 @@ async function mergeStep(host, inputs, registry, budgets, workDir) {
     });
     if (index)
         host.setOutput('digest', index.digest);
-    const head = await measurePushedImage(registry, inputs.tags[0], index?.digest ?? '', log);
+    const baseline = inputs.sizeReport ? await readBaseline(host, inputs, registry) : {};
+    // Sizes come from the registry, not from the part files (an artifact can be forged); the
+    // baseline's layers are the ones not unpacked again.
+    const known = knownLayerSizes(baseline.base);
+    const head = await measurePushedImage(registry, inputs.tags[0], index?.digest ?? '', log, known);
     if (head) {
         head.goVersion = parts[0].goVersion;
         host.setOutput('platform-digests', JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))));
@@ -107892,7 +107916,7 @@ async function mergeStep(host, inputs, registry, budgets, workDir) {
         .map((p) => `| ${p.platforms.join(', ')} | \`${p.digest}\` |`)
         .join('\n')}\n\nTags: ${inputs.tags.map((t) => `\`${t}\``).join(', ')}\n`);
     if (inputs.sizeReport)
-        await reportSizes(host, inputs, head, registry, budgets, workDir);
+        await reportSizes(host, inputs, head, baseline, budgets, workDir);
 }
 //# sourceMappingURL=step.js.map
 ;// CONCATENATED MODULE: ./lib/secrets.js
@@ -108216,8 +108240,10 @@ async function runMain(host) {
     host.setOutput('imageid', result.imageId);
     host.setOutput('metadata', JSON.stringify(result.metadata));
     let head;
+    const baseline = inputs.sizeReport ? await readBaseline(host, inputs, registry) : {};
+    const known = knownLayerSizes(baseline.base);
     if ((inputs.push || inputs.pushByDigest) && inputs.tags.length > 0) {
-        head = await measurePushedImage(registry, inputs.tags[0], result.digest, log);
+        head = await measurePushedImage(registry, inputs.tags[0], result.digest, log, known);
         if (head) {
             head.goVersion = goVersion;
             host.setOutput('platform-digests', JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))));
@@ -108257,6 +108283,7 @@ async function runMain(host) {
             }));
             head = await measureImage(ociLayoutSource(layout), inputs.tags[0] ?? 'image', {
                 uncompressed: true,
+                known,
             });
             if (head)
                 head.goVersion = goVersion;
@@ -108267,7 +108294,7 @@ async function runMain(host) {
     }
     await host.writeSummary(renderSummary(facts));
     if (inputs.sizeReport)
-        await reportSizes(host, inputs, head, registry, budgets, workDir, {
+        await reportSizes(host, inputs, head, baseline, budgets, workDir, {
             // One platform of several: the merge job comments and keeps the baseline for all of them.
             part: inputs.pushByDigest,
         });

@@ -8,7 +8,8 @@ import { execFile } from '../io/exec.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { parseImageReference } from '../registry/reference.ts';
 import type { evaluateBudgets } from '../sizereport/budgets.ts';
-import { measurePushedImage, reportSizes } from '../sizereport/step.ts';
+import { knownLayerSizes } from '../sizereport/measure.ts';
+import { measurePushedImage, readBaseline, reportSizes } from '../sizereport/step.ts';
 import { readParts } from './parts.ts';
 
 export async function mergeStep(
@@ -42,7 +43,11 @@ export async function mergeStep(
       return undefined;
     });
   if (index) host.setOutput('digest', index.digest);
-  const head = await measurePushedImage(registry, inputs.tags[0]!, index?.digest ?? '', log);
+  const baseline = inputs.sizeReport ? await readBaseline(host, inputs, registry) : {};
+  // Sizes come from the registry, not from the part files (an artifact can be forged); the
+  // baseline's layers are the ones not unpacked again.
+  const known = knownLayerSizes(baseline.base);
+  const head = await measurePushedImage(registry, inputs.tags[0]!, index?.digest ?? '', log, known);
   if (head) {
     head.goVersion = parts[0]!.goVersion;
     host.setOutput(
@@ -56,5 +61,5 @@ export async function mergeStep(
       .map((p) => `| ${p.platforms.join(', ')} | \`${p.digest}\` |`)
       .join('\n')}\n\nTags: ${inputs.tags.map((t) => `\`${t}\``).join(', ')}\n`,
   );
-  if (inputs.sizeReport) await reportSizes(host, inputs, head, registry, budgets, workDir);
+  if (inputs.sizeReport) await reportSizes(host, inputs, head, baseline, budgets, workDir);
 }

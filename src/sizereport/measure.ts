@@ -87,7 +87,14 @@ async function uncompressedSize(
 export async function measureImage(
   source: ImageSource,
   label: string,
-  opts: { uncompressed?: boolean } = {},
+  opts: {
+    uncompressed?: boolean;
+    /**
+     * Unpacked sizes already known by layer digest (a layer is content-addressed, so its size
+     * never changes): typically the baseline's, whose base-image layers a PR rarely touches.
+     */
+    known?: ReadonlyMap<string, number>;
+  } = {},
 ): Promise<ImageSizeReport | undefined> {
   const platforms = await source.platforms();
   if (!platforms) return undefined;
@@ -118,7 +125,7 @@ export async function measureImage(
       };
       if (opts.uncompressed) {
         for (const [i, l] of layers.entries())
-          sized[i]!.uncompressed = await uncompressedSize(source, l);
+          sized[i]!.uncompressed = opts.known?.get(l.digest) ?? (await uncompressedSize(source, l));
         entry.uncompressed = sized.reduce((a, l) => a + (l.uncompressed ?? 0), 0);
       }
       return entry;
@@ -126,4 +133,15 @@ export async function measureImage(
   );
   out.sort((a, b) => a.platform.localeCompare(b.platform));
   return { schema: 1, image: label, platforms: out };
+}
+
+/** Layer digest -> unpacked size, from reports measured before. */
+export function knownLayerSizes(...reports: (ImageSizeReport | undefined)[]): Map<string, number> {
+  const known = new Map<string, number>();
+  for (const r of reports)
+    for (const p of r?.platforms ?? [])
+      for (const l of p.layers)
+        if (typeof l.uncompressed === 'number' && /^sha256:[0-9a-f]{64}$/.test(l.digest))
+          known.set(l.digest, l.uncompressed);
+  return known;
 }

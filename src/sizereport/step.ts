@@ -17,11 +17,54 @@ import { measureImage, type ImageSizeReport } from './measure.ts';
 import { COMMENT_LIMIT, marker, renderMarkdown } from './render.ts';
 import { registrySource } from './sources.ts';
 
+export interface Baseline {
+  base?: ImageSizeReport;
+  label?: string;
+}
+
+/**
+ * What the new image is compared with: `compare-to` read from its registry, or on a pull request
+ * the report the base branch's last push build saved. Read before the head is measured, so the
+ * head measurement can reuse the unpacked sizes of the layers both share.
+ */
+export async function readBaseline(
+  host: Host,
+  inputs: Inputs,
+  registry: RegistryClient,
+): Promise<Baseline> {
+  const { log, env } = host;
+  const name = inputs.tags[0] ? parseImageReference(inputs.tags[0]).repository : 'image';
+  try {
+    if (inputs.compareTo) {
+      const base = await measureImage(
+        registrySource(registry, parseImageReference(inputs.compareTo)),
+        inputs.compareTo,
+        { uncompressed: true },
+      );
+      if (!base)
+        log.warning(
+          `compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`,
+        );
+      return { base, label: inputs.compareTo };
+    }
+    if (env['GITHUB_EVENT_NAME'] === 'pull_request' && env['GITHUB_BASE_REF'])
+      return {
+        base: await loadBaseline(name, env['GITHUB_BASE_REF']),
+        label: `the last build of ${env['GITHUB_BASE_REF']}`,
+      };
+  } catch (e) {
+    log.warning(
+      `size report: the baseline could not be read, reporting without one: ${getErrorMessage(e)}`,
+    );
+  }
+  return {};
+}
+
 export async function reportSizes(
   host: Host,
   inputs: Inputs,
   head: ImageSizeReport | undefined,
-  registry: RegistryClient,
+  { base, label }: Baseline,
   budgets: Parameters<typeof evaluateBudgets>[1],
   workDir: string,
   opts: { part?: boolean } = {},
@@ -32,30 +75,7 @@ export async function reportSizes(
     return;
   }
   const name = inputs.tags[0] ? parseImageReference(inputs.tags[0]).repository : 'image';
-  let base: ImageSizeReport | undefined;
-  let label: string | undefined;
   const eventName = env['GITHUB_EVENT_NAME'] ?? '';
-  try {
-    if (inputs.compareTo) {
-      base = await measureImage(
-        registrySource(registry, parseImageReference(inputs.compareTo)),
-        inputs.compareTo,
-        { uncompressed: true },
-      );
-      label = inputs.compareTo;
-      if (!base)
-        log.warning(
-          `compare-to ${inputs.compareTo} does not exist in its registry; reporting without a baseline`,
-        );
-    } else if (eventName === 'pull_request' && env['GITHUB_BASE_REF']) {
-      base = await loadBaseline(name, env['GITHUB_BASE_REF']);
-      label = `the last build of ${env['GITHUB_BASE_REF']}`;
-    }
-  } catch (e) {
-    log.warning(
-      `size report: the baseline could not be read, reporting without one: ${getErrorMessage(e)}`,
-    );
-  }
   const diff = diffReports(head, base, label);
   const verdict = evaluateBudgets(diff, budgets);
   const markdown = renderMarkdown(diff, name, verdict);
@@ -114,6 +134,7 @@ export async function measurePushedImage(
   tag: string,
   digest: string,
   log: Logger,
+  known?: ReadonlyMap<string, number>,
 ): Promise<ImageSizeReport | undefined> {
   try {
     const ref = parseImageReference(tag);
@@ -124,7 +145,7 @@ export async function measurePushedImage(
         tag: digest ? undefined : ref.tag,
       }),
       tag,
-      { uncompressed: true },
+      { uncompressed: true, known },
     );
     if (!report) log.warning(`size report: ${tag} was not found in its registry after the push`);
     return report;
