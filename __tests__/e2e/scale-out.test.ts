@@ -61,19 +61,20 @@ test(
       GITHUB_BASE_REF: 'main',
       GITHUB_RUN_ID: `${Date.now()}`,
     };
+    const legInputs = (platform: string) => ({
+      context: svc,
+      platforms: platform,
+      tags: `${repo}:unused`,
+      'push-by-digest': 'true',
+      'build-args': `BASE_REGISTRY=${engine.baseRegistry}`,
+      'go-version': engine.goVersion,
+      'check-go-image': 'false',
+      'cache-helper-image': `${engine.baseRegistry}/busybox:1.37.0`,
+      'github-token': 'ghs-bot',
+    });
     const job = (platform: string, dockerHost?: string) =>
       runAction({
-        inputs: {
-          context: svc,
-          platforms: platform,
-          tags: `${repo}:unused`,
-          'push-by-digest': 'true',
-          'build-args': `BASE_REGISTRY=${engine.baseRegistry}`,
-          'go-version': engine.goVersion,
-          'check-go-image': 'false',
-          'cache-helper-image': `${engine.baseRegistry}/busybox:1.37.0`,
-          'github-token': 'ghs-bot',
-        },
+        inputs: legInputs(platform),
         env: dockerHost ? { ...env, DOCKER_HOST: dockerHost } : env,
         event,
       });
@@ -156,17 +157,7 @@ test(
       env: { ...process.env, DOCKER_HOST: secondHost },
     });
     const again = await runAction({
-      inputs: {
-        context: svc,
-        platforms: 'linux/arm64',
-        tags: `${repo}:unused`,
-        'push-by-digest': 'true',
-        'build-args': `BASE_REGISTRY=${engine.baseRegistry}`,
-        'go-version': engine.goVersion,
-        'check-go-image': 'false',
-        'cache-helper-image': `${engine.baseRegistry}/busybox:1.37.0`,
-        'size-report': 'false',
-      },
+      inputs: { ...legInputs('linux/arm64'), 'size-report': 'false' },
       env: { ...env, DOCKER_HOST: secondHost, GITHUB_RUN_ID: `${Date.now()}` },
       event,
       skipPost: true,

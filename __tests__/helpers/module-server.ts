@@ -1,14 +1,12 @@
 // A private Go module proxy (the GOPROXY protocol) over HTTPS with its own certificate, that answers
 // only requests carrying the expected credentials, the way a corporate Athens or Artifactory does.
 // It serves one module and records which requests were authorised.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { selfSignedCertificate } from './certificate.ts';
 
 export interface GoModule {
   path: string;
@@ -81,32 +79,7 @@ export async function startModuleServer(opts: {
   login: string;
   password: string;
 }): Promise<ModuleServer> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bgi-modsrv-'));
-  const key = path.join(dir, 'key.pem');
-  const certFile = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${opts.host}`,
-      '-addext',
-      `subjectAltName=IP:${opts.host}`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { keyFile: key, certFile } = selfSignedCertificate(opts.host);
   const { module: mod } = opts;
   const prefix = `${mod.path}@${mod.version}/`;
   const files: [string, Buffer][] = Object.entries(mod.files).map(([n, c]) => [

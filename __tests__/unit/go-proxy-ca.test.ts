@@ -2,7 +2,6 @@
 // a private CA (NODE_EXTRA_CA_CERTS): the real HTTP client, local servers only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { execFile } from '../../src/io/exec.ts';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -11,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { clearReleaseCache, fetchReleases } from '../../src/go/releases.ts';
+import { selfSignedCertificate } from '../helpers/certificate.ts';
 import { goDevJson, startReleaseServer } from '../helpers/release-server.ts';
 
 const VERSIONS = ['1.24.5', '1.24.4'];
@@ -63,29 +63,7 @@ test('HTTP_PROXY carries the request (with its credentials); NO_PROXY bypasses i
 
 test('a release list behind TLS with a private CA: works with NODE_EXTRA_CA_CERTS, refused without', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'bgi-ca-'));
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { keyFile: key, certFile: cert } = selfSignedCertificate('127.0.0.1');
   const server = createHttpsServer(
     { key: readFileSync(key), cert: readFileSync(cert) },
     (_req, res) => {
