@@ -1,7 +1,7 @@
 // Benchmark: measuring a two-platform image (compressed and unpacked sizes per layer) from the local
 // registry and from an OCI layout export, next to `docker pull` of both platforms, side by side.
 // Needs the build engine (bash scripts/build-engine.sh up). Run: npm run bench:size
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from '../src/io/exec.ts';
@@ -9,7 +9,7 @@ import { readEngineEnv } from '../__tests__/helpers/engine.ts';
 import { buildReference, median, time } from './timing.ts';
 import { RegistryClient } from '../src/registry/client.ts';
 import { parseImageReference } from '../src/registry/reference.ts';
-import { measureImage } from '../src/sizereport/measure.ts';
+import { knownLayerSizes, measureImage } from '../src/sizereport/measure.ts';
 import { ociLayoutSource, registrySource } from '../src/sizereport/sources.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -66,5 +66,77 @@ console.log(
 );
 console.log(
   `measure from the OCI layout, + unpacked${median(fromLayout).toFixed(3)} s   ratio to pull ${(median(fromLayout) / p).toFixed(2)}`,
+);
+
+// Part 2: a pull request's image on a large base (the golang image, ~300 MB per platform), where
+// only the top layer changed. With the base branch's report, the layers it measured are not
+// unpacked again: what a PR build pays.
+const bigBase = `${env['BGI_BASE_REGISTRY']}/golang:${env['BGI_GO_VERSION']}`;
+const variant = async (name: string) => {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'app'), `${name} ${Date.now()}\n`);
+  writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${bigBase}\nCOPY app /app\n`);
+  const ref = `${env['BGI_REGISTRY']}/bench/on-golang:${name}`;
+  await execFile('docker', [
+    'buildx',
+    'build',
+    '--platform',
+    'linux/amd64,linux/arm64',
+    '--provenance=false',
+    '--tag',
+    ref,
+    '--push',
+    dir,
+  ]);
+  return ref;
+};
+const mainRef = await variant('main');
+const prRef = await variant('pr');
+const baseReport = await measureImage(
+  registrySource(new RegistryClient(), parseImageReference(mainRef)),
+  mainRef,
+  { uncompressed: true },
+);
+const known = knownLayerSizes(baseReport);
+const prCold: number[] = [];
+const prWarm: number[] = [];
+const prPull: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  prCold.push(
+    await time(() =>
+      measureImage(registrySource(new RegistryClient(), parseImageReference(prRef)), prRef, {
+        uncompressed: true,
+      }),
+    ),
+  );
+  prWarm.push(
+    await time(() =>
+      measureImage(registrySource(new RegistryClient(), parseImageReference(prRef)), prRef, {
+        uncompressed: true,
+        known,
+      }),
+    ),
+  );
+  for (const ref of [mainRef, prRef, bigBase])
+    await execFile('docker', ['rmi', '-f', ref], { allowFailure: true });
+  prPull.push(
+    await time(async () => {
+      for (const p of ['linux/amd64', 'linux/arm64'])
+        await execFile('docker', ['pull', '-q', '--platform', p, prRef]);
+    }),
+  );
+  await execFile('docker', ['rmi', '-f', prRef], { allowFailure: true });
+}
+const pp = median(prPull);
+console.log(
+  `\n${prRef} (golang base + one changed layer, 2 platforms), ${ROUNDS} rounds, median seconds`,
+);
+console.log(`docker pull of both platforms          ${pp.toFixed(3)} s`);
+console.log(
+  `measure, stored + unpacked, no baseline   ${median(prCold).toFixed(3)} s   ratio to pull ${(median(prCold) / pp).toFixed(2)}`,
+);
+console.log(
+  `measure, stored + unpacked, with the base branch's report ${median(prWarm).toFixed(3)} s   ratio to pull ${(median(prWarm) / pp).toFixed(2)}`,
 );
 rmSync(work, { recursive: true, force: true });
