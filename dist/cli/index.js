@@ -42932,19 +42932,31 @@ function finalStage(ctx) {
     const named = target ? ctx.df.stages.find((s) => s.name === target) : undefined;
     return named ?? ctx.df.stages[ctx.df.stages.length - 1];
 }
-/** The image a stage is ultimately based on, following FROM <stage> chains. */
-function baseImage(ctx, stage) {
-    const seen = new Set();
+/** A stage and the earlier stages it builds FROM, nearest first, with the image at the root. */
+function lineage(ctx, stage) {
+    const stages = [];
     let s = stage;
-    while (s && !seen.has(s)) {
-        seen.add(s);
+    while (s && !stages.includes(s)) {
+        stages.push(s);
         const image = resolveFromImage(ctx.df, s, ctx.buildArgs).toLowerCase();
-        const parent = ctx.df.stages.find((p) => p.name === image && p.index < s.index);
+        const at = s.index;
+        const parent = ctx.df.stages.find((p) => p.name === image && p.index < at);
         if (!parent)
-            return image;
+            return { stages, image };
         s = parent;
     }
-    return '';
+    return { stages, image: '' };
+}
+/** The image a stage is ultimately based on, following FROM <stage> chains. */
+const baseImage = (ctx, stage) => lineage(ctx, stage).image;
+/** The last `keyword` instruction in effect for a stage: its own, else its FROM-stage ancestors'. */
+function inherited(ctx, stage, keyword) {
+    for (const s of lineage(ctx, stage).stages) {
+        const found = s.instructions.filter((i) => i.keyword === keyword).pop();
+        if (found)
+            return found;
+    }
+    return undefined;
 }
 const shellless = (image) => image === 'scratch' || image.includes('distroless');
 const emulatedCompile = {
@@ -43007,6 +43019,15 @@ const copyBeforeDownload = {
 };
 /** Bytes under `dir`, counting at most `limit` entries (a huge tree is reported as "at least"). */
 function treeSize(dir, limit = 20_000) {
+    // A worktree or submodule has a .git file, not a folder: its size is the file's.
+    try {
+        const st = (0,external_node_fs_namespaceObject.lstatSync)(dir);
+        if (!st.isDirectory())
+            return { bytes: st.size, complete: true };
+    }
+    catch {
+        return { bytes: 0, complete: true };
+    }
     let bytes = 0;
     let entries = 0;
     const stack = [dir];
@@ -43047,6 +43068,7 @@ function humanBytes(n) {
     return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 const sized = (s) => `${s.complete ? '' : 'at least '}${humanBytes(s.bytes)}`;
+const GIT_PATTERNS = ['.git', '**/.git', '.git/**', '**/.git/**', '*', '**', '.*', '.git*', '**/*'];
 /** Whether .dockerignore lines exclude `.git` at the context root (last match wins, like BuildKit). */
 function ignoresGit(lines) {
     let ignored = false;
@@ -43056,37 +43078,48 @@ function ignoresGit(lines) {
             continue;
         const negate = l.startsWith('!');
         const p = (negate ? l.slice(1) : l).replace(/^\/+/, '').replace(/\/+$/, '');
-        if (['.git', '**/.git', '*', '**', '.*', '.git*', '**/*'].includes(p))
+        if (GIT_PATTERNS.includes(p))
             ignored = !negate;
     }
     return ignored;
 }
-const contextRule = {
-    id: 'build-context',
+/** The ignore file BuildKit uses: <Dockerfile>.dockerignore beside the Dockerfile wins over the context's. */
+function ignoreFile(ctx) {
+    return [`${ctx.df.file}.dockerignore`, external_node_path_namespaceObject.join(ctx.context, '.dockerignore')].find((f) => (0,external_node_fs_namespaceObject.existsSync)(f));
+}
+const noDockerignore = {
+    id: 'no-dockerignore',
     severity: 'warning',
     check(ctx) {
-        const ignoreFile = external_node_path_namespaceObject.join(ctx.context, '.dockerignore');
-        const git = external_node_path_namespaceObject.join(ctx.context, '.git');
-        if (!(0,external_node_fs_namespaceObject.existsSync)(ignoreFile)) {
-            const size = treeSize(ctx.context);
-            return [
-                {
-                    line: 1,
-                    title: 'no .dockerignore',
-                    message: `the build context ${ctx.context} (${sized(size)}) has no .dockerignore: all of it, .git included, is sent to the builder and can bust the cache. Add one listing .git and build outputs`,
-                },
-            ];
-        }
-        if (!(0,external_node_fs_namespaceObject.existsSync)(git))
+        if (ignoreFile(ctx))
             return [];
-        const lines = (0,external_node_fs_namespaceObject.readFileSync)(ignoreFile, 'utf8').split(/\r?\n/);
-        if (ignoresGit(lines))
+        const git = external_node_path_namespaceObject.join(ctx.context, '.git');
+        // One annotation for one fix: the .git size goes here rather than in a second advice.
+        const gitPart = (0,external_node_fs_namespaceObject.existsSync)(git) ? `, ${sized(treeSize(git))} of it in .git` : '';
+        return [
+            {
+                line: 1,
+                title: 'no .dockerignore',
+                message: `the build context ${ctx.context} (${sized(treeSize(ctx.context))}${gitPart}) has no .dockerignore: all of it, .git included, is sent to the builder and can bust the cache. Add a .dockerignore listing .git and build outputs`,
+            },
+        ];
+    },
+};
+const contextSendsGit = {
+    id: 'context-sends-git',
+    severity: 'warning',
+    check(ctx) {
+        const file = ignoreFile(ctx);
+        const git = external_node_path_namespaceObject.join(ctx.context, '.git');
+        if (!file || !(0,external_node_fs_namespaceObject.existsSync)(git))
+            return [];
+        if (ignoresGit((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8').split(/\r?\n/)))
             return [];
         return [
             {
                 line: 1,
                 title: '.git is sent to the builder',
-                message: `.dockerignore does not exclude .git, so ${sized(treeSize(git))} of repository history is sent with every build and any commit busts COPY . caches. Add ".git" to .dockerignore`,
+                message: `${external_node_path_namespaceObject.basename(file)} does not exclude .git, so ${sized(treeSize(git))} of repository history is sent with every build and any commit busts COPY . caches. Add a line ".git" to ${file}`,
             },
         ];
     },
@@ -43105,15 +43138,22 @@ const singlePlatformDigest = {
     check(ctx) {
         if (ctx.platforms.length < 2 || !ctx.digestKinds)
             return [];
+        // A --platform=$BUILDPLATFORM stage runs once, on the runner: one platform's manifest suits it.
+        const onRunner = new Set(ctx.df.stages.filter((s) => /BUILDPLATFORM/.test(s.platform ?? '')).map((s) => s.from.line));
         return pinnedDigests(ctx.df, ctx.buildArgs)
-            .filter((p) => ctx.digestKinds.get(p.digest) === 'manifest')
+            .filter((p) => ctx.digestKinds.get(p.digest) === 'manifest' && !onRunner.has(p.line))
             .map((p) => ({
             line: p.line,
             title: 'base image pinned to one platform',
-            message: `${p.ref} is the digest of a single-platform manifest, so every platform of this ${ctx.platforms.length}-platform build gets that one architecture (or fails). Pin the multi-platform index digest instead, from "docker buildx imagetools inspect <image:tag>"`,
+            message: `${p.ref} is the digest of a single-platform manifest, so every platform of this ${ctx.platforms.length}-platform build gets that one architecture (or fails). Pin the multi-platform index digest instead, e.g. the top "Digest:" of "docker buildx imagetools inspect ${p.ref.slice(0, p.ref.lastIndexOf('@'))}"`,
         }));
     },
 };
+/** `ENTRYPOINT /app --serve` -> `ENTRYPOINT ["/app", "--serve"]`. */
+function execForm(ins) {
+    const words = ins.args.trim().split(/\s+/).filter(Boolean);
+    return `${ins.keyword} [${(words.length > 0 ? words : ['/app']).map((w) => JSON.stringify(w)).join(', ')}]`;
+}
 const shellFormEntrypoint = {
     id: 'shell-form-entrypoint',
     severity: 'warning',
@@ -43121,12 +43161,15 @@ const shellFormEntrypoint = {
         const last = finalStage(ctx);
         if (!shellless(baseImage(ctx, last)))
             return [];
+        // A SHELL instruction (e.g. distroless :debug's /busybox/sh) gives shell form a shell to run.
+        if (inherited(ctx, last, 'SHELL'))
+            return [];
         return last.instructions
             .filter((i) => (i.keyword === 'ENTRYPOINT' || i.keyword === 'CMD') && !i.json)
             .map((i) => ({
             line: i.line,
             title: `shell-form ${i.keyword} without a shell`,
-            message: `the final stage has no /bin/sh, and shell form runs "/bin/sh -c ${i.args.slice(0, 40)}", so the container cannot start. Use exec form: ${i.keyword} ["${i.args.split(/\s+/)[0] ?? '/app'}"]`,
+            message: `the final stage has no /bin/sh, and shell form runs "/bin/sh -c ${i.args.trim().slice(0, 40)}", so the container cannot start. Use exec form: ${execForm(i)}`,
         }));
     },
 };
@@ -43138,29 +43181,35 @@ const unqualifiedImage = {
     id: 'unqualified-image',
     severity: 'notice',
     check(ctx) {
-        const stageNames = new Set(ctx.df.stages.map((s) => s.name).filter(Boolean));
         return ctx.df.stages
             .filter((s) => {
-            const raw = s.image;
-            if (raw.startsWith('$') || raw.toLowerCase() === 'scratch')
+            const raw = s.image.toLowerCase();
+            // A leading variable is the registry the caller chooses; scratch is no image at all.
+            if (raw.startsWith('$') || raw === 'scratch')
                 return false;
-            if (stageNames.has(raw.toLowerCase()))
+            if (ctx.df.stages.some((p) => p.name === raw && p.index < s.index))
                 return false;
             return !isQualified(resolveFromImage(ctx.df, s, ctx.buildArgs));
         })
             .map((s) => {
-            const image = resolveFromImage(ctx.df, s, ctx.buildArgs);
-            const full = image.includes('/') ? `docker.io/${image}` : `docker.io/library/${image}`;
+            // Suggest the line as written, so ARGs in the tag survive.
+            const full = `docker.io/${s.image.includes('/') ? '' : 'library/'}${s.image}`;
             return {
                 line: s.from.line,
                 title: 'image reference without registry',
-                message: `"${image}" means ${full} to Docker, but other tools (podman, unqualified-search registries, mirrors) may resolve it elsewhere. Write ${full}`,
+                message: `"${s.image}" means ${full} to Docker, but other tools (podman with unqualified-search registries, mirrors) may resolve it elsewhere. Write ${full}`,
             };
         });
     },
 };
-function lastUser(stage) {
-    return stage.instructions.filter((i) => i.keyword === 'USER').pop();
+/** gcr.io/distroless/static-debian12:debug -> gcr.io/distroless/static-debian12:debug-nonroot. */
+function nonrootTag(image) {
+    const at = image.indexOf('@');
+    const ref = at >= 0 ? image.slice(0, at) : image;
+    const colon = ref.lastIndexOf(':');
+    const hasTag = colon > ref.lastIndexOf('/');
+    const name = hasTag ? ref.slice(0, colon) : ref;
+    return `${name}:${hasTag && ref.slice(colon + 1).startsWith('debug') ? 'debug-' : ''}nonroot`;
 }
 const finalStageRoot = {
     id: 'final-stage-root',
@@ -43170,18 +43219,19 @@ const finalStageRoot = {
         const base = baseImage(ctx, last);
         if (!shellless(base))
             return [];
-        const user = lastUser(last)?.args.trim().split(':')[0];
+        const userLine = inherited(ctx, last, 'USER');
+        const user = userLine?.args.trim().split(':')[0];
         if (user && user !== 'root' && user !== '0')
             return [];
         // distroless :nonroot (and :debug-nonroot) set user 65532 in the image config.
         if (!user && base.includes('distroless') && /:[\w.-]*nonroot/.test(base))
             return [];
         const fix = base.includes('distroless')
-            ? 'use the :nonroot tag of the distroless image, or add "USER nonroot:nonroot"'
+            ? `base it on ${nonrootTag(base)}, or add "USER nonroot:nonroot"`
             : 'add "USER 65532:65532" (a static binary needs no passwd entry)';
         return [
             {
-                line: lastUser(last)?.line ?? last.from.line,
+                line: userLine?.line ?? last.from.line,
                 title: 'final stage runs as root',
                 message: `the service runs as root although nothing in a ${base === 'scratch' ? 'scratch' : 'distroless'} image needs it: ${fix}`,
             },
@@ -43217,7 +43267,8 @@ const RULES = [
     emulatedCompile,
     cgoWithoutLibc,
     copyBeforeDownload,
-    contextRule,
+    noDockerignore,
+    contextSendsGit,
     singlePlatformDigest,
     shellFormEntrypoint,
     unqualifiedImage,

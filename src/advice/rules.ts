@@ -37,20 +37,31 @@ function finalStage(ctx: RuleContext): Stage {
   return named ?? ctx.df.stages[ctx.df.stages.length - 1]!;
 }
 
-/** The image a stage is ultimately based on, following FROM <stage> chains. */
-function baseImage(ctx: RuleContext, stage: Stage): string {
-  const seen = new Set<Stage>();
+/** A stage and the earlier stages it builds FROM, nearest first, with the image at the root. */
+function lineage(ctx: RuleContext, stage: Stage): { stages: Stage[]; image: string } {
+  const stages: Stage[] = [];
   let s: Stage | undefined = stage;
-  while (s && !seen.has(s)) {
-    seen.add(s);
+  while (s && !stages.includes(s)) {
+    stages.push(s);
     const image = resolveFromImage(ctx.df, s, ctx.buildArgs).toLowerCase();
-    const parent: Stage | undefined = ctx.df.stages.find(
-      (p) => p.name === image && p.index < s!.index,
-    );
-    if (!parent) return image;
+    const at: number = s.index;
+    const parent: Stage | undefined = ctx.df.stages.find((p) => p.name === image && p.index < at);
+    if (!parent) return { stages, image };
     s = parent;
   }
-  return '';
+  return { stages, image: '' };
+}
+
+/** The image a stage is ultimately based on, following FROM <stage> chains. */
+const baseImage = (ctx: RuleContext, stage: Stage) => lineage(ctx, stage).image;
+
+/** The last `keyword` instruction in effect for a stage: its own, else its FROM-stage ancestors'. */
+function inherited(ctx: RuleContext, stage: Stage, keyword: string): Instruction | undefined {
+  for (const s of lineage(ctx, stage).stages) {
+    const found = s.instructions.filter((i) => i.keyword === keyword).pop();
+    if (found) return found;
+  }
+  return undefined;
 }
 
 const shellless = (image: string) => image === 'scratch' || image.includes('distroless');
@@ -123,6 +134,13 @@ const copyBeforeDownload: Rule = {
 
 /** Bytes under `dir`, counting at most `limit` entries (a huge tree is reported as "at least"). */
 export function treeSize(dir: string, limit = 20_000): { bytes: number; complete: boolean } {
+  // A worktree or submodule has a .git file, not a folder: its size is the file's.
+  try {
+    const st = lstatSync(dir);
+    if (!st.isDirectory()) return { bytes: st.size, complete: true };
+  } catch {
+    return { bytes: 0, complete: true };
+  }
   let bytes = 0;
   let entries = 0;
   const stack = [dir];
@@ -162,6 +180,8 @@ export function humanBytes(n: number): string {
 const sized = (s: { bytes: number; complete: boolean }) =>
   `${s.complete ? '' : 'at least '}${humanBytes(s.bytes)}`;
 
+const GIT_PATTERNS = ['.git', '**/.git', '.git/**', '**/.git/**', '*', '**', '.*', '.git*', '**/*'];
+
 /** Whether .dockerignore lines exclude `.git` at the context root (last match wins, like BuildKit). */
 export function ignoresGit(lines: string[]): boolean {
   let ignored = false;
@@ -170,35 +190,49 @@ export function ignoresGit(lines: string[]): boolean {
     if (!l || l.startsWith('#')) continue;
     const negate = l.startsWith('!');
     const p = (negate ? l.slice(1) : l).replace(/^\/+/, '').replace(/\/+$/, '');
-    if (['.git', '**/.git', '*', '**', '.*', '.git*', '**/*'].includes(p)) ignored = !negate;
+    if (GIT_PATTERNS.includes(p)) ignored = !negate;
   }
   return ignored;
 }
 
-const contextRule: Rule = {
-  id: 'build-context',
+/** The ignore file BuildKit uses: <Dockerfile>.dockerignore beside the Dockerfile wins over the context's. */
+function ignoreFile(ctx: RuleContext): string | undefined {
+  return [`${ctx.df.file}.dockerignore`, path.join(ctx.context, '.dockerignore')].find((f) =>
+    existsSync(f),
+  );
+}
+
+const noDockerignore: Rule = {
+  id: 'no-dockerignore',
   severity: 'warning',
   check(ctx) {
-    const ignoreFile = path.join(ctx.context, '.dockerignore');
+    if (ignoreFile(ctx)) return [];
     const git = path.join(ctx.context, '.git');
-    if (!existsSync(ignoreFile)) {
-      const size = treeSize(ctx.context);
-      return [
-        {
-          line: 1,
-          title: 'no .dockerignore',
-          message: `the build context ${ctx.context} (${sized(size)}) has no .dockerignore: all of it, .git included, is sent to the builder and can bust the cache. Add one listing .git and build outputs`,
-        },
-      ];
-    }
-    if (!existsSync(git)) return [];
-    const lines = readFileSync(ignoreFile, 'utf8').split(/\r?\n/);
-    if (ignoresGit(lines)) return [];
+    // One annotation for one fix: the .git size goes here rather than in a second advice.
+    const gitPart = existsSync(git) ? `, ${sized(treeSize(git))} of it in .git` : '';
+    return [
+      {
+        line: 1,
+        title: 'no .dockerignore',
+        message: `the build context ${ctx.context} (${sized(treeSize(ctx.context))}${gitPart}) has no .dockerignore: all of it, .git included, is sent to the builder and can bust the cache. Add a .dockerignore listing .git and build outputs`,
+      },
+    ];
+  },
+};
+
+const contextSendsGit: Rule = {
+  id: 'context-sends-git',
+  severity: 'warning',
+  check(ctx) {
+    const file = ignoreFile(ctx);
+    const git = path.join(ctx.context, '.git');
+    if (!file || !existsSync(git)) return [];
+    if (ignoresGit(readFileSync(file, 'utf8').split(/\r?\n/))) return [];
     return [
       {
         line: 1,
         title: '.git is sent to the builder',
-        message: `.dockerignore does not exclude .git, so ${sized(treeSize(git))} of repository history is sent with every build and any commit busts COPY . caches. Add ".git" to .dockerignore`,
+        message: `${path.basename(file)} does not exclude .git, so ${sized(treeSize(git))} of repository history is sent with every build and any commit busts COPY . caches. Add a line ".git" to ${file}`,
       },
     ];
   },
@@ -221,15 +255,25 @@ const singlePlatformDigest: Rule = {
   severity: 'warning',
   check(ctx) {
     if (ctx.platforms.length < 2 || !ctx.digestKinds) return [];
+    // A --platform=$BUILDPLATFORM stage runs once, on the runner: one platform's manifest suits it.
+    const onRunner = new Set(
+      ctx.df.stages.filter((s) => /BUILDPLATFORM/.test(s.platform ?? '')).map((s) => s.from.line),
+    );
     return pinnedDigests(ctx.df, ctx.buildArgs)
-      .filter((p) => ctx.digestKinds!.get(p.digest) === 'manifest')
+      .filter((p) => ctx.digestKinds!.get(p.digest) === 'manifest' && !onRunner.has(p.line))
       .map((p) => ({
         line: p.line,
         title: 'base image pinned to one platform',
-        message: `${p.ref} is the digest of a single-platform manifest, so every platform of this ${ctx.platforms.length}-platform build gets that one architecture (or fails). Pin the multi-platform index digest instead, from "docker buildx imagetools inspect <image:tag>"`,
+        message: `${p.ref} is the digest of a single-platform manifest, so every platform of this ${ctx.platforms.length}-platform build gets that one architecture (or fails). Pin the multi-platform index digest instead, e.g. the top "Digest:" of "docker buildx imagetools inspect ${p.ref.slice(0, p.ref.lastIndexOf('@'))}"`,
       }));
   },
 };
+
+/** `ENTRYPOINT /app --serve` -> `ENTRYPOINT ["/app", "--serve"]`. */
+function execForm(ins: Instruction): string {
+  const words = ins.args.trim().split(/\s+/).filter(Boolean);
+  return `${ins.keyword} [${(words.length > 0 ? words : ['/app']).map((w) => JSON.stringify(w)).join(', ')}]`;
+}
 
 const shellFormEntrypoint: Rule = {
   id: 'shell-form-entrypoint',
@@ -237,12 +281,14 @@ const shellFormEntrypoint: Rule = {
   check(ctx) {
     const last = finalStage(ctx);
     if (!shellless(baseImage(ctx, last))) return [];
+    // A SHELL instruction (e.g. distroless :debug's /busybox/sh) gives shell form a shell to run.
+    if (inherited(ctx, last, 'SHELL')) return [];
     return last.instructions
       .filter((i) => (i.keyword === 'ENTRYPOINT' || i.keyword === 'CMD') && !i.json)
       .map((i) => ({
         line: i.line,
         title: `shell-form ${i.keyword} without a shell`,
-        message: `the final stage has no /bin/sh, and shell form runs "/bin/sh -c ${i.args.slice(0, 40)}", so the container cannot start. Use exec form: ${i.keyword} ["${i.args.split(/\s+/)[0] ?? '/app'}"]`,
+        message: `the final stage has no /bin/sh, and shell form runs "/bin/sh -c ${i.args.trim().slice(0, 40)}", so the container cannot start. Use exec form: ${execForm(i)}`,
       }));
   },
 };
@@ -258,28 +304,34 @@ const unqualifiedImage: Rule = {
   id: 'unqualified-image',
   severity: 'notice',
   check(ctx) {
-    const stageNames = new Set(ctx.df.stages.map((s) => s.name).filter(Boolean));
     return ctx.df.stages
       .filter((s) => {
-        const raw = s.image;
-        if (raw.startsWith('$') || raw.toLowerCase() === 'scratch') return false;
-        if (stageNames.has(raw.toLowerCase())) return false;
+        const raw = s.image.toLowerCase();
+        // A leading variable is the registry the caller chooses; scratch is no image at all.
+        if (raw.startsWith('$') || raw === 'scratch') return false;
+        if (ctx.df.stages.some((p) => p.name === raw && p.index < s.index)) return false;
         return !isQualified(resolveFromImage(ctx.df, s, ctx.buildArgs));
       })
       .map((s) => {
-        const image = resolveFromImage(ctx.df, s, ctx.buildArgs);
-        const full = image.includes('/') ? `docker.io/${image}` : `docker.io/library/${image}`;
+        // Suggest the line as written, so ARGs in the tag survive.
+        const full = `docker.io/${s.image.includes('/') ? '' : 'library/'}${s.image}`;
         return {
           line: s.from.line,
           title: 'image reference without registry',
-          message: `"${image}" means ${full} to Docker, but other tools (podman, unqualified-search registries, mirrors) may resolve it elsewhere. Write ${full}`,
+          message: `"${s.image}" means ${full} to Docker, but other tools (podman with unqualified-search registries, mirrors) may resolve it elsewhere. Write ${full}`,
         };
       });
   },
 };
 
-function lastUser(stage: Stage): Instruction | undefined {
-  return stage.instructions.filter((i) => i.keyword === 'USER').pop();
+/** gcr.io/distroless/static-debian12:debug -> gcr.io/distroless/static-debian12:debug-nonroot. */
+function nonrootTag(image: string): string {
+  const at = image.indexOf('@');
+  const ref = at >= 0 ? image.slice(0, at) : image;
+  const colon = ref.lastIndexOf(':');
+  const hasTag = colon > ref.lastIndexOf('/');
+  const name = hasTag ? ref.slice(0, colon) : ref;
+  return `${name}:${hasTag && ref.slice(colon + 1).startsWith('debug') ? 'debug-' : ''}nonroot`;
 }
 
 const finalStageRoot: Rule = {
@@ -289,16 +341,17 @@ const finalStageRoot: Rule = {
     const last = finalStage(ctx);
     const base = baseImage(ctx, last);
     if (!shellless(base)) return [];
-    const user = lastUser(last)?.args.trim().split(':')[0];
+    const userLine = inherited(ctx, last, 'USER');
+    const user = userLine?.args.trim().split(':')[0];
     if (user && user !== 'root' && user !== '0') return [];
     // distroless :nonroot (and :debug-nonroot) set user 65532 in the image config.
     if (!user && base.includes('distroless') && /:[\w.-]*nonroot/.test(base)) return [];
     const fix = base.includes('distroless')
-      ? 'use the :nonroot tag of the distroless image, or add "USER nonroot:nonroot"'
+      ? `base it on ${nonrootTag(base)}, or add "USER nonroot:nonroot"`
       : 'add "USER 65532:65532" (a static binary needs no passwd entry)';
     return [
       {
-        line: lastUser(last)?.line ?? last.from.line,
+        line: userLine?.line ?? last.from.line,
         title: 'final stage runs as root',
         message: `the service runs as root although nothing in a ${base === 'scratch' ? 'scratch' : 'distroless'} image needs it: ${fix}`,
       },
@@ -334,7 +387,8 @@ export const RULES: Rule[] = [
   emulatedCompile,
   cgoWithoutLibc,
   copyBeforeDownload,
-  contextRule,
+  noDockerignore,
+  contextSendsGit,
   singlePlatformDigest,
   shellFormEntrypoint,
   unqualifiedImage,
