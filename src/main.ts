@@ -3,10 +3,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { adviseDockerfile } from './advice/advice.ts';
-import { lookupAdviceFacts } from './advice/lookups.ts';
-import { secretMountAdvice } from './advice/secrets.ts';
-import { NETRC_SECRET, buildExtras } from './go/private.ts';
+import { adviceStep } from './advice/step.ts';
+import { buildExtras } from './go/private.ts';
 import { buildxArgs, secretEnv } from './buildx/args.ts';
 import {
   buildxAvailable,
@@ -81,6 +79,16 @@ function readDockerfile(inputs: Inputs): Dockerfile {
   return parseDockerfile(readBoundedText(file, 1024 * 1024, 'the Dockerfile'), file);
 }
 
+/** This run's scratch directory under RUNNER_TEMP (which the runner empties after the job). */
+function makeWorkDir(env: NodeJS.ProcessEnv): string {
+  const dir = path.join(
+    env['RUNNER_TEMP'] || path.join(process.cwd(), '.tmp'),
+    `build-go-image-${process.pid}`,
+  );
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 export async function runMain(host: Host): Promise<void> {
   const { log, env } = host;
   // Masked before anything can fail and print it.
@@ -103,12 +111,7 @@ export async function runMain(host: Host): Promise<void> {
     max: parseLimit('size-max', inputs.sizeMax, false),
   };
   if (inputs.merge) {
-    const mergeDir = path.join(
-      env['RUNNER_TEMP'] || path.join(process.cwd(), '.tmp'),
-      `build-go-image-${process.pid}`,
-    );
-    mkdirSync(mergeDir, { recursive: true });
-    await mergeStep(host, inputs, new RegistryClient(), budgets, mergeDir);
+    await mergeStep(host, inputs, new RegistryClient(), budgets, makeWorkDir(env));
     return;
   }
   const dockerfile = readDockerfile(inputs);
@@ -138,11 +141,7 @@ export async function runMain(host: Host): Promise<void> {
   const buildArgs = new Map(inputs.buildArgs);
   const registry = new RegistryClient();
   // Secrets, proxy args and CAs the action hands to the build (see src/go/private.ts).
-  const workDir = path.join(
-    env['RUNNER_TEMP'] || path.join(process.cwd(), '.tmp'),
-    `build-go-image-${process.pid}`,
-  );
-  mkdirSync(workDir, { recursive: true });
+  const workDir = makeWorkDir(env);
   const extras = buildExtras(inputs, env, workDir);
   for (const [k, v] of extras.buildArgs) if (!buildArgs.has(k)) buildArgs.set(k, v);
   for (const n of extras.notes) log.info(n);
@@ -161,53 +160,7 @@ export async function runMain(host: Host): Promise<void> {
   state.phase = 'resolved';
   host.saveState(state);
 
-  if (inputs.advice !== 'off') {
-    const facts = await lookupAdviceFacts(
-      dockerfile,
-      buildArgs,
-      new RegistryClient({ timeoutMs: 10_000, retryBackoffMs: 200 }),
-      inputs.platforms.length > 1,
-    );
-    const advice = [
-      ...adviseDockerfile(dockerfile, {
-        platforms: inputs.platforms,
-        context: inputs.context,
-        hostArch: nodeArch(),
-        buildArgs,
-        target: inputs.target || undefined,
-        digestKinds: facts.digestKinds,
-        syntaxReachable: facts.syntaxReachable,
-      }),
-      ...secretMountAdvice(
-        dockerfile,
-        extras.secrets.map((s) =>
-          s.id === NETRC_SECRET
-            ? {
-                id: s.id,
-                input: 'go-private',
-                mount: '--mount=type=secret,id=netrc,target=/root/.netrc',
-              }
-            : {
-                id: s.id,
-                input: 'ca-bundle',
-                mount: '--mount=type=secret,id=ca-bundle,target=/etc/ssl/certs/ca-certificates.crt',
-              },
-        ),
-        [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('='))),
-      ),
-    ];
-    const where = (a: (typeof advice)[number]) => ({
-      file: dockerfile.file,
-      startLine: a.line,
-      title: a.title,
-    });
-    const serious = advice.filter((a) => a.severity !== 'notice');
-    for (const a of advice)
-      if (a.severity === 'notice') log.notice(a.message, where(a));
-      else (inputs.advice === 'error' ? log.error : log.warning)(a.message, where(a));
-    if (inputs.advice === 'error' && serious.length > 0)
-      throw new Error(`${serious.length} Dockerfile advice reported and advice is "error"`);
-  }
+  await adviceStep({ inputs, dockerfile, buildArgs, extras, hostArch: nodeArch(), log });
 
   // Builder and emulation.
   let builder = inputs.builder || undefined;

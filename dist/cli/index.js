@@ -42805,6 +42805,407 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./lib/io/files.js
+// Files the action reads from the workspace or the runner are untrusted input: read them with a
+// size bound, so a hostile or runaway file cannot exhaust the runner's memory.
+
+
+function readBoundedText(file, maxBytes, what) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
+    try {
+        const size = (0,external_node_fs_namespaceObject.fstatSync)(fd).size;
+        if (size > maxBytes)
+            throw new FileFormatError(file, 1, `${what} is ${size} bytes, more than the ${maxBytes} this action reads`);
+        const buf = Buffer.alloc(size);
+        let read = 0;
+        while (read < size) {
+            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, read, size - read, read);
+            if (n === 0)
+                break;
+            read += n;
+        }
+        return buf.subarray(0, read).toString('utf8');
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+//# sourceMappingURL=files.js.map
+;// CONCATENATED MODULE: ./lib/go/private.js
+// What a Go build needs from the runner beyond the source: GOPRIVATE and credentials for private
+// module hosts (a netrc, as a BuildKit secret: never a build-arg, a layer or a log line), the
+// runner's proxy settings, and extra CAs for a corporate proxy or module server.
+
+
+
+
+const NETRC_SECRET = 'netrc';
+const CA_SECRET = 'ca-bundle';
+const NETRC_ENV = 'BGI_NETRC';
+/** BuildKit's predefined proxy args: excluded from cache keys and image history. */
+const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'FTP_PROXY'].flatMap((n) => [n, n.toLowerCase()]);
+const SYSTEM_BUNDLES = [
+    '/etc/ssl/certs/ca-certificates.crt',
+    '/etc/pki/tls/certs/ca-bundle.crt',
+    '/etc/ssl/cert.pem',
+];
+/** Hosts named by GOPRIVATE patterns (first path element, no globs) and the workflow's host. */
+function netrcHosts(goPrivate, serverUrl) {
+    const hosts = new Set();
+    for (const pattern of goPrivate) {
+        const first = pattern.split('/')[0] ?? '';
+        if (first.includes('.') && !/[*?[\]]/.test(first))
+            hosts.add(first.toLowerCase());
+    }
+    try {
+        hosts.add(new URL(serverUrl || 'https://github.com').host.toLowerCase());
+    }
+    catch {
+        /* a malformed GITHUB_SERVER_URL adds nothing */
+    }
+    return [...hosts];
+}
+function renderNetrc(hosts, login, token) {
+    return hosts.map((h) => `machine ${h}\nlogin ${login}\npassword ${token}\n`).join('');
+}
+function proxyBuildArgNames(env) {
+    return PROXY_ARGS.filter((n) => env[n]);
+}
+/** The runner's CA bundle plus the user's certificates, so public TLS keeps working in the build. */
+function combineCaBundle(userFile, outFile, systemBundles = SYSTEM_BUNDLES) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(userFile))
+        throw new InputError('ca-bundle', `${userFile} does not exist: give the path of a PEM file`);
+    const extra = readBoundedText(userFile, 1024 * 1024, 'the CA bundle');
+    if (!extra.includes('-----BEGIN CERTIFICATE-----'))
+        throw new InputError('ca-bundle', `${userFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    const system = systemBundles.find((f) => (0,external_node_fs_namespaceObject.existsSync)(f));
+    const base = system ? readBoundedText(system, 16 * 1024 * 1024, 'the system CA bundle') : '';
+    (0,external_node_fs_namespaceObject.writeFileSync)(outFile, `${base.trimEnd()}\n${extra.trimEnd()}\n`, { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.chmodSync)(outFile, 0o600);
+    return system ?? 'no system bundle found';
+}
+function buildExtras(inputs, env, workDir) {
+    const extras = {
+        buildArgs: new Map(),
+        envBuildArgs: inputs.buildProxy ? proxyBuildArgNames(env) : [],
+        secrets: [],
+        env: {},
+        notes: [],
+    };
+    if (extras.envBuildArgs.length > 0)
+        extras.notes.push(`proxy settings passed to the build: ${extras.envBuildArgs.join(', ')}`);
+    if (inputs.goPrivate.length > 0) {
+        extras.buildArgs.set('GOPRIVATE', inputs.goPrivate.join(','));
+        const hosts = inputs.goPrivateHosts.length > 0
+            ? inputs.goPrivateHosts
+            : netrcHosts(inputs.goPrivate, env['GITHUB_SERVER_URL']);
+        if (inputs.goPrivateToken && hosts.length > 0) {
+            extras.env[NETRC_ENV] = renderNetrc(hosts, inputs.goPrivateUser, inputs.goPrivateToken);
+            extras.secrets.push({ id: NETRC_SECRET, env: NETRC_ENV });
+            extras.notes.push(`secret "${NETRC_SECRET}" holds credentials for ${hosts.join(', ')}`);
+        }
+        else
+            extras.notes.push('go-private is set but no token is given (go-private-token or github-token): no netrc secret');
+    }
+    if (inputs.caBundle) {
+        const out = external_node_path_namespaceObject.join(workDir, 'ca-bundle.pem');
+        const system = combineCaBundle(inputs.caBundle, out);
+        extras.secrets.push({ id: CA_SECRET, src: out });
+        extras.notes.push(`secret "${CA_SECRET}": ${inputs.caBundle} added to ${system}`);
+    }
+    return extras;
+}
+//# sourceMappingURL=private.js.map
+;// CONCATENATED MODULE: ./lib/io/http.js
+// HTTP for everything the action fetches (Go release lists, registries). @actions/http-client
+// honours HTTP(S)_PROXY and NO_PROXY, which Node's own fetch ignores. Transient failures
+// (connection errors, 5xx, 429) are retried with backoff within a bound; 4xx are answered at once.
+
+
+class HttpError extends Error {
+    status;
+    constructor(message, status) {
+        super(message);
+        this.name = 'HttpError';
+        this.status = status;
+    }
+}
+// One client per scheme: an HttpClient keeps the first agent it made, so an https request followed
+// by a plain-http one (a local registry) would reuse the TLS agent and fail.
+// The socket timeout is per client too, so clients are kept per scheme and timeout.
+const clients = new Map();
+const DEFAULT_TIMEOUT_MS = 30_000;
+function clientFor(url, timeoutMs) {
+    const id = `${new URL(url).protocol}|${timeoutMs}`;
+    let c = clients.get(id);
+    if (!c) {
+        c = new lib_HttpClient('build-go-image', undefined, {
+            allowRetries: false,
+            socketTimeout: timeoutMs,
+        });
+        clients.set(id, c);
+    }
+    return c;
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function request(url, opts = {}) {
+    const attempts = opts.attempts ?? 3;
+    const maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
+    let delay = opts.backoffMs ?? 500;
+    let last = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+        try {
+            const res = await clientFor(url, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS).request(opts.method ?? 'GET', url, null, opts.headers ?? {});
+            const status = res.message.statusCode ?? 0;
+            const chunks = [];
+            let size = 0;
+            for await (const chunk of res.message) {
+                if (opts.sink && status === 200) {
+                    opts.sink(chunk);
+                    continue;
+                }
+                size += chunk.length;
+                if (size > maxBytes) {
+                    res.message.destroy();
+                    throw new HttpError(`${url}: answer larger than ${maxBytes} bytes`, status);
+                }
+                chunks.push(chunk);
+            }
+            const out = { status, headers: res.message.headers, body: Buffer.concat(chunks) };
+            if (status === 429 || status >= 500) {
+                last = `HTTP ${status}`;
+                const retryAfter = Number(res.message.headers['retry-after']);
+                if (attempt < attempts) {
+                    await sleep(Number.isFinite(retryAfter) && retryAfter > 0
+                        ? Math.min(retryAfter * 1000, 10_000)
+                        : delay);
+                    delay *= 2;
+                    continue;
+                }
+            }
+            return out;
+        }
+        catch (e) {
+            if (e instanceof HttpError)
+                throw e;
+            last = errors_getErrorMessage(e);
+            if (attempt < attempts) {
+                await sleep(delay);
+                delay *= 2;
+            }
+        }
+    }
+    throw new HttpError(`${url}: ${last} after ${attempts} attempts`);
+}
+//# sourceMappingURL=http.js.map
+;// CONCATENATED MODULE: ./lib/registry/client.js
+// A read-only OCI distribution client: manifests, blobs and tags, anonymous or with the Bearer
+// token flow (Docker Hub, ghcr.io). Nothing is pulled into an image store.
+
+
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+];
+const MAX_INDEX_ENTRIES = 256;
+class RegistryClient {
+    tokens = new Map();
+    credentials;
+    retryBackoffMs;
+    timeoutMs;
+    constructor(opts = {}) {
+        this.credentials = opts.credentials ?? (() => undefined);
+        this.retryBackoffMs = opts.retryBackoffMs ?? 500;
+        this.timeoutMs = opts.timeoutMs;
+    }
+    base(ref) {
+        const plain = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(ref.registry);
+        return `${plain ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
+    }
+    async get(ref, url, accept, method = 'GET', maxBytes = 8 << 20, sink) {
+        const key = `${ref.registry}/${ref.repository}`;
+        const send = () => {
+            const headers = { accept: accept.join(', ') };
+            const token = this.tokens.get(key);
+            if (token)
+                headers['authorization'] = token;
+            return request(url, {
+                method,
+                headers,
+                maxBytes,
+                backoffMs: this.retryBackoffMs,
+                timeoutMs: this.timeoutMs,
+                sink,
+                attempts: sink ? 1 : 3,
+            });
+        };
+        let res = await send();
+        if (res.status === 401 && !this.tokens.has(key)) {
+            await this.authenticate(ref, String(res.headers['www-authenticate'] ?? ''));
+            res = await send();
+        }
+        if (res.status === 401 || res.status === 403)
+            throw new Error(`registry ${ref.registry} refused access to ${ref.repository} (HTTP ${res.status}): log in to the registry or check the token's scope`);
+        return res;
+    }
+    async authenticate(ref, challenge) {
+        const key = `${ref.registry}/${ref.repository}`;
+        const creds = this.credentials(ref.registry);
+        if (/^basic/i.test(challenge)) {
+            if (creds)
+                this.tokens.set(key, `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`);
+            return;
+        }
+        const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+        if (!params['realm'])
+            return;
+        const url = new URL(params['realm']);
+        if (params['service'])
+            url.searchParams.set('service', params['service']);
+        url.searchParams.set('scope', params['scope'] ?? `repository:${ref.repository}:pull`);
+        const headers = {};
+        if (creds)
+            headers['authorization'] =
+                `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+        const res = await request(url.toString(), {
+            headers,
+            maxBytes: 1 << 20,
+            backoffMs: this.retryBackoffMs,
+            timeoutMs: this.timeoutMs,
+        });
+        if (res.status !== 200)
+            throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
+        let body;
+        try {
+            body = JSON.parse(res.body.toString('utf8'));
+        }
+        catch {
+            throw new Error(`token service ${url.host} did not answer JSON`);
+        }
+        const token = body.token ?? body.access_token;
+        if (!token)
+            throw new Error(`token service ${url.host} gave no token`);
+        this.tokens.set(key, `Bearer ${token}`);
+    }
+    /** The manifest or index for a tag or digest; undefined when the registry says it does not exist. */
+    async getManifest(ref, reference = ref.digest ?? ref.tag ?? 'latest') {
+        const res = await this.get(ref, `${this.base(ref)}/manifests/${reference}`, MANIFEST_TYPES);
+        if (res.status === 404)
+            return undefined;
+        if (res.status !== 200)
+            throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} answered HTTP ${res.status}`);
+        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
+        if (reference.startsWith('sha256:') && digest !== reference)
+            throw new Error(`registry ${ref.registry}: manifest ${reference} does not match its digest`);
+        let body;
+        try {
+            body = JSON.parse(res.body.toString('utf8'));
+        }
+        catch {
+            throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} is not JSON`);
+        }
+        const mediaType = body.mediaType ?? String(res.headers['content-type'] ?? '');
+        return { mediaType, digest, body, raw: res.body };
+    }
+    async getBlob(ref, digest, maxBytes = 8 << 20) {
+        const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', maxBytes);
+        if (res.status !== 200)
+            throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
+        const got = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
+        if (got !== digest)
+            throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
+        return res.body;
+    }
+    /** A small JSON blob (an image config), parsed. */
+    async getJsonBlob(ref, digest) {
+        const raw = await this.getBlob(ref, digest);
+        try {
+            const parsed = JSON.parse(raw.toString('utf8'));
+            if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+                return parsed;
+        }
+        catch {
+            /* reported below */
+        }
+        throw new Error(`registry ${ref.registry}: blob ${digest} is not a JSON object`);
+    }
+    /** Streams a blob to `sink` (layers can be large) and checks its digest at the end. */
+    async streamBlob(ref, digest, sink) {
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', 0, (c) => {
+            hash.update(c);
+            sink(c);
+        });
+        if (res.status !== 200)
+            throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
+        if (`sha256:${hash.digest('hex')}` !== digest)
+            throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
+    }
+    /** Tags of a repository, following the registry's Link pagination (bounded). */
+    async listTags(ref) {
+        const tags = [];
+        let url = `${this.base(ref)}/tags/list?n=1000`;
+        for (let page = 0; url && page < 20; page++) {
+            const res = await this.get(ref, url, ['application/json']);
+            if (res.status === 404)
+                return tags;
+            if (res.status !== 200)
+                throw new Error(`registry ${ref.registry}: tags of ${ref.repository} answered HTTP ${res.status}`);
+            let body;
+            try {
+                body = JSON.parse(res.body.toString('utf8'));
+            }
+            catch {
+                throw new Error(`registry ${ref.registry}: tags of ${ref.repository} are not JSON`);
+            }
+            if (Array.isArray(body.tags))
+                for (const t of body.tags)
+                    if (typeof t === 'string' && t.length <= 128)
+                        tags.push(t);
+            const next = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers['link'] ?? ''))?.[1];
+            url = next ? new URL(next, url).toString() : undefined;
+        }
+        return tags;
+    }
+    /** Per-platform manifests of an image (attestation manifests skipped). */
+    async resolvePlatforms(ref) {
+        const top = await this.getManifest(ref);
+        if (!top)
+            return undefined;
+        if (!top.body.manifests) {
+            const config = top.body.config ? await this.getJsonBlob(ref, top.body.config.digest) : {};
+            return [
+                {
+                    platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`,
+                    digest: top.digest,
+                    manifest: top,
+                },
+            ];
+        }
+        // A real multi-platform index has a handful of entries (plus attestations); a hostile one
+        // must not turn into thousands of requests.
+        if (top.body.manifests.length > MAX_INDEX_ENTRIES)
+            throw new Error(`registry ${ref.registry}: index ${ref.repository} lists ${top.body.manifests.length} manifests, more than ${MAX_INDEX_ENTRIES}`);
+        const out = [];
+        for (const d of top.body.manifests) {
+            if (!d.platform ||
+                d.platform.os === 'unknown' ||
+                d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
+                continue;
+            const m = await this.getManifest(ref, d.digest);
+            if (!m)
+                throw new Error(`registry ${ref.registry}: index names ${d.digest}, which is missing`);
+            out.push({ platform: platformString(d.platform), digest: d.digest, manifest: m });
+        }
+        return out;
+    }
+}
+function platformString(p) {
+    return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+//# sourceMappingURL=client.js.map
 ;// CONCATENATED MODULE: ./lib/dockerfile/args.js
 /** Expands $VAR, ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}; unknown -> "". */
 function expandWord(text, vars, escape = '\\') {
@@ -43391,117 +43792,53 @@ function secretMountAdvice(df, provided, userSecretIds) {
     return out;
 }
 //# sourceMappingURL=secrets.js.map
-;// CONCATENATED MODULE: ./lib/io/files.js
-// Files the action reads from the workspace or the runner are untrusted input: read them with a
-// size bound, so a hostile or runaway file cannot exhaust the runner's memory.
-
-
-function readBoundedText(file, maxBytes, what) {
-    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
-    try {
-        const size = (0,external_node_fs_namespaceObject.fstatSync)(fd).size;
-        if (size > maxBytes)
-            throw new FileFormatError(file, 1, `${what} is ${size} bytes, more than the ${maxBytes} this action reads`);
-        const buf = Buffer.alloc(size);
-        let read = 0;
-        while (read < size) {
-            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, read, size - read, read);
-            if (n === 0)
-                break;
-            read += n;
-        }
-        return buf.subarray(0, read).toString('utf8');
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-}
-//# sourceMappingURL=files.js.map
-;// CONCATENATED MODULE: ./lib/go/private.js
-// What a Go build needs from the runner beyond the source: GOPRIVATE and credentials for private
-// module hosts (a netrc, as a BuildKit secret: never a build-arg, a layer or a log line), the
-// runner's proxy settings, and extra CAs for a corporate proxy or module server.
+;// CONCATENATED MODULE: ./lib/advice/step.js
 
 
 
 
-const NETRC_SECRET = 'netrc';
-const CA_SECRET = 'ca-bundle';
-const NETRC_ENV = 'BGI_NETRC';
-/** BuildKit's predefined proxy args: excluded from cache keys and image history. */
-const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'FTP_PROXY'].flatMap((n) => [n, n.toLowerCase()]);
-const SYSTEM_BUNDLES = [
-    '/etc/ssl/certs/ca-certificates.crt',
-    '/etc/pki/tls/certs/ca-bundle.crt',
-    '/etc/ssl/cert.pem',
-];
-/** Hosts named by GOPRIVATE patterns (first path element, no globs) and the workflow's host. */
-function netrcHosts(goPrivate, serverUrl) {
-    const hosts = new Set();
-    for (const pattern of goPrivate) {
-        const first = pattern.split('/')[0] ?? '';
-        if (first.includes('.') && !/[*?[\]]/.test(first))
-            hosts.add(first.toLowerCase());
-    }
-    try {
-        hosts.add(new URL(serverUrl || 'https://github.com').host.toLowerCase());
-    }
-    catch {
-        /* a malformed GITHUB_SERVER_URL adds nothing */
-    }
-    return [...hosts];
-}
-function renderNetrc(hosts, login, token) {
-    return hosts.map((h) => `machine ${h}\nlogin ${login}\npassword ${token}\n`).join('');
-}
-function proxyBuildArgNames(env) {
-    return PROXY_ARGS.filter((n) => env[n]);
-}
-/** The runner's CA bundle plus the user's certificates, so public TLS keeps working in the build. */
-function combineCaBundle(userFile, outFile, systemBundles = SYSTEM_BUNDLES) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(userFile))
-        throw new InputError('ca-bundle', `${userFile} does not exist: give the path of a PEM file`);
-    const extra = readBoundedText(userFile, 1024 * 1024, 'the CA bundle');
-    if (!extra.includes('-----BEGIN CERTIFICATE-----'))
-        throw new InputError('ca-bundle', `${userFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-    const system = systemBundles.find((f) => (0,external_node_fs_namespaceObject.existsSync)(f));
-    const base = system ? readBoundedText(system, 16 * 1024 * 1024, 'the system CA bundle') : '';
-    (0,external_node_fs_namespaceObject.writeFileSync)(outFile, `${base.trimEnd()}\n${extra.trimEnd()}\n`, { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.chmodSync)(outFile, 0o600);
-    return system ?? 'no system bundle found';
-}
-function buildExtras(inputs, env, workDir) {
-    const extras = {
-        buildArgs: new Map(),
-        envBuildArgs: inputs.buildProxy ? proxyBuildArgNames(env) : [],
-        secrets: [],
-        env: {},
-        notes: [],
-    };
-    if (extras.envBuildArgs.length > 0)
-        extras.notes.push(`proxy settings passed to the build: ${extras.envBuildArgs.join(', ')}`);
-    if (inputs.goPrivate.length > 0) {
-        extras.buildArgs.set('GOPRIVATE', inputs.goPrivate.join(','));
-        const hosts = inputs.goPrivateHosts.length > 0
-            ? inputs.goPrivateHosts
-            : netrcHosts(inputs.goPrivate, env['GITHUB_SERVER_URL']);
-        if (inputs.goPrivateToken && hosts.length > 0) {
-            extras.env[NETRC_ENV] = renderNetrc(hosts, inputs.goPrivateUser, inputs.goPrivateToken);
-            extras.secrets.push({ id: NETRC_SECRET, env: NETRC_ENV });
-            extras.notes.push(`secret "${NETRC_SECRET}" holds credentials for ${hosts.join(', ')}`);
-        }
+
+/** How each secret the action provides is meant to be mounted. */
+const SECRET_MOUNTS = {
+    [NETRC_SECRET]: {
+        input: 'go-private',
+        mount: '--mount=type=secret,id=netrc,target=/root/.netrc',
+    },
+    'ca-bundle': {
+        input: 'ca-bundle',
+        mount: '--mount=type=secret,id=ca-bundle,target=/etc/ssl/certs/ca-certificates.crt',
+    },
+};
+async function adviceStep(opts) {
+    const { inputs, dockerfile, buildArgs, extras, log } = opts;
+    if (inputs.advice === 'off')
+        return [];
+    const facts = await lookupAdviceFacts(dockerfile, buildArgs, new RegistryClient({ timeoutMs: 10_000, retryBackoffMs: 200 }), inputs.platforms.length > 1);
+    const advice = [
+        ...adviseDockerfile(dockerfile, {
+            platforms: inputs.platforms,
+            context: inputs.context,
+            hostArch: opts.hostArch,
+            buildArgs,
+            target: inputs.target || undefined,
+            digestKinds: facts.digestKinds,
+            syntaxReachable: facts.syntaxReachable,
+        }),
+        ...secretMountAdvice(dockerfile, extras.secrets.map((s) => ({ id: s.id, ...SECRET_MOUNTS[s.id] })), [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('=')))),
+    ];
+    for (const a of advice) {
+        const where = { file: dockerfile.file, startLine: a.line, title: a.title };
+        if (a.severity === 'notice')
+            log.notice(a.message, where);
         else
-            extras.notes.push('go-private is set but no token is given (go-private-token or github-token): no netrc secret');
+            (inputs.advice === 'error' ? log.error : log.warning)(a.message, where);
     }
-    if (inputs.caBundle) {
-        const out = external_node_path_namespaceObject.join(workDir, 'ca-bundle.pem');
-        const system = combineCaBundle(inputs.caBundle, out);
-        extras.secrets.push({ id: CA_SECRET, src: out });
-        extras.notes.push(`secret "${CA_SECRET}": ${inputs.caBundle} added to ${system}`);
-    }
-    return extras;
+    const serious = advice.filter((a) => a.severity !== 'notice');
+    if (inputs.advice === 'error' && serious.length > 0)
+        throw new Error(`${serious.length} Dockerfile advice reported and advice is "error"`);
+    return advice;
 }
-//# sourceMappingURL=private.js.map
+//# sourceMappingURL=step.js.map
 ;// CONCATENATED MODULE: ./lib/merge/parts.js
 // Part files: what a per-platform job (push-by-digest) hands to the merge job. Written by this
 // action, but read back from an artifact, so parsed as untrusted input.
@@ -98150,7 +98487,7 @@ function isRetryableStatusCode(statusCode) {
     ];
     return retryableStatusCodes.includes(statusCode);
 }
-function sleep(milliseconds) {
+function requestUtils_sleep(milliseconds) {
     return requestUtils_awaiter(this, void 0, void 0, function* () {
         return new Promise(resolve => setTimeout(resolve, milliseconds));
     });
@@ -98188,7 +98525,7 @@ function retry(name_1, method_1, getStatusCode_1) {
                 core_debug(`${name} - Error is not retryable`);
                 break;
             }
-            yield sleep(delay);
+            yield requestUtils_sleep(delay);
             attempt++;
         }
         throw Error(`${name} failed: ${errorMessage}`);
@@ -101495,88 +101832,6 @@ function fmt(v) {
         : `${v.major}.${v.minor}${v.patch !== undefined ? `.${v.patch}` : ''}`;
 }
 //# sourceMappingURL=gomod.js.map
-;// CONCATENATED MODULE: ./lib/io/http.js
-// HTTP for everything the action fetches (Go release lists, registries). @actions/http-client
-// honours HTTP(S)_PROXY and NO_PROXY, which Node's own fetch ignores. Transient failures
-// (connection errors, 5xx, 429) are retried with backoff within a bound; 4xx are answered at once.
-
-
-class HttpError extends Error {
-    status;
-    constructor(message, status) {
-        super(message);
-        this.name = 'HttpError';
-        this.status = status;
-    }
-}
-// One client per scheme: an HttpClient keeps the first agent it made, so an https request followed
-// by a plain-http one (a local registry) would reuse the TLS agent and fail.
-// The socket timeout is per client too, so clients are kept per scheme and timeout.
-const clients = new Map();
-const DEFAULT_TIMEOUT_MS = 30_000;
-function clientFor(url, timeoutMs) {
-    const id = `${new URL(url).protocol}|${timeoutMs}`;
-    let c = clients.get(id);
-    if (!c) {
-        c = new lib_HttpClient('build-go-image', undefined, {
-            allowRetries: false,
-            socketTimeout: timeoutMs,
-        });
-        clients.set(id, c);
-    }
-    return c;
-}
-const http_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function request(url, opts = {}) {
-    const attempts = opts.attempts ?? 3;
-    const maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
-    let delay = opts.backoffMs ?? 500;
-    let last = '';
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-        try {
-            const res = await clientFor(url, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS).request(opts.method ?? 'GET', url, null, opts.headers ?? {});
-            const status = res.message.statusCode ?? 0;
-            const chunks = [];
-            let size = 0;
-            for await (const chunk of res.message) {
-                if (opts.sink && status === 200) {
-                    opts.sink(chunk);
-                    continue;
-                }
-                size += chunk.length;
-                if (size > maxBytes) {
-                    res.message.destroy();
-                    throw new HttpError(`${url}: answer larger than ${maxBytes} bytes`, status);
-                }
-                chunks.push(chunk);
-            }
-            const out = { status, headers: res.message.headers, body: Buffer.concat(chunks) };
-            if (status === 429 || status >= 500) {
-                last = `HTTP ${status}`;
-                const retryAfter = Number(res.message.headers['retry-after']);
-                if (attempt < attempts) {
-                    await http_sleep(Number.isFinite(retryAfter) && retryAfter > 0
-                        ? Math.min(retryAfter * 1000, 10_000)
-                        : delay);
-                    delay *= 2;
-                    continue;
-                }
-            }
-            return out;
-        }
-        catch (e) {
-            if (e instanceof HttpError)
-                throw e;
-            last = errors_getErrorMessage(e);
-            if (attempt < attempts) {
-                await http_sleep(delay);
-                delay *= 2;
-            }
-        }
-    }
-    throw new HttpError(`${url}: ${last} after ${attempts} attempts`);
-}
-//# sourceMappingURL=http.js.map
 ;// CONCATENATED MODULE: ./lib/go/releases.js
 // Release lists of Go: the go.dev download JSON (primary) and the module proxy's golang.org/toolchain
 // version list (fallback). Every version string from a source is validated before use.
@@ -107501,214 +107756,6 @@ function renderMarkdown(diff, name, verdict, withLayers = true) {
         '\n\n_Report truncated at the comment size limit._\n');
 }
 //# sourceMappingURL=render.js.map
-;// CONCATENATED MODULE: ./lib/registry/client.js
-// A read-only OCI distribution client: manifests, blobs and tags, anonymous or with the Bearer
-// token flow (Docker Hub, ghcr.io). Nothing is pulled into an image store.
-
-
-const MANIFEST_TYPES = [
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.v2+json',
-];
-const MAX_INDEX_ENTRIES = 256;
-class RegistryClient {
-    tokens = new Map();
-    credentials;
-    retryBackoffMs;
-    timeoutMs;
-    constructor(opts = {}) {
-        this.credentials = opts.credentials ?? (() => undefined);
-        this.retryBackoffMs = opts.retryBackoffMs ?? 500;
-        this.timeoutMs = opts.timeoutMs;
-    }
-    base(ref) {
-        const plain = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(ref.registry);
-        return `${plain ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
-    }
-    async get(ref, url, accept, method = 'GET', maxBytes = 8 << 20, sink) {
-        const key = `${ref.registry}/${ref.repository}`;
-        const send = () => {
-            const headers = { accept: accept.join(', ') };
-            const token = this.tokens.get(key);
-            if (token)
-                headers['authorization'] = token;
-            return request(url, {
-                method,
-                headers,
-                maxBytes,
-                backoffMs: this.retryBackoffMs,
-                timeoutMs: this.timeoutMs,
-                sink,
-                attempts: sink ? 1 : 3,
-            });
-        };
-        let res = await send();
-        if (res.status === 401 && !this.tokens.has(key)) {
-            await this.authenticate(ref, String(res.headers['www-authenticate'] ?? ''));
-            res = await send();
-        }
-        if (res.status === 401 || res.status === 403)
-            throw new Error(`registry ${ref.registry} refused access to ${ref.repository} (HTTP ${res.status}): log in to the registry or check the token's scope`);
-        return res;
-    }
-    async authenticate(ref, challenge) {
-        const key = `${ref.registry}/${ref.repository}`;
-        const creds = this.credentials(ref.registry);
-        if (/^basic/i.test(challenge)) {
-            if (creds)
-                this.tokens.set(key, `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`);
-            return;
-        }
-        const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-        if (!params['realm'])
-            return;
-        const url = new URL(params['realm']);
-        if (params['service'])
-            url.searchParams.set('service', params['service']);
-        url.searchParams.set('scope', params['scope'] ?? `repository:${ref.repository}:pull`);
-        const headers = {};
-        if (creds)
-            headers['authorization'] =
-                `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-        const res = await request(url.toString(), {
-            headers,
-            maxBytes: 1 << 20,
-            backoffMs: this.retryBackoffMs,
-            timeoutMs: this.timeoutMs,
-        });
-        if (res.status !== 200)
-            throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
-        let body;
-        try {
-            body = JSON.parse(res.body.toString('utf8'));
-        }
-        catch {
-            throw new Error(`token service ${url.host} did not answer JSON`);
-        }
-        const token = body.token ?? body.access_token;
-        if (!token)
-            throw new Error(`token service ${url.host} gave no token`);
-        this.tokens.set(key, `Bearer ${token}`);
-    }
-    /** The manifest or index for a tag or digest; undefined when the registry says it does not exist. */
-    async getManifest(ref, reference = ref.digest ?? ref.tag ?? 'latest') {
-        const res = await this.get(ref, `${this.base(ref)}/manifests/${reference}`, MANIFEST_TYPES);
-        if (res.status === 404)
-            return undefined;
-        if (res.status !== 200)
-            throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} answered HTTP ${res.status}`);
-        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
-        if (reference.startsWith('sha256:') && digest !== reference)
-            throw new Error(`registry ${ref.registry}: manifest ${reference} does not match its digest`);
-        let body;
-        try {
-            body = JSON.parse(res.body.toString('utf8'));
-        }
-        catch {
-            throw new Error(`registry ${ref.registry}: manifest ${ref.repository}:${reference} is not JSON`);
-        }
-        const mediaType = body.mediaType ?? String(res.headers['content-type'] ?? '');
-        return { mediaType, digest, body, raw: res.body };
-    }
-    async getBlob(ref, digest, maxBytes = 8 << 20) {
-        const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', maxBytes);
-        if (res.status !== 200)
-            throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
-        const got = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.body).digest('hex')}`;
-        if (got !== digest)
-            throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
-        return res.body;
-    }
-    /** A small JSON blob (an image config), parsed. */
-    async getJsonBlob(ref, digest) {
-        const raw = await this.getBlob(ref, digest);
-        try {
-            const parsed = JSON.parse(raw.toString('utf8'));
-            if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-                return parsed;
-        }
-        catch {
-            /* reported below */
-        }
-        throw new Error(`registry ${ref.registry}: blob ${digest} is not a JSON object`);
-    }
-    /** Streams a blob to `sink` (layers can be large) and checks its digest at the end. */
-    async streamBlob(ref, digest, sink) {
-        const hash = (0,external_node_crypto_.createHash)('sha256');
-        const res = await this.get(ref, `${this.base(ref)}/blobs/${digest}`, ['*/*'], 'GET', 0, (c) => {
-            hash.update(c);
-            sink(c);
-        });
-        if (res.status !== 200)
-            throw new Error(`registry ${ref.registry}: blob ${digest} answered HTTP ${res.status}`);
-        if (`sha256:${hash.digest('hex')}` !== digest)
-            throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
-    }
-    /** Tags of a repository, following the registry's Link pagination (bounded). */
-    async listTags(ref) {
-        const tags = [];
-        let url = `${this.base(ref)}/tags/list?n=1000`;
-        for (let page = 0; url && page < 20; page++) {
-            const res = await this.get(ref, url, ['application/json']);
-            if (res.status === 404)
-                return tags;
-            if (res.status !== 200)
-                throw new Error(`registry ${ref.registry}: tags of ${ref.repository} answered HTTP ${res.status}`);
-            let body;
-            try {
-                body = JSON.parse(res.body.toString('utf8'));
-            }
-            catch {
-                throw new Error(`registry ${ref.registry}: tags of ${ref.repository} are not JSON`);
-            }
-            if (Array.isArray(body.tags))
-                for (const t of body.tags)
-                    if (typeof t === 'string' && t.length <= 128)
-                        tags.push(t);
-            const next = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers['link'] ?? ''))?.[1];
-            url = next ? new URL(next, url).toString() : undefined;
-        }
-        return tags;
-    }
-    /** Per-platform manifests of an image (attestation manifests skipped). */
-    async resolvePlatforms(ref) {
-        const top = await this.getManifest(ref);
-        if (!top)
-            return undefined;
-        if (!top.body.manifests) {
-            const config = top.body.config ? await this.getJsonBlob(ref, top.body.config.digest) : {};
-            return [
-                {
-                    platform: `${config.os ?? 'unknown'}/${config.architecture ?? 'unknown'}${config.variant ? `/${config.variant}` : ''}`,
-                    digest: top.digest,
-                    manifest: top,
-                },
-            ];
-        }
-        // A real multi-platform index has a handful of entries (plus attestations); a hostile one
-        // must not turn into thousands of requests.
-        if (top.body.manifests.length > MAX_INDEX_ENTRIES)
-            throw new Error(`registry ${ref.registry}: index ${ref.repository} lists ${top.body.manifests.length} manifests, more than ${MAX_INDEX_ENTRIES}`);
-        const out = [];
-        for (const d of top.body.manifests) {
-            if (!d.platform ||
-                d.platform.os === 'unknown' ||
-                d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
-                continue;
-            const m = await this.getManifest(ref, d.digest);
-            if (!m)
-                throw new Error(`registry ${ref.registry}: index names ${d.digest}, which is missing`);
-            out.push({ platform: platformString(d.platform), digest: d.digest, manifest: m });
-        }
-        return out;
-    }
-}
-function platformString(p) {
-    return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
-}
-//# sourceMappingURL=client.js.map
 ;// CONCATENATED MODULE: ./lib/sizereport/sources.js
 // Where an image is measured from: a registry (after a push) or an OCI layout on disk (the build's
 // own output when nothing is pushed). Both answer the same three questions.
@@ -108064,8 +108111,6 @@ function renderSummary(f) {
 
 
 
-
-
 const UNTRUSTED_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment']);
 function goSumHash(context) {
     const h = (0,external_node_crypto_.createHash)('sha256');
@@ -108096,6 +108141,12 @@ function readDockerfile(inputs) {
         throw new InputError('file', `${file} does not exist: give the Dockerfile's path`);
     return parseDockerfile(readBoundedText(file, 1024 * 1024, 'the Dockerfile'), file);
 }
+/** This run's scratch directory under RUNNER_TEMP (which the runner empties after the job). */
+function makeWorkDir(env) {
+    const dir = external_node_path_namespaceObject.join(env['RUNNER_TEMP'] || external_node_path_namespaceObject.join(process.cwd(), '.tmp'), `build-go-image-${process.pid}`);
+    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
+    return dir;
+}
 async function runMain(host) {
     const { log, env } = host;
     // Masked before anything can fail and print it.
@@ -108122,9 +108173,7 @@ async function runMain(host) {
         max: parseLimit('size-max', inputs.sizeMax, false),
     };
     if (inputs.merge) {
-        const mergeDir = external_node_path_namespaceObject.join(env['RUNNER_TEMP'] || external_node_path_namespaceObject.join(process.cwd(), '.tmp'), `build-go-image-${process.pid}`);
-        (0,external_node_fs_namespaceObject.mkdirSync)(mergeDir, { recursive: true });
-        await mergeStep(host, inputs, new RegistryClient(), budgets, mergeDir);
+        await mergeStep(host, inputs, new RegistryClient(), budgets, makeWorkDir(env));
         return;
     }
     const dockerfile = readDockerfile(inputs);
@@ -108149,8 +108198,7 @@ async function runMain(host) {
     const buildArgs = new Map(inputs.buildArgs);
     const registry = new RegistryClient();
     // Secrets, proxy args and CAs the action hands to the build (see src/go/private.ts).
-    const workDir = external_node_path_namespaceObject.join(env['RUNNER_TEMP'] || external_node_path_namespaceObject.join(process.cwd(), '.tmp'), `build-go-image-${process.pid}`);
-    (0,external_node_fs_namespaceObject.mkdirSync)(workDir, { recursive: true });
+    const workDir = makeWorkDir(env);
     const extras = buildExtras(inputs, env, workDir);
     for (const [k, v] of extras.buildArgs)
         if (!buildArgs.has(k))
@@ -108171,44 +108219,7 @@ async function runMain(host) {
     host.setOutput('go-version', goVersion);
     state.phase = 'resolved';
     host.saveState(state);
-    if (inputs.advice !== 'off') {
-        const facts = await lookupAdviceFacts(dockerfile, buildArgs, new RegistryClient({ timeoutMs: 10_000, retryBackoffMs: 200 }), inputs.platforms.length > 1);
-        const advice = [
-            ...adviseDockerfile(dockerfile, {
-                platforms: inputs.platforms,
-                context: inputs.context,
-                hostArch: nodeArch(),
-                buildArgs,
-                target: inputs.target || undefined,
-                digestKinds: facts.digestKinds,
-                syntaxReachable: facts.syntaxReachable,
-            }),
-            ...secretMountAdvice(dockerfile, extras.secrets.map((s) => s.id === NETRC_SECRET
-                ? {
-                    id: s.id,
-                    input: 'go-private',
-                    mount: '--mount=type=secret,id=netrc,target=/root/.netrc',
-                }
-                : {
-                    id: s.id,
-                    input: 'ca-bundle',
-                    mount: '--mount=type=secret,id=ca-bundle,target=/etc/ssl/certs/ca-certificates.crt',
-                }), [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('=')))),
-        ];
-        const where = (a) => ({
-            file: dockerfile.file,
-            startLine: a.line,
-            title: a.title,
-        });
-        const serious = advice.filter((a) => a.severity !== 'notice');
-        for (const a of advice)
-            if (a.severity === 'notice')
-                log.notice(a.message, where(a));
-            else
-                (inputs.advice === 'error' ? log.error : log.warning)(a.message, where(a));
-        if (inputs.advice === 'error' && serious.length > 0)
-            throw new Error(`${serious.length} Dockerfile advice reported and advice is "error"`);
-    }
+    await adviceStep({ inputs, dockerfile, buildArgs, extras, hostArch: nodeArch(), log });
     // Builder and emulation.
     let builder = inputs.builder || undefined;
     let info = await inspectBuilder(builder);
