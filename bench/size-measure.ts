@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from '../src/io/exec.ts';
-import { readEngineEnv } from '../__tests__/helpers/engine.ts';
+import { pushBothPlatforms, readEngineEnv } from '../__tests__/helpers/engine.ts';
 import { buildReference, median, time } from './timing.ts';
 import { RegistryClient } from '../src/registry/client.ts';
 import { parseImageReference } from '../src/registry/reference.ts';
@@ -90,18 +90,7 @@ const variant = async (name: string) => {
   writeFileSync(path.join(dir, 'app'), `${name} ${Date.now()}\n`);
   writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${bigBase}\nCOPY app /app\n`);
   const ref = `${env['BGI_REGISTRY']}/bench/on-golang:${name}`;
-  await execFile('docker', [
-    'buildx',
-    'build',
-    '--platform',
-    'linux/amd64,linux/arm64',
-    '--provenance=false',
-    '--tag',
-    ref,
-    '--push',
-    dir,
-  ]);
-  return ref;
+  return pushBothPlatforms(dir, ref);
 };
 const mainRef = await variant('main');
 const prRef = await variant('pr');

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { adviseDockerfile } from '../../src/advice/advice.ts';
 import { parseDockerfile } from '../../src/dockerfile/parse.ts';
 import { execFile } from '../../src/io/exec.ts';
-import { requireEngine, type EngineInfo } from '../helpers/engine.ts';
+import { pushBothPlatforms, requireEngine, type EngineInfo } from '../helpers/engine.ts';
 import { ROOT, runAction } from '../helpers/run-action.ts';
 import { readFileSync } from 'node:fs';
 
@@ -29,18 +29,7 @@ async function publishDistrolessStandIn(engine: EngineInfo): Promise<string> {
     'FROM scratch\nCOPY passwd group /etc/\nUSER 65532:65532\nWORKDIR /home/nonroot\n',
   );
   const ref = `${engine.registry}/distroless-standin/static-debian12:nonroot`;
-  await execFile('docker', [
-    'buildx',
-    'build',
-    '--platform',
-    'linux/amd64,linux/arm64',
-    '--provenance=false',
-    '--tag',
-    ref,
-    '--push',
-    dir,
-  ]);
-  return ref;
+  return pushBothPlatforms(dir, ref);
 }
 
 test(

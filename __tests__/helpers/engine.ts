@@ -66,3 +66,12 @@ export async function probeEngine(): Promise<{ engine?: EngineInfo; reason: stri
 export function uniqueRepo(engine: EngineInfo, prefix: string): string {
   return `${engine.registry}/${prefix}-${randomBytes(4).toString('hex')}/go-service`;
 }
+
+/** Builds a context for both platforms and pushes it (no attestations), for fixtures and benches. */
+export async function pushBothPlatforms(context: string, ref: string): Promise<string> {
+  await execFile('docker', [
+    ...['buildx', 'build', '--platform', 'linux/amd64,linux/arm64', '--provenance=false'],
+    ...['--tag', ref, '--push', context],
+  ]);
+  return ref;
+}
