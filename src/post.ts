@@ -42,10 +42,11 @@ export async function runPost(
     log.warning(`post: cache mounts not saved: ${getErrorMessage(e)}`);
   } finally {
     if (state.createdBuilder) {
-      await removeBuilder(state.createdBuilder).catch((e: unknown) =>
-        log.warning(`post: builder ${state.createdBuilder} not removed: ${getErrorMessage(e)}`),
+      await removeBuilder(state.createdBuilder).then(
+        () => log.info(`post: removed builder ${state.createdBuilder}`),
+        (e: unknown) =>
+          log.warning(`post: builder ${state.createdBuilder} not removed: ${getErrorMessage(e)}`),
       );
-      log.info(`post: removed builder ${state.createdBuilder}`);
     }
   }
 }

@@ -44105,8 +44105,14 @@ async function createContainerBuilder(name) {
         '--bootstrap',
     ]);
 }
+/** Removes a builder this action created; says why when it could not. */
 async function removeBuilder(name) {
-    await execFile('docker', ['buildx', 'rm', '--force', name], { allowFailure: true });
+    const r = await execFile('docker', ['buildx', 'rm', '--force', name], {
+        allowFailure: true,
+        timeoutMs: 120_000,
+    });
+    if (r.exitCode !== 0 && !/not found|no builder/i.test(r.stderr))
+        throw new Error((r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ') || 'failed');
 }
 //# sourceMappingURL=builder.js.map
 ;// CONCATENATED MODULE: ./lib/buildx/build.js
@@ -108418,8 +108424,7 @@ async function runPost(state, log, setOutput) {
     }
     finally {
         if (state.createdBuilder) {
-            await removeBuilder(state.createdBuilder).catch((e) => log.warning(`post: builder ${state.createdBuilder} not removed: ${errors_getErrorMessage(e)}`));
-            log.info(`post: removed builder ${state.createdBuilder}`);
+            await removeBuilder(state.createdBuilder).then(() => log.info(`post: removed builder ${state.createdBuilder}`), (e) => log.warning(`post: builder ${state.createdBuilder} not removed: ${errors_getErrorMessage(e)}`));
         }
     }
 }

@@ -117,6 +117,12 @@ export async function createContainerBuilder(name: string): Promise<void> {
   ]);
 }
 
+/** Removes a builder this action created; says why when it could not. */
 export async function removeBuilder(name: string): Promise<void> {
-  await execFile('docker', ['buildx', 'rm', '--force', name], { allowFailure: true });
+  const r = await execFile('docker', ['buildx', 'rm', '--force', name], {
+    allowFailure: true,
+    timeoutMs: 120_000,
+  });
+  if (r.exitCode !== 0 && !/not found|no builder/i.test(r.stderr))
+    throw new Error((r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ') || 'failed');
 }
