@@ -152,3 +152,68 @@ test(
     assert.deepEqual(compiled, [], 'nothing recompiled after pruning');
   },
 );
+
+test('over the size cap, the oldest Go build-cache entries go first; other caches are kept whole', async (t) => {
+  const engine = await requireEngine(t);
+  if (!engine) return;
+  const work = mkdtempSync(path.join(tmpdir(), 'bgi-cap-'));
+  const helperImage = `${engine.baseRegistry}/busybox:1.37.0`;
+  const run = `${process.pid}-${Date.now()}`;
+  const results: Record<string, string[]> = {};
+  for (const [kind, marker] of [
+    ['gocache', 'This directory holds cached build artifacts from the Go build system.\n'],
+    ['modcache', ''],
+  ] as const) {
+    // Ten 100 KiB entries, entry i last used i minutes ago (00 is the newest).
+    const src = path.join(work, kind, 'src');
+    mkdirSync(path.join(src, 'aa'), { recursive: true });
+    if (marker) writeFileSync(path.join(src, 'README'), marker);
+    for (let i = 0; i < 10; i++) {
+      const f = path.join(src, 'aa', `aa${String(i).padStart(2, '0')}-d`);
+      writeFileSync(f, Buffer.alloc(100 * 1024, i));
+      const when = new Date(Date.now() - i * 60_000);
+      utimesSync(f, when, when);
+    }
+    const tarDir = path.join(work, kind, 'tar');
+    mkdirSync(tarDir, { recursive: true });
+    await execFile('tar', [
+      '-c',
+      '--numeric-owner',
+      '-f',
+      path.join(tarDir, 'content.tar'),
+      '-C',
+      src,
+      '.',
+    ]);
+    const mount = {
+      id: `cap-${kind}-${run}`,
+      target: `/root/.cache/${kind}`,
+      sharing: 'locked' as const,
+      where: 'test',
+    };
+    const common = { platform: 'linux/amd64', mount, helperImage, workDir: path.join(work, kind) };
+    // Run tags differ per mount: BuildKit's layer cache does not tell cache-mount ids apart.
+    await injectMount({
+      ...common,
+      tarFile: path.join(tarDir, 'content.tar'),
+      runTag: `${run}-${kind}-in`,
+    });
+    const out = path.join(work, kind, 'out');
+    await extractMount({
+      ...common,
+      outDir: out,
+      runTag: `${run}-${kind}-out`,
+      capBytes: 450 * 1024,
+    });
+    const unpacked = path.join(work, kind, 'unpacked');
+    mkdirSync(unpacked);
+    await execFile('tar', ['-x', '-f', path.join(out, 'content.tar'), '-C', unpacked]);
+    results[kind] = files(unpacked).filter((f) => f.endsWith('-d'));
+  }
+  assert.deepEqual(
+    results['gocache'],
+    ['aa/aa00-d', 'aa/aa01-d', 'aa/aa02-d', 'aa/aa03-d'],
+    'the four newest entries fit under 450 KiB; the six oldest were dropped',
+  );
+  assert.equal(results['modcache']!.length, 10, 'a module cache is never cut');
+});

@@ -101246,20 +101246,31 @@ function injectDockerfile(m, helperImage) {
     ].join('\n');
 }
 /**
- * Dockerfile that archives the cache mount to /out/content.tar, leaving out Go build-cache entries
- * the build did not use (they are removed from the mount too: Go would rebuild them if ever needed,
- * and busybox tar has no exclude list): Go refreshes an entry's mtime when it uses it and the mtime is more than an
- * hour old, so entries older than (build start - 1h - margin) were certainly not used by this build.
+ * Dockerfile that archives the cache mount to /out/content.tar. For a Go build cache (found by its
+ * trim.txt or README) it first removes what may go, from the mount too (busybox tar has no exclude
+ * list, and Go rebuilds a missing entry when it needs one):
+ * - entries this build did not use: Go refreshes an entry's mtime when it uses it and the mtime is
+ *   more than an hour old, so entries older than (build start - 1h - margin) were certainly unused;
+ * - then, while the rest is over the size cap, the oldest entries (least recently used first).
+ * Other caches (GOMODCACHE) are kept whole: a module directory missing files breaks the build.
  */
-function extractDockerfile(m, helperImage, pruneOlderThanMinutes) {
-    const prune = pruneOlderThanMinutes
-        ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then find . -type f -mmin +${Math.ceil(pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; fi; `
+function extractDockerfile(m, helperImage, pruneOlderThanMinutes, capBytes) {
+    const unused = pruneOlderThanMinutes
+        ? `find . -type f -mmin +${Math.ceil(pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; `
+        : '';
+    // Entries by age, oldest first; drop from the front until the total fits. Go cache file names
+    // are hex, without spaces.
+    const overCap = capBytes
+        ? `find . -type f ! -name trim.txt ! -name README -exec stat -c '%Y %s %n' {} + | sort -n | awk -v cap=${Math.floor(capBytes)} '{ t += $2; s[NR] = $2; f[NR] = $3 } END { for (i = 1; i <= NR && t > cap; i++) { print f[i]; t -= s[i] } }' > /tmp/over; xargs -r rm -f < /tmp/over; `
+        : '';
+    const goOnly = unused || overCap
+        ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then ${unused}${overCap}fi; `
         : '';
     return [
         `FROM ${helperImage} AS dump`,
         'ARG BGI_RUN',
-        `RUN ${mountFlag(m, '/cache')} mkdir -p /out && cd /cache && : > /tmp/unused && \\`,
-        `    ${prune}echo "save $BGI_RUN $(wc -l < /tmp/unused) unused" && \\`,
+        `RUN ${mountFlag(m, '/cache')} mkdir -p /out && cd /cache && : > /tmp/unused && : > /tmp/over && \\`,
+        `    ${goOnly}echo "save $BGI_RUN $(wc -l < /tmp/unused) unused $(wc -l < /tmp/over) over-cap" && \\`,
         '    tar -c --numeric-owner -f /out/content.tar . && find . -type f | wc -l > /out/files',
         'FROM scratch',
         'COPY --from=dump /out/ /',
@@ -101286,7 +101297,7 @@ async function extractMount(opts) {
     (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
     (0,external_node_fs_namespaceObject.mkdirSync)(ctx, { recursive: true });
     const df = external_node_path_namespaceObject.join(dir, 'Dockerfile');
-    (0,external_node_fs_namespaceObject.writeFileSync)(df, extractDockerfile(opts.mount, opts.helperImage, opts.pruneOlderThanMinutes));
+    (0,external_node_fs_namespaceObject.writeFileSync)(df, extractDockerfile(opts.mount, opts.helperImage, opts.pruneOlderThanMinutes, opts.capBytes));
     await buildx(opts.builder, opts.platform, df, ctx, `type=local,dest=${opts.outDir}`, opts.runTag);
 }
 //# sourceMappingURL=transfer.js.map
@@ -101468,6 +101479,8 @@ async function saveEach(state, results, opts, deadline) {
                 workDir: external_node_path_namespaceObject.join(state.workDir, `mount-${i}`),
                 runTag: `${ms.key}-${Date.now()}`,
                 pruneOlderThanMinutes: minutesSinceStart + 65,
+                // tar adds a header per entry: leave room for it under the limit.
+                capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
             });
             const files = Number((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_namespaceObject.join(out, 'files'), 'utf8').trim() || '0');
             if (files === 0) {
@@ -101477,7 +101490,7 @@ async function saveEach(state, results, opts, deadline) {
             const tar = external_node_path_namespaceObject.join(out, 'content.tar');
             r.bytes = (0,external_node_fs_namespaceObject.statSync)(tar).size;
             if (r.bytes > opts.sizeLimitBytes) {
-                r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB) even after pruning unused entries`;
+                r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB), and only a Go build cache can be cut to fit`;
                 opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
                 continue;
             }

@@ -243,6 +243,8 @@ async function saveEach(
         workDir: path.join(state.workDir, `mount-${i}`),
         runTag: `${ms.key}-${Date.now()}`,
         pruneOlderThanMinutes: minutesSinceStart + 65,
+        // tar adds a header per entry: leave room for it under the limit.
+        capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
       });
       const files = Number(readFileSync(path.join(out, 'files'), 'utf8').trim() || '0');
       if (files === 0) {
@@ -252,7 +254,7 @@ async function saveEach(
       const tar = path.join(out, 'content.tar');
       r.bytes = statSync(tar).size;
       if (r.bytes > opts.sizeLimitBytes) {
-        r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB) even after pruning unused entries`;
+        r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB), and only a Go build cache can be cut to fit`;
         opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
         continue;
       }

@@ -26,24 +26,37 @@ export function injectDockerfile(m: CacheMount, helperImage: string): string {
 }
 
 /**
- * Dockerfile that archives the cache mount to /out/content.tar, leaving out Go build-cache entries
- * the build did not use (they are removed from the mount too: Go would rebuild them if ever needed,
- * and busybox tar has no exclude list): Go refreshes an entry's mtime when it uses it and the mtime is more than an
- * hour old, so entries older than (build start - 1h - margin) were certainly not used by this build.
+ * Dockerfile that archives the cache mount to /out/content.tar. For a Go build cache (found by its
+ * trim.txt or README) it first removes what may go, from the mount too (busybox tar has no exclude
+ * list, and Go rebuilds a missing entry when it needs one):
+ * - entries this build did not use: Go refreshes an entry's mtime when it uses it and the mtime is
+ *   more than an hour old, so entries older than (build start - 1h - margin) were certainly unused;
+ * - then, while the rest is over the size cap, the oldest entries (least recently used first).
+ * Other caches (GOMODCACHE) are kept whole: a module directory missing files breaks the build.
  */
 export function extractDockerfile(
   m: CacheMount,
   helperImage: string,
   pruneOlderThanMinutes: number | undefined,
+  capBytes?: number,
 ): string {
-  const prune = pruneOlderThanMinutes
-    ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then find . -type f -mmin +${Math.ceil(pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; fi; `
+  const unused = pruneOlderThanMinutes
+    ? `find . -type f -mmin +${Math.ceil(pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; `
     : '';
+  // Entries by age, oldest first; drop from the front until the total fits. Go cache file names
+  // are hex, without spaces.
+  const overCap = capBytes
+    ? `find . -type f ! -name trim.txt ! -name README -exec stat -c '%Y %s %n' {} + | sort -n | awk -v cap=${Math.floor(capBytes)} '{ t += $2; s[NR] = $2; f[NR] = $3 } END { for (i = 1; i <= NR && t > cap; i++) { print f[i]; t -= s[i] } }' > /tmp/over; xargs -r rm -f < /tmp/over; `
+    : '';
+  const goOnly =
+    unused || overCap
+      ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then ${unused}${overCap}fi; `
+      : '';
   return [
     `FROM ${helperImage} AS dump`,
     'ARG BGI_RUN',
-    `RUN ${mountFlag(m, '/cache')} mkdir -p /out && cd /cache && : > /tmp/unused && \\`,
-    `    ${prune}echo "save $BGI_RUN $(wc -l < /tmp/unused) unused" && \\`,
+    `RUN ${mountFlag(m, '/cache')} mkdir -p /out && cd /cache && : > /tmp/unused && : > /tmp/over && \\`,
+    `    ${goOnly}echo "save $BGI_RUN $(wc -l < /tmp/unused) unused $(wc -l < /tmp/over) over-cap" && \\`,
     '    tar -c --numeric-owner -f /out/content.tar . && find . -type f | wc -l > /out/files',
     'FROM scratch',
     'COPY --from=dump /out/ /',
@@ -109,12 +122,17 @@ export async function extractMount(opts: {
   workDir: string;
   runTag: string;
   pruneOlderThanMinutes?: number;
+  /** Go build cache only: drop the oldest entries until the content fits in this many bytes. */
+  capBytes?: number;
 }): Promise<void> {
   const dir = path.join(opts.workDir, 'extract-df');
   const ctx = path.join(opts.workDir, 'empty-context');
   mkdirSync(dir, { recursive: true });
   mkdirSync(ctx, { recursive: true });
   const df = path.join(dir, 'Dockerfile');
-  writeFileSync(df, extractDockerfile(opts.mount, opts.helperImage, opts.pruneOlderThanMinutes));
+  writeFileSync(
+    df,
+    extractDockerfile(opts.mount, opts.helperImage, opts.pruneOlderThanMinutes, opts.capBytes),
+  );
   await buildx(opts.builder, opts.platform, df, ctx, `type=local,dest=${opts.outDir}`, opts.runTag);
 }
