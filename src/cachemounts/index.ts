@@ -20,7 +20,7 @@ import type { Logger } from '../log.ts';
 import type { CacheMount } from './discover.ts';
 import { cacheKeys, type KeyParts } from './keys.ts';
 import { checkTar } from './tar-check.ts';
-import { extractMount, injectMount } from './transfer.ts';
+import { extractMounts, injectMounts } from './transfer.ts';
 
 export interface MountState {
   mount: CacheMount;
@@ -113,11 +113,16 @@ export async function restoreCacheMounts(
   return state;
 }
 
+/**
+ * Downloads and checks each mount's archive in turn (they share the one transfer path), then
+ * injects all that passed in one helper build.
+ */
 async function restoreEach(
   state: CacheRestoreState,
   opts: TransferOptions,
   deadline: number,
 ): Promise<void> {
+  const ready: { ms: MountState; tarFile: string; files: number; started: number }[] = [];
   for (const [i, ms] of state.mounts.entries()) {
     const { mount, key, restoreKeys } = ms;
     if (Date.now() >= deadline) {
@@ -152,20 +157,9 @@ async function restoreEach(
       }
       ms.restoredDigest = await fileDigest(tar);
       ms.restoredBytes = statSync(tar).size;
-      await injectMount({
-        builder: opts.builder,
-        platform: opts.platform,
-        mount,
-        helperImage: opts.helperImage,
-        tarFile: tar,
-        workDir: path.join(opts.workDir, `mount-${i}`),
-        runTag: `${key}-${Date.now()}`,
-      });
       ms.hit = matched === key ? 'exact' : 'partial';
       ms.matchedKey = matched;
-      opts.log.info(
-        `cache mount ${mount.id}: restored ${check.files} files (${(ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${matched}`,
-      );
+      ready.push({ ms, tarFile: tar, files: check.files, started });
     } catch (e) {
       ms.hit = 'error';
       opts.log.warning(
@@ -175,7 +169,37 @@ async function restoreEach(
       if (e instanceof DeadlineError) deadline = 0;
     } finally {
       ms.seconds = (Date.now() - started) / 1000;
-      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (ready.length === 0) return;
+  const started = Date.now();
+  try {
+    await injectMounts({
+      builder: opts.builder,
+      platform: opts.platform,
+      helperImage: opts.helperImage,
+      workDir: opts.workDir,
+      runTag: `${ready.map((r) => r.ms.key).join('+')}-${Date.now()}`,
+      items: ready.map((r) => ({ mount: r.ms.mount, tarFile: r.tarFile })),
+    });
+    for (const r of ready)
+      opts.log.info(
+        `cache mount ${r.ms.mount.id}: restored ${r.files} files (${(r.ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${r.ms.matchedKey}`,
+      );
+  } catch (e) {
+    for (const r of ready) {
+      r.ms.hit = 'error';
+      r.ms.restoredDigest = undefined;
+      r.ms.restoredBytes = 0;
+    }
+    opts.log.warning(
+      `cache mounts ${ready.map((r) => r.ms.mount.id).join(', ')}: could not be put into the builder, building with empty cache mounts: ${getErrorMessage(e)}`,
+    );
+  } finally {
+    const injectSeconds = (Date.now() - started) / 1000;
+    for (const r of ready) {
+      r.ms.seconds += injectSeconds;
+      rmSync(path.dirname(r.tarFile), { recursive: true, force: true });
     }
   }
 }
@@ -211,47 +235,63 @@ export async function saveCacheMounts(
   return results;
 }
 
+/** Extracts every mount in one helper build, then saves each archive in turn. */
 async function saveEach(
   state: CacheRestoreState,
   results: MountSaveResult[],
   opts: { buildStartedAt: number; sizeLimitBytes: number; log: Logger },
   deadline: number,
 ): Promise<void> {
-  for (const [i, ms] of state.mounts.entries()) {
+  const wanted = state.mounts
+    .map((ms, i) => ({ ms, i }))
+    .filter(({ ms, i }) => {
+      if (ms.hit !== 'unavailable') return true;
+      results[i]!.reason = 'the Actions cache service is not available';
+      return false;
+    });
+  if (wanted.length === 0) return;
+  const out = path.join(state.workDir, 'extract');
+  rmSync(out, { recursive: true, force: true });
+  const extractStarted = Date.now();
+  const minutesSinceStart = (Date.now() - opts.buildStartedAt) / 60000;
+  try {
+    await extractMounts({
+      builder: state.builder,
+      platform: state.platform,
+      helperImage: state.helperImage,
+      workDir: state.workDir,
+      outDir: out,
+      runTag: `${wanted.map(({ ms }) => ms.key).join('+')}-${Date.now()}`,
+      items: wanted.map(({ ms }) => ({
+        mount: ms.mount,
+        pruneOlderThanMinutes: minutesSinceStart + 65,
+        // tar adds a header per entry: leave room for it under the limit.
+        capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
+      })),
+    });
+  } catch (e) {
+    for (const { ms, i } of wanted) {
+      results[i]!.reason = `could not be taken out of the builder: ${getErrorMessage(e)}`;
+      opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${results[i]!.reason}`);
+    }
+    return;
+  }
+  const extractSeconds = (Date.now() - extractStarted) / 1000;
+  for (const [n, { ms, i }] of wanted.entries()) {
     const started = Date.now();
     const r = results[i]!;
-    const dir = path.join(state.workDir, `mount-${i}`, 'save');
+    const dir = path.join(out, `mount-${n}`);
     try {
-      if (ms.hit === 'unavailable') {
-        r.reason = 'the Actions cache service is not available';
-        continue;
-      }
       if (Date.now() >= deadline) {
         r.reason = 'cache-timeout reached before this mount';
         continue;
       }
-      rmSync(dir, { recursive: true, force: true });
-      const out = path.join(state.workDir, `mount-${i}`, 'extract');
-      rmSync(out, { recursive: true, force: true });
-      const minutesSinceStart = (Date.now() - opts.buildStartedAt) / 60000;
-      await extractMount({
-        builder: state.builder,
-        platform: state.platform,
-        mount: ms.mount,
-        helperImage: state.helperImage,
-        outDir: out,
-        workDir: path.join(state.workDir, `mount-${i}`),
-        runTag: `${ms.key}-${Date.now()}`,
-        pruneOlderThanMinutes: minutesSinceStart + 65,
-        // tar adds a header per entry: leave room for it under the limit.
-        capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
-      });
-      const files = Number(readFileSync(path.join(out, 'files'), 'utf8').trim() || '0');
+      const files = Number(readFileSync(path.join(dir, 'files'), 'utf8').trim() || '0');
       if (files === 0) {
         r.reason = 'the cache mount is empty after the build';
         continue;
       }
-      const tar = path.join(out, 'content.tar');
+      const tar = path.join(dir, 'content.tar');
       r.bytes = statSync(tar).size;
       if (r.bytes > opts.sizeLimitBytes) {
         r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB), and only a Go build cache can be cut to fit`;
@@ -282,7 +322,7 @@ async function saveEach(
       opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
       if (e instanceof DeadlineError) deadline = 0;
     } finally {
-      r.seconds = (Date.now() - started) / 1000;
+      r.seconds = (Date.now() - started) / 1000 + extractSeconds / wanted.length;
       rmSync(dir, { recursive: true, force: true });
       rmSync(TRANSFER_DIR, { recursive: true, force: true });
       opts.log.info(`cache mount ${ms.mount.id}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
