@@ -39356,7 +39356,7 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 44:
+/***/ 3629:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42567,117 +42567,6 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./lib/io/files.js
-// Files the action reads from the workspace or the runner are untrusted input: read them with a
-// size bound, so a hostile or runaway file cannot exhaust the runner's memory.
-
-
-function readBoundedText(file, maxBytes, what) {
-    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
-    try {
-        const size = (0,external_node_fs_namespaceObject.fstatSync)(fd).size;
-        if (size > maxBytes)
-            throw new FileFormatError(file, 1, `${what} is ${size} bytes, more than the ${maxBytes} this action reads`);
-        const buf = Buffer.alloc(size);
-        let read = 0;
-        while (read < size) {
-            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, read, size - read, read);
-            if (n === 0)
-                break;
-            read += n;
-        }
-        return buf.subarray(0, read).toString('utf8');
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
-    }
-}
-//# sourceMappingURL=files.js.map
-;// CONCATENATED MODULE: ./lib/go/private.js
-// What a Go build needs from the runner beyond the source: GOPRIVATE and credentials for private
-// module hosts (a netrc, as a BuildKit secret: never a build-arg, a layer or a log line), the
-// runner's proxy settings, and extra CAs for a corporate proxy or module server.
-
-
-
-
-const NETRC_SECRET = 'netrc';
-const CA_SECRET = 'ca-bundle';
-const NETRC_ENV = 'BGI_NETRC';
-/** BuildKit's predefined proxy args: excluded from cache keys and image history. */
-const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'FTP_PROXY'].flatMap((n) => [n, n.toLowerCase()]);
-const SYSTEM_BUNDLES = [
-    '/etc/ssl/certs/ca-certificates.crt',
-    '/etc/pki/tls/certs/ca-bundle.crt',
-    '/etc/ssl/cert.pem',
-];
-/** Hosts named by GOPRIVATE patterns (first path element, no globs) and the workflow's host. */
-function netrcHosts(goPrivate, serverUrl) {
-    const hosts = new Set();
-    for (const pattern of goPrivate) {
-        const first = pattern.split('/')[0] ?? '';
-        if (first.includes('.') && !/[*?[\]]/.test(first))
-            hosts.add(first.toLowerCase());
-    }
-    try {
-        hosts.add(new URL(serverUrl || 'https://github.com').host.toLowerCase());
-    }
-    catch {
-        /* a malformed GITHUB_SERVER_URL adds nothing */
-    }
-    return [...hosts];
-}
-function renderNetrc(hosts, login, token) {
-    return hosts.map((h) => `machine ${h}\nlogin ${login}\npassword ${token}\n`).join('');
-}
-function proxyBuildArgNames(env) {
-    return PROXY_ARGS.filter((n) => env[n]);
-}
-/** The runner's CA bundle plus the user's certificates, so public TLS keeps working in the build. */
-function combineCaBundle(userFile, outFile, systemBundles = SYSTEM_BUNDLES) {
-    if (!(0,external_node_fs_namespaceObject.existsSync)(userFile))
-        throw new InputError('ca-bundle', `${userFile} does not exist: give the path of a PEM file`);
-    const extra = readBoundedText(userFile, 1024 * 1024, 'the CA bundle');
-    if (!extra.includes('-----BEGIN CERTIFICATE-----'))
-        throw new InputError('ca-bundle', `${userFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-    const system = systemBundles.find((f) => (0,external_node_fs_namespaceObject.existsSync)(f));
-    const base = system ? readBoundedText(system, 16 * 1024 * 1024, 'the system CA bundle') : '';
-    (0,external_node_fs_namespaceObject.writeFileSync)(outFile, `${base.trimEnd()}\n${extra.trimEnd()}\n`, { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.chmodSync)(outFile, 0o600);
-    return system ?? 'no system bundle found';
-}
-function buildExtras(inputs, env, workDir) {
-    const extras = {
-        buildArgs: new Map(),
-        envBuildArgs: inputs.buildProxy ? proxyBuildArgNames(env) : [],
-        secrets: [],
-        env: {},
-        notes: [],
-    };
-    if (extras.envBuildArgs.length > 0)
-        extras.notes.push(`proxy settings passed to the build: ${extras.envBuildArgs.join(', ')}`);
-    if (inputs.goPrivate.length > 0) {
-        extras.buildArgs.set('GOPRIVATE', inputs.goPrivate.join(','));
-        const hosts = inputs.goPrivateHosts.length > 0
-            ? inputs.goPrivateHosts
-            : netrcHosts(inputs.goPrivate, env['GITHUB_SERVER_URL']);
-        if (inputs.goPrivateToken && hosts.length > 0) {
-            extras.env[NETRC_ENV] = renderNetrc(hosts, inputs.goPrivateUser, inputs.goPrivateToken);
-            extras.secrets.push({ id: NETRC_SECRET, env: NETRC_ENV });
-            extras.notes.push(`secret "${NETRC_SECRET}" holds credentials for ${hosts.join(', ')}`);
-        }
-        else
-            extras.notes.push('go-private is set but no token is given (go-private-token or github-token): no netrc secret');
-    }
-    if (inputs.caBundle) {
-        const out = external_node_path_namespaceObject.join(workDir, 'ca-bundle.pem');
-        const system = combineCaBundle(inputs.caBundle, out);
-        extras.secrets.push({ id: CA_SECRET, src: out });
-        extras.notes.push(`secret "${CA_SECRET}": ${inputs.caBundle} added to ${system}`);
-    }
-    return extras;
-}
-//# sourceMappingURL=private.js.map
 ;// CONCATENATED MODULE: ./lib/io/http.js
 // HTTP for everything the action fetches (Go release lists, registries). @actions/http-client
 // honours HTTP(S)_PROXY and NO_PROXY, which Node's own fetch ignores. Transient failures
@@ -43080,10 +42969,79 @@ function stageScope(df, stage, upTo, buildArgs, predefined = new Map()) {
     return vars;
 }
 //# sourceMappingURL=args.js.map
+;// CONCATENATED MODULE: ./lib/format.js
+// Formatting shared by the report, the job summary and the advice.
+/** IEC units with one decimal, the same everywhere the action prints a size. */
+function humanBytes(n) {
+    const sign = n < 0 ? '-' : '';
+    let v = Math.abs(n);
+    const units = ['B', 'KiB', 'MiB', 'GiB'];
+    let u = 0;
+    while (v >= 1024 && u < units.length - 1) {
+        v /= 1024;
+        u++;
+    }
+    return u === 0 ? `${sign}${v} B` : `${sign}${v.toFixed(1)} ${units[u]}`;
+}
+//# sourceMappingURL=format.js.map
+;// CONCATENATED MODULE: ./lib/registry/reference.js
+// Image references normalised the way Docker does: golang:1.24 -> docker.io/library/golang:1.24.
+const DOMAIN = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+)(?::\d+)?$/i;
+const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** Whether the first path component of a reference is a registry host rather than a namespace. */
+function isRegistryHost(first) {
+    return ((first.includes('.') || first.includes(':') || first === 'localhost') && DOMAIN.test(first));
+}
+function parseImageReference(text) {
+    const s = text.trim();
+    if (!s || s.length > 512)
+        throw new Error(`invalid image reference "${text}"`);
+    let rest = s;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!DIGEST.test(digest))
+            throw new Error(`invalid digest in image reference "${text}"`);
+    }
+    let tag;
+    const colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!TAG.test(tag))
+            throw new Error(`invalid tag "${tag}" in image reference "${text}"`);
+    }
+    let registry = 'docker.io';
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    if (first && isRegistryHost(first)) {
+        registry = first;
+        rest = rest.slice(slash + 1);
+    }
+    if (!PATH.test(rest))
+        throw new Error(`invalid repository "${rest}" in image reference "${text}": use lowercase letters, digits and separators`);
+    if (registry === 'docker.io' || registry === 'index.docker.io') {
+        registry = 'registry-1.docker.io';
+        if (!rest.includes('/'))
+            rest = `library/${rest}`;
+    }
+    return { registry, repository: rest, tag: tag ?? (digest ? undefined : 'latest'), digest };
+}
+function formatImageReference(ref) {
+    const host = ref.registry === 'registry-1.docker.io' ? 'docker.io' : ref.registry;
+    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+//# sourceMappingURL=reference.js.map
 ;// CONCATENATED MODULE: ./lib/advice/rules.js
 // The advice rules. Each looks at the parsed Dockerfile (and, for the context rule, the build
 // context on disk) and returns what it finds with the line and the fix. None fails a build; the
 // `advice` input decides that.
+
+
 
 
 
@@ -43221,15 +43179,6 @@ function treeSize(dir, limit = 20_000) {
     }
     return { bytes, complete: true };
 }
-function humanBytes(n) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let i = 0;
-    while (n >= 1024 && i < units.length - 1) {
-        n /= 1024;
-        i++;
-    }
-    return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
 const sized = (s) => `${s.complete ? '' : 'at least '}${humanBytes(s.bytes)}`;
 const GIT_PATTERNS = ['.git', '**/.git', '.git/**', '**/.git/**', '*', '**', '.*', '.git*', '**/*'];
 /** Whether .dockerignore lines exclude `.git` at the context root (last match wins, like BuildKit). */
@@ -43336,9 +43285,10 @@ const shellFormEntrypoint = {
         }));
     },
 };
+/** Names its registry (ghcr.io/..., localhost:5000/...), by the rule the reference parser uses. */
 function isQualified(image) {
-    const first = image.split('/')[0] ?? '';
-    return (image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost'));
+    const slash = image.indexOf('/');
+    return slash > 0 && isRegistryHost(image.slice(0, slash));
 }
 const unqualifiedImage = {
     id: 'unqualified-image',
@@ -43447,56 +43397,6 @@ function adviseDockerfile(df, opts) {
 }
 
 //# sourceMappingURL=advice.js.map
-;// CONCATENATED MODULE: ./lib/registry/reference.js
-// Image references normalised the way Docker does: golang:1.24 -> docker.io/library/golang:1.24.
-const DOMAIN = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+)(?::\d+)?$/i;
-const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-function parseImageReference(text) {
-    const s = text.trim();
-    if (!s || s.length > 512)
-        throw new Error(`invalid image reference "${text}"`);
-    let rest = s;
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-        if (!DIGEST.test(digest))
-            throw new Error(`invalid digest in image reference "${text}"`);
-    }
-    let tag;
-    const colon = rest.lastIndexOf(':');
-    if (colon > rest.lastIndexOf('/')) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-        if (!TAG.test(tag))
-            throw new Error(`invalid tag "${tag}" in image reference "${text}"`);
-    }
-    let registry = 'docker.io';
-    const slash = rest.indexOf('/');
-    const first = slash >= 0 ? rest.slice(0, slash) : '';
-    if (first &&
-        (first.includes('.') || first.includes(':') || first === 'localhost') &&
-        DOMAIN.test(first)) {
-        registry = first;
-        rest = rest.slice(slash + 1);
-    }
-    if (!PATH.test(rest))
-        throw new Error(`invalid repository "${rest}" in image reference "${text}": use lowercase letters, digits and separators`);
-    if (registry === 'docker.io' || registry === 'index.docker.io') {
-        registry = 'registry-1.docker.io';
-        if (!rest.includes('/'))
-            rest = `library/${rest}`;
-    }
-    return { registry, repository: rest, tag: tag ?? (digest ? undefined : 'latest'), digest };
-}
-function formatImageReference(ref) {
-    const host = ref.registry === 'registry-1.docker.io' ? 'docker.io' : ref.registry;
-    return `${host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-//# sourceMappingURL=reference.js.map
 ;// CONCATENATED MODULE: ./lib/advice/lookups.js
 
 
@@ -43520,14 +43420,180 @@ async function lookupAdviceFacts(df, buildArgs, registry, multiPlatform) {
     return facts;
 }
 //# sourceMappingURL=lookups.js.map
+;// CONCATENATED MODULE: ./lib/io/files.js
+// Files the action reads from the workspace or the runner are untrusted input: read them with a
+// size bound, so a hostile or runaway file cannot exhaust the runner's memory.
+
+
+function readBoundedText(file, maxBytes, what) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(file, 'r');
+    try {
+        const size = (0,external_node_fs_namespaceObject.fstatSync)(fd).size;
+        if (size > maxBytes)
+            throw new FileFormatError(file, 1, `${what} is ${size} bytes, more than the ${maxBytes} this action reads`);
+        const buf = Buffer.alloc(size);
+        let read = 0;
+        while (read < size) {
+            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buf, read, size - read, read);
+            if (n === 0)
+                break;
+            read += n;
+        }
+        return buf.subarray(0, read).toString('utf8');
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+//# sourceMappingURL=files.js.map
+;// CONCATENATED MODULE: ./lib/secrets.js
+// Secret values that can reach the log through the environment rather than through inputs:
+// credentials inside proxy URLs (http://user:password@proxy:3128).
+/** BuildKit's predefined proxy args, both cases: what the runner may set and the build may get. */
+const PROXY_VARIABLES = [
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'ALL_PROXY',
+    'FTP_PROXY',
+].flatMap((n) => [n, n.toLowerCase()]);
+/** Every credential part of the proxy variables (both cases), raw and percent-decoded. */
+function proxyCredentials(env) {
+    const out = new Set();
+    // NO_PROXY lists hosts; it holds no credentials.
+    for (const name of PROXY_VARIABLES.filter((n) => !/^no_proxy$/i.test(n))) {
+        const value = env[name];
+        if (!value)
+            continue;
+        let url;
+        try {
+            url = new URL(value.includes('://') ? value : `http://${value}`);
+        }
+        catch {
+            continue;
+        }
+        for (const part of [url.password, url.username ? `${url.username}:${url.password}` : ''])
+            if (part && part !== ':') {
+                out.add(part);
+                try {
+                    out.add(decodeURIComponent(part));
+                }
+                catch {
+                    /* not percent-encoded */
+                }
+            }
+    }
+    return [...out];
+}
+//# sourceMappingURL=secrets.js.map
+;// CONCATENATED MODULE: ./lib/go/private.js
+// What a Go build needs from the runner beyond the source: GOPRIVATE and credentials for private
+// module hosts (a netrc, as a BuildKit secret: never a build-arg, a layer or a log line), the
+// runner's proxy settings, and extra CAs for a corporate proxy or module server.
+
+
+
+
+
+const NETRC_SECRET = 'netrc';
+const CA_SECRET = 'ca-bundle';
+const NETRC_ENV = 'BGI_NETRC';
+const SYSTEM_BUNDLES = [
+    '/etc/ssl/certs/ca-certificates.crt',
+    '/etc/pki/tls/certs/ca-bundle.crt',
+    '/etc/ssl/cert.pem',
+];
+/** Hosts named by GOPRIVATE patterns (first path element, no globs) and the workflow's host. */
+function netrcHosts(goPrivate, serverUrl) {
+    const hosts = new Set();
+    for (const pattern of goPrivate) {
+        const first = pattern.split('/')[0] ?? '';
+        if (first.includes('.') && !/[*?[\]]/.test(first))
+            hosts.add(first.toLowerCase());
+    }
+    try {
+        hosts.add(new URL(serverUrl || 'https://github.com').host.toLowerCase());
+    }
+    catch {
+        /* a malformed GITHUB_SERVER_URL adds nothing */
+    }
+    return [...hosts];
+}
+function renderNetrc(hosts, login, token) {
+    return hosts.map((h) => `machine ${h}\nlogin ${login}\npassword ${token}\n`).join('');
+}
+function proxyBuildArgNames(env) {
+    return PROXY_VARIABLES.filter((n) => env[n]);
+}
+/** The runner's CA bundle plus the user's certificates, so public TLS keeps working in the build. */
+function combineCaBundle(userFile, outFile, systemBundles = SYSTEM_BUNDLES) {
+    if (!(0,external_node_fs_namespaceObject.existsSync)(userFile))
+        throw new InputError('ca-bundle', `${userFile} does not exist: give the path of a PEM file`);
+    const extra = readBoundedText(userFile, 1024 * 1024, 'the CA bundle');
+    if (!extra.includes('-----BEGIN CERTIFICATE-----'))
+        throw new InputError('ca-bundle', `${userFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    const system = systemBundles.find((f) => (0,external_node_fs_namespaceObject.existsSync)(f));
+    const base = system ? readBoundedText(system, 16 * 1024 * 1024, 'the system CA bundle') : '';
+    (0,external_node_fs_namespaceObject.writeFileSync)(outFile, `${base.trimEnd()}\n${extra.trimEnd()}\n`, { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.chmodSync)(outFile, 0o600);
+    return system ?? 'no system bundle found';
+}
+function buildExtras(inputs, env, workDir) {
+    const extras = {
+        buildArgs: new Map(),
+        envBuildArgs: inputs.buildProxy ? proxyBuildArgNames(env) : [],
+        secrets: [],
+        env: {},
+        notes: [],
+    };
+    if (extras.envBuildArgs.length > 0)
+        extras.notes.push(`proxy settings passed to the build: ${extras.envBuildArgs.join(', ')}`);
+    if (inputs.goPrivate.length > 0) {
+        extras.buildArgs.set('GOPRIVATE', inputs.goPrivate.join(','));
+        const hosts = inputs.goPrivateHosts.length > 0
+            ? inputs.goPrivateHosts
+            : netrcHosts(inputs.goPrivate, env['GITHUB_SERVER_URL']);
+        if (inputs.goPrivateToken && hosts.length > 0) {
+            extras.env[NETRC_ENV] = renderNetrc(hosts, inputs.goPrivateUser, inputs.goPrivateToken);
+            extras.secrets.push({ id: NETRC_SECRET, env: NETRC_ENV });
+            extras.notes.push(`secret "${NETRC_SECRET}" holds credentials for ${hosts.join(', ')}`);
+        }
+        else
+            extras.notes.push('go-private is set but no token is given (go-private-token or github-token): no netrc secret');
+    }
+    if (inputs.caBundle) {
+        const out = external_node_path_namespaceObject.join(workDir, 'ca-bundle.pem');
+        const system = combineCaBundle(inputs.caBundle, out);
+        extras.secrets.push({ id: CA_SECRET, src: out });
+        extras.notes.push(`secret "${CA_SECRET}": ${inputs.caBundle} added to ${system}`);
+    }
+    return extras;
+}
+//# sourceMappingURL=private.js.map
 ;// CONCATENATED MODULE: ./lib/advice/secrets.js
+
+/** The secrets the action provides: the input behind each, what to set, how a RUN mounts it. */
+const PROVIDED = {
+    [NETRC_SECRET]: {
+        input: 'go-private',
+        set: 'go-private (and go-private-token)',
+        mount: '--mount=type=secret,id=netrc,target=/root/.netrc',
+    },
+    [CA_SECRET]: {
+        input: 'ca-bundle',
+        set: 'ca-bundle',
+        mount: '--mount=type=secret,id=ca-bundle,target=/etc/ssl/certs/ca-certificates.crt',
+    },
+};
 function secretIds(ins) {
     return ins.flags
         .filter((f) => f.name === 'mount' && /(^|,)type=secret(,|$)/.test(f.value))
         .map((f) => /(?:^|,)id=([^,]+)/.exec(f.value)?.[1] ?? '')
         .filter(Boolean);
 }
-function secretMountAdvice(df, provided, userSecretIds) {
+function secretMountAdvice(df, 
+/** Ids of the secrets the action gives this build (netrc, ca-bundle). */
+provided, userSecretIds) {
     const runs = df.instructions.filter((i) => i.keyword === 'RUN');
     const mounted = new Map();
     for (const r of runs)
@@ -43536,21 +43602,25 @@ function secretMountAdvice(df, provided, userSecretIds) {
                 mounted.set(id, r.line);
     const goRun = runs.find((r) => /\bgo\s+(mod\s+download|build|install)\b/.test(r.args));
     const out = [];
-    for (const p of provided)
-        if (!mounted.has(p.id))
+    for (const id of provided) {
+        const p = PROVIDED[id];
+        if (p && !mounted.has(id))
             out.push({
                 line: goRun?.line ?? df.stages[0].from.line,
-                title: `secret "${p.id}" is never mounted`,
-                message: `${p.input} provides the BuildKit secret "${p.id}", but no RUN mounts it, so the build cannot use it. Add ${p.mount} to the RUN that needs it`,
+                title: `secret "${id}" is never mounted`,
+                message: `${p.input} provides the BuildKit secret "${id}", but no RUN mounts it, so the build cannot use it. Add ${p.mount} to the RUN that needs it`,
             });
-    const known = new Set([...provided.map((p) => p.id), ...userSecretIds]);
-    for (const [id, line] of mounted)
-        if ((id === 'netrc' || id === 'ca-bundle') && !known.has(id))
+    }
+    const known = new Set([...provided, ...userSecretIds]);
+    for (const [id, line] of mounted) {
+        const p = PROVIDED[id];
+        if (p && !known.has(id))
             out.push({
                 line,
                 title: `secret "${id}" is not provided`,
-                message: `this RUN mounts the secret "${id}", but nothing provides it: ${id === 'netrc' ? 'set go-private (and go-private-token)' : 'set ca-bundle'} or add it to secrets`,
+                message: `this RUN mounts the secret "${id}", but nothing provides it: set ${p.set} or add it to secrets`,
             });
+    }
     return out;
 }
 //# sourceMappingURL=secrets.js.map
@@ -43559,18 +43629,6 @@ function secretMountAdvice(df, provided, userSecretIds) {
 
 
 
-
-/** How each secret the action provides is meant to be mounted. */
-const SECRET_MOUNTS = {
-    [NETRC_SECRET]: {
-        input: 'go-private',
-        mount: '--mount=type=secret,id=netrc,target=/root/.netrc',
-    },
-    'ca-bundle': {
-        input: 'ca-bundle',
-        mount: '--mount=type=secret,id=ca-bundle,target=/etc/ssl/certs/ca-certificates.crt',
-    },
-};
 async function adviceStep(opts) {
     const { inputs, dockerfile, buildArgs, extras, log } = opts;
     if (inputs.advice === 'off')
@@ -43586,7 +43644,7 @@ async function adviceStep(opts) {
             digestKinds: facts.digestKinds,
             syntaxReachable: facts.syntaxReachable,
         }),
-        ...secretMountAdvice(dockerfile, extras.secrets.map((s) => ({ id: s.id, ...SECRET_MOUNTS[s.id] })), [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('=')))),
+        ...secretMountAdvice(dockerfile, extras.secrets.map((s) => s.id), [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('=')))),
     ];
     for (const a of advice) {
         const where = { file: dockerfile.file, startLine: a.line, title: a.title };
@@ -107703,28 +107761,17 @@ function diffReports(head, base, baselineLabel) {
 }
 //# sourceMappingURL=diff.js.map
 ;// CONCATENATED MODULE: ./lib/sizereport/render.js
+
 const COMMENT_LIMIT = 65_536;
 function render_marker(name) {
     return `<!-- build-go-image:size-report:${name.replace(/[^A-Za-z0-9_./:@-]/g, '_')} -->`;
-}
-/** IEC units with one decimal, the same everywhere in the report. */
-function render_humanBytes(n) {
-    const sign = n < 0 ? '-' : '';
-    let v = Math.abs(n);
-    const units = ['B', 'KiB', 'MiB', 'GiB'];
-    let u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-        v /= 1024;
-        u++;
-    }
-    return u === 0 ? `${sign}${v} B` : `${sign}${v.toFixed(1)} ${units[u]}`;
 }
 function delta(base, head) {
     if (base === undefined || head === undefined)
         return '—';
     const d = head - base;
     const pct = base > 0 ? ` (${d >= 0 ? '+' : ''}${((d / base) * 100).toFixed(1)}%)` : '';
-    return `${d > 0 ? '+' : ''}${render_humanBytes(d)}${pct}`;
+    return `${d > 0 ? '+' : ''}${humanBytes(d)}${pct}`;
 }
 const cell = (s) => s.replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
 function renderMarkdown(diff, name, verdict, withLayers = true) {
@@ -107738,7 +107785,7 @@ function renderMarkdown(diff, name, verdict, withLayers = true) {
     const unpacked = diff.platforms.some((p) => p.headUnpacked !== undefined);
     lines.push(`| Platform | Base | New | Change |${unpacked ? ' Unpacked | Unpacked change |' : ''}`, `|---|---:|---:|---:|${unpacked ? '---:|---:|' : ''}`);
     for (const p of diff.platforms) {
-        const size = (n) => (n === undefined ? '—' : render_humanBytes(n));
+        const size = (n) => (n === undefined ? '—' : humanBytes(n));
         const extra = unpacked
             ? ` ${size(p.headUnpacked)} | ${delta(p.baseUnpacked, p.headUnpacked)} |`
             : '';
@@ -107752,7 +107799,7 @@ function renderMarkdown(diff, name, verdict, withLayers = true) {
         for (const p of diff.platforms) {
             lines.push(`<details><summary>${p.platform}: layers</summary>`, '', '| Instruction | Base | New | Change |', '|---|---:|---:|---:|');
             for (const l of p.layers)
-                lines.push(`| \`${cell(l.instruction).replace(/`/g, "'")}\` | ${l.base === undefined ? 'added' : render_humanBytes(l.base)} | ${l.head === undefined ? 'removed' : render_humanBytes(l.head)} | ${delta(l.base, l.head)} |`);
+                lines.push(`| \`${cell(l.instruction).replace(/`/g, "'")}\` | ${l.base === undefined ? 'added' : humanBytes(l.base)} | ${l.head === undefined ? 'removed' : humanBytes(l.head)} | ${delta(l.base, l.head)} |`);
             lines.push('', '</details>', '');
         }
     }
@@ -108027,38 +108074,6 @@ async function mergeStep(host, inputs, registry, budgets, workDir) {
         await reportSizes(host, inputs, head, baseline, budgets, workDir);
 }
 //# sourceMappingURL=step.js.map
-;// CONCATENATED MODULE: ./lib/secrets.js
-// Secret values that can reach the log through the environment rather than through inputs:
-// credentials inside proxy URLs (http://user:password@proxy:3128).
-const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'FTP_PROXY'];
-/** Every credential part of the proxy variables (both cases), raw and percent-decoded. */
-function proxyCredentials(env) {
-    const out = new Set();
-    for (const name of PROXY_VARIABLES.flatMap((n) => [n, n.toLowerCase()])) {
-        const value = env[name];
-        if (!value)
-            continue;
-        let url;
-        try {
-            url = new URL(value.includes('://') ? value : `http://${value}`);
-        }
-        catch {
-            continue;
-        }
-        for (const part of [url.password, url.username ? `${url.username}:${url.password}` : ''])
-            if (part && part !== ':') {
-                out.add(part);
-                try {
-                    out.add(decodeURIComponent(part));
-                }
-                catch {
-                    /* not percent-encoded */
-                }
-            }
-    }
-    return [...out];
-}
-//# sourceMappingURL=secrets.js.map
 ;// CONCATENATED MODULE: ./lib/summary.js
 // The job summary: one table per build.
 
@@ -108074,7 +108089,7 @@ function renderSummary(f) {
         f.cacheMounts.length === 0
             ? 'none'
             : f.cacheMounts
-                .map((m) => `${m.id}: ${m.hit}${m.restoredBytes ? `, ${render_humanBytes(m.restoredBytes)} restored` : ''}`)
+                .map((m) => `${m.id}: ${m.hit}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`)
                 .join('<br>'),
     ]);
     if (f.buildSeconds !== undefined)
@@ -108204,7 +108219,8 @@ async function runMain(host) {
     };
     host.saveState(state);
     const facts = { platforms: [], cacheMounts: [], tags: inputs.tags };
-    // Go version: the user's explicit build-arg always wins.
+    // Outside Actions (the CLI) there is no run id: the time stands in, once for the whole run.
+    const runId = env['GITHUB_RUN_ID'] ?? String(Date.now());
     const buildArgs = new Map(inputs.buildArgs);
     const registry = new RegistryClient();
     // Secrets, proxy args and CAs the action hands to the build (see src/go/private.ts).
@@ -108215,6 +108231,7 @@ async function runMain(host) {
             buildArgs.set(k, v);
     for (const n of extras.notes)
         log.info(n);
+    // Go version: the user's explicit build-arg always wins.
     const go = await goVersionStep({ inputs, dockerfile, buildArgs, registry, env, log });
     const goVersion = go.version;
     facts.goFrom = go.from;
@@ -108235,7 +108252,7 @@ async function runMain(host) {
     let info = await inspectBuilder(builder);
     if (inputs.platforms.length > 1 &&
         !canBuildMultiPlatform(info, await dockerUsesContainerdStore())) {
-        const name = `build-go-image-${(env['GITHUB_RUN_ID'] ?? String(Date.now())).replace(/[^a-z0-9]/gi, '')}-${process.pid}`.toLowerCase();
+        const name = `build-go-image-${runId.replace(/[^a-z0-9]/gi, '')}-${process.pid}`.toLowerCase();
         log.info(`builder ${info.name} (driver ${info.driver}) cannot build several platforms; creating docker-container builder ${name}`);
         // Recorded before it exists: a step cancelled mid-creation still has post remove it.
         state.createdBuilder = name;
@@ -108262,7 +108279,7 @@ async function runMain(host) {
             goSumHash: goSumHash(inputs.context),
             platforms: inputs.platforms,
             userKey: inputs.cacheKey,
-            runId: env['GITHUB_RUN_ID'] ?? String(Date.now()),
+            runId,
             runAttempt: env['GITHUB_RUN_ATTEMPT'] ?? '1',
         }, {
             builder,
@@ -108291,7 +108308,7 @@ async function runMain(host) {
         extraSecrets: extras.secrets,
         envBuildArgs: extras.envBuildArgs,
         partTag: inputs.pushByDigest && info.driver === 'docker'
-            ? partTagFor(env['GITHUB_RUN_ID'] ?? String(Date.now()), inputs.platforms)
+            ? partTagFor(runId, inputs.platforms)
             : undefined,
     };
     if (plan.partTag)
@@ -108503,7 +108520,7 @@ async function runAction() {
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(44);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3629);
 // Entry of the action bundle: main or post, by a state flag the runner hands back to post.
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();

@@ -115,6 +115,12 @@ registry_has_index() {
   [[ $ct == *index* || $ct == *manifest.list* ]]
 }
 
+# 0 when every <tag> of <repo> is a multi-platform index in the local registry.
+registry_has_all() {
+  local repo=$1 tag
+  shift
+  for tag in "$@"; do registry_has_index "$repo" "$tag" || return 1; done
+}
 start_daemon() { # start_daemon <name> <command...>: background, own session, log file, pid file
   local name=$1
   shift
@@ -358,12 +364,9 @@ join_index() {
 }
 
 publish_busybox() {
-  local version tag arch
+  local version arch
   version=$(deb_upstream_version "$(deb_file busybox-static amd64)")
-  local tags=(stable latest "$version")
-  local missing=0
-  for tag in "${tags[@]}"; do registry_has_index library/busybox "$tag" || missing=1; done
-  if ((missing == 0)); then
+  if registry_has_all library/busybox stable latest "$version"; then
     BUSYBOX_VERSION=$version
     return 0
   fi
@@ -378,14 +381,11 @@ publish_busybox() {
 }
 
 publish_golang() {
-  local src_deb version tag arch
+  local src_deb version arch
   src_deb=$(deb_file "golang-$GO_MINOR-src" all)
   version=$(deb_upstream_version "$(deb_file "golang-$GO_MINOR-go" amd64)")
   [[ $version == "$GO_MINOR".* ]] || die "golang-$GO_MINOR-go has version $version"
-  local tags=("$version" "$GO_MINOR" "$version-trixie")
-  local missing=0
-  for tag in "${tags[@]}"; do registry_has_index library/golang "$tag" || missing=1; done
-  if ((missing == 0)); then
+  if registry_has_all library/golang "$version" "$GO_MINOR" "$version-trixie"; then
     GO_VERSION=$version
     return 0
   fi

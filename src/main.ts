@@ -137,7 +137,8 @@ export async function runMain(host: Host): Promise<void> {
   host.saveState(state);
   const facts: SummaryFacts = { platforms: [], cacheMounts: [], tags: inputs.tags };
 
-  // Go version: the user's explicit build-arg always wins.
+  // Outside Actions (the CLI) there is no run id: the time stands in, once for the whole run.
+  const runId = env['GITHUB_RUN_ID'] ?? String(Date.now());
   const buildArgs = new Map(inputs.buildArgs);
   const registry = new RegistryClient();
   // Secrets, proxy args and CAs the action hands to the build (see src/go/private.ts).
@@ -146,6 +147,7 @@ export async function runMain(host: Host): Promise<void> {
   for (const [k, v] of extras.buildArgs) if (!buildArgs.has(k)) buildArgs.set(k, v);
   for (const n of extras.notes) log.info(n);
 
+  // Go version: the user's explicit build-arg always wins.
   const go = await goVersionStep({ inputs, dockerfile, buildArgs, registry, env, log });
   const goVersion = go.version;
   facts.goFrom = go.from;
@@ -169,8 +171,7 @@ export async function runMain(host: Host): Promise<void> {
     inputs.platforms.length > 1 &&
     !canBuildMultiPlatform(info, await dockerUsesContainerdStore())
   ) {
-    const name =
-      `build-go-image-${(env['GITHUB_RUN_ID'] ?? String(Date.now())).replace(/[^a-z0-9]/gi, '')}-${process.pid}`.toLowerCase();
+    const name = `build-go-image-${runId.replace(/[^a-z0-9]/gi, '')}-${process.pid}`.toLowerCase();
     log.info(
       `builder ${info.name} (driver ${info.driver}) cannot build several platforms; creating docker-container builder ${name}`,
     );
@@ -205,7 +206,7 @@ export async function runMain(host: Host): Promise<void> {
           goSumHash: goSumHash(inputs.context),
           platforms: inputs.platforms,
           userKey: inputs.cacheKey,
-          runId: env['GITHUB_RUN_ID'] ?? String(Date.now()),
+          runId,
           runAttempt: env['GITHUB_RUN_ATTEMPT'] ?? '1',
         },
         {
@@ -242,7 +243,7 @@ export async function runMain(host: Host): Promise<void> {
     envBuildArgs: extras.envBuildArgs,
     partTag:
       inputs.pushByDigest && info.driver === 'docker'
-        ? partTagFor(env['GITHUB_RUN_ID'] ?? String(Date.now()), inputs.platforms)
+        ? partTagFor(runId, inputs.platforms)
         : undefined,
   };
   if (plan.partTag)

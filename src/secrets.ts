@@ -1,11 +1,20 @@
 // Secret values that can reach the log through the environment rather than through inputs:
 // credentials inside proxy URLs (http://user:password@proxy:3128).
-const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'FTP_PROXY'];
+
+/** BuildKit's predefined proxy args, both cases: what the runner may set and the build may get. */
+export const PROXY_VARIABLES = [
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'FTP_PROXY',
+].flatMap((n) => [n, n.toLowerCase()]);
 
 /** Every credential part of the proxy variables (both cases), raw and percent-decoded. */
 export function proxyCredentials(env: NodeJS.ProcessEnv): string[] {
   const out = new Set<string>();
-  for (const name of PROXY_VARIABLES.flatMap((n) => [n, n.toLowerCase()])) {
+  // NO_PROXY lists hosts; it holds no credentials.
+  for (const name of PROXY_VARIABLES.filter((n) => !/^no_proxy$/i.test(n))) {
     const value = env[name];
     if (!value) continue;
     let url: URL;

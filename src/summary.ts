@@ -1,5 +1,5 @@
 // The job summary: one table per build.
-import { humanBytes } from './sizereport/render.ts';
+import { humanBytes } from './format.ts';
 
 export interface SummaryFacts {
   goVersion?: string;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { adviseDockerfile, pinnedDigests, type AdviceOptions } from '../../src/advice/advice.ts';
-import { humanBytes, ignoresGit, treeSize } from '../../src/advice/rules.ts';
+import { ignoresGit, treeSize } from '../../src/advice/rules.ts';
+import { humanBytes } from '../../src/format.ts';
 import { parseDockerfile } from '../../src/dockerfile/parse.ts';
 
 /** A context with a .dockerignore that excludes .git, so only the rule under test speaks. */

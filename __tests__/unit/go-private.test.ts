@@ -121,12 +121,7 @@ test('advice: a provided secret no RUN mounts, and a mounted secret nothing prov
       '',
     ].join('\n'),
   );
-  const netrc = {
-    id: 'netrc',
-    input: 'go-private',
-    mount: '--mount=type=secret,id=netrc,target=/root/.netrc',
-  };
-  const found = secretMountAdvice(df, [netrc], []);
+  const found = secretMountAdvice(df, ['netrc'], []);
   assert.deepEqual(
     found.map((a) => [a.title, a.line]),
     [

@@ -4,7 +4,9 @@
 import { existsSync, readFileSync, readdirSync, lstatSync } from 'node:fs';
 import path from 'node:path';
 import { resolveFromImage } from '../dockerfile/args.ts';
+import { humanBytes } from '../format.ts';
 import type { Dockerfile, Instruction, Stage } from '../dockerfile/parse.ts';
+import { isRegistryHost } from '../registry/reference.ts';
 import type { Advice } from './advice.ts';
 
 export interface RuleContext {
@@ -167,16 +169,6 @@ export function treeSize(dir: string, limit = 20_000): { bytes: number; complete
   return { bytes, complete: true };
 }
 
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
-
 const sized = (s: { bytes: number; complete: boolean }) =>
   `${s.complete ? '' : 'at least '}${humanBytes(s.bytes)}`;
 
@@ -293,11 +285,10 @@ const shellFormEntrypoint: Rule = {
   },
 };
 
+/** Names its registry (ghcr.io/..., localhost:5000/...), by the rule the reference parser uses. */
 function isQualified(image: string): boolean {
-  const first = image.split('/')[0] ?? '';
-  return (
-    image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
-  );
+  const slash = image.indexOf('/');
+  return slash > 0 && isRegistryHost(image.slice(0, slash));
 }
 
 const unqualifiedImage: Rule = {

@@ -1,25 +1,13 @@
 // The advice step: what the Dockerfile costs in size, speed or correctness, as annotations on its
 // lines. Warnings fail the build only with `advice: error`; notices never do.
 import type { Dockerfile } from '../dockerfile/parse.ts';
-import { NETRC_SECRET, type BuildExtras } from '../go/private.ts';
+import type { BuildExtras } from '../go/private.ts';
 import type { Inputs } from '../inputs.ts';
 import type { Logger } from '../log.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { adviseDockerfile, type Advice } from './advice.ts';
 import { lookupAdviceFacts } from './lookups.ts';
 import { secretMountAdvice } from './secrets.ts';
-
-/** How each secret the action provides is meant to be mounted. */
-const SECRET_MOUNTS: Record<string, { input: string; mount: string }> = {
-  [NETRC_SECRET]: {
-    input: 'go-private',
-    mount: '--mount=type=secret,id=netrc,target=/root/.netrc',
-  },
-  'ca-bundle': {
-    input: 'ca-bundle',
-    mount: '--mount=type=secret,id=ca-bundle,target=/etc/ssl/certs/ca-certificates.crt',
-  },
-};
 
 export async function adviceStep(opts: {
   inputs: Inputs;
@@ -49,7 +37,7 @@ export async function adviceStep(opts: {
     }),
     ...secretMountAdvice(
       dockerfile,
-      extras.secrets.map((s) => ({ id: s.id, ...SECRET_MOUNTS[s.id]! })),
+      extras.secrets.map((s) => s.id),
       [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('='))),
     ),
   ];

@@ -6,15 +6,11 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { readBoundedText } from '../io/files.ts';
 import type { Inputs } from '../inputs.ts';
+import { PROXY_VARIABLES } from '../secrets.ts';
 
 export const NETRC_SECRET = 'netrc';
 export const CA_SECRET = 'ca-bundle';
 const NETRC_ENV = 'BGI_NETRC';
-
-/** BuildKit's predefined proxy args: excluded from cache keys and image history. */
-const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'FTP_PROXY'].flatMap(
-  (n) => [n, n.toLowerCase()],
-);
 
 const SYSTEM_BUNDLES = [
   '/etc/ssl/certs/ca-certificates.crt',
@@ -50,7 +46,7 @@ export function renderNetrc(hosts: string[], login: string, token: string): stri
 }
 
 export function proxyBuildArgNames(env: NodeJS.ProcessEnv): string[] {
-  return PROXY_ARGS.filter((n) => env[n]);
+  return PROXY_VARIABLES.filter((n) => env[n]);
 }
 
 /** The runner's CA bundle plus the user's certificates, so public TLS keeps working in the build. */

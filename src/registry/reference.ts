@@ -13,6 +13,13 @@ const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
+/** Whether the first path component of a reference is a registry host rather than a namespace. */
+export function isRegistryHost(first: string): boolean {
+  return (
+    (first.includes('.') || first.includes(':') || first === 'localhost') && DOMAIN.test(first)
+  );
+}
+
 export function parseImageReference(text: string): ImageReference {
   const s = text.trim();
   if (!s || s.length > 512) throw new Error(`invalid image reference "${text}"`);
@@ -34,11 +41,7 @@ export function parseImageReference(text: string): ImageReference {
   let registry = 'docker.io';
   const slash = rest.indexOf('/');
   const first = slash >= 0 ? rest.slice(0, slash) : '';
-  if (
-    first &&
-    (first.includes('.') || first.includes(':') || first === 'localhost') &&
-    DOMAIN.test(first)
-  ) {
+  if (first && isRegistryHost(first)) {
     registry = first;
     rest = rest.slice(slash + 1);
   }

@@ -2,24 +2,12 @@
 // marker identifies the comment to update; the body stays under GitHub's 65,536-character limit.
 import type { SizeDiff } from './diff.ts';
 import type { BudgetVerdict } from './budgets.ts';
+import { humanBytes } from '../format.ts';
 
 export const COMMENT_LIMIT = 65_536;
 
 export function marker(name: string): string {
   return `<!-- build-go-image:size-report:${name.replace(/[^A-Za-z0-9_./:@-]/g, '_')} -->`;
-}
-
-/** IEC units with one decimal, the same everywhere in the report. */
-export function humanBytes(n: number): string {
-  const sign = n < 0 ? '-' : '';
-  let v = Math.abs(n);
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${sign}${v} B` : `${sign}${v.toFixed(1)} ${units[u]}`;
 }
 
 function delta(base: number | undefined, head: number | undefined): string {
