@@ -16,6 +16,7 @@ import {
 } from './buildx/builder.ts';
 import { runBuild } from './buildx/build.ts';
 import { binfmtRegistered, installBinfmt, nodeArch, platformRuns } from './buildx/qemu.ts';
+import { nodeGroups } from './buildx/nodes.ts';
 import {
   cacheMountsFromInput,
   discoverCacheMounts,
@@ -182,11 +183,22 @@ export async function runMain(host: Host): Promise<void> {
     builder = name;
     info = await inspectBuilder(name);
   }
-  const runs = platformRuns(
-    inputs.platforms,
-    info.nativePlatform.split('/')[1] ?? nodeArch(),
-    (a) => binfmtRegistered(a) || info.platforms.some((p) => p.split('/')[1] === a),
-  );
+  // Each platform runs natively or emulated on the node buildx sends it to.
+  const groups = nodeGroups(info, inputs.platforms);
+  const runs = groups.flatMap((g) => {
+    const node = info.nodes.find((n) => n.name === g.node) ?? info.nodes[0];
+    const listed = node?.platforms ?? info.platforms;
+    return platformRuns(
+      g.platforms,
+      listed[0]?.split('/')[1] ?? nodeArch(),
+      (a) => binfmtRegistered(a) || listed.some((p) => p.split('/')[1] === a),
+    );
+  });
+  runs.sort((a, b) => inputs.platforms.indexOf(a.platform) - inputs.platforms.indexOf(b.platform));
+  if (groups.length > 1)
+    log.info(
+      `builder ${info.name} has a node per platform: ${groups.map((g) => `${g.node} builds ${g.platforms.join(', ')}`).join('; ')}`,
+    );
   const missing = runs.filter((r) => r.how === 'missing').map((r) => r.platform.split('/')[1]!);
   if (missing.length > 0) {
     log.info(`registering QEMU for ${missing.join(', ')} with ${inputs.binfmtImage}`);
@@ -211,7 +223,7 @@ export async function runMain(host: Host): Promise<void> {
         },
         {
           builder,
-          platform: info.nativePlatform,
+          groups,
           helperImage: inputs.cacheHelperImage,
           workDir,
           log,
@@ -221,13 +233,13 @@ export async function runMain(host: Host): Promise<void> {
     );
     state.cache = cacheState;
     facts.cacheMounts = cacheState.mounts.map((m) => ({
-      id: m.mount.id,
+      id: m.label,
       hit: m.hit,
       restoredBytes: m.restoredBytes,
     }));
     host.setOutput(
       'cache-hit',
-      JSON.stringify(Object.fromEntries(cacheState.mounts.map((m) => [m.mount.id, m.hit]))),
+      JSON.stringify(Object.fromEntries(cacheState.mounts.map((m) => [m.label, m.hit]))),
     );
   }
   state.phase = 'restored';

@@ -2,29 +2,12 @@
 // registry and the local Actions cache service.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { execFile } from '../../src/io/exec.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';
 import { requireEngine, uniqueRepo } from '../helpers/engine.ts';
+import { changeOneLine, compiledPackages, serviceCopy } from '../helpers/go-service.ts';
 import { startReleaseServer } from '../helpers/release-server.ts';
-import { ROOT, runAction } from '../helpers/run-action.ts';
-
-function serviceCopy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bgi-svc-'));
-  cpSync(path.join(ROOT, 'examples', 'go-service'), dir, { recursive: true });
-  // GOFLAGS=-v makes go build name every package it compiles (not those served from GOCACHE).
-  const df = path.join(dir, 'Dockerfile');
-  writeFileSync(
-    df,
-    readFileSync(df, 'utf8').replace(
-      'ARG TARGETOS TARGETARCH',
-      'ARG TARGETOS TARGETARCH\nARG GOFLAGS=-v',
-    ),
-  );
-  return dir;
-}
+import { runAction } from '../helpers/run-action.ts';
 
 /** Runs the image for a platform, waits for it to answer on /version, returns the answer. */
 async function serve(image: string, platform: string): Promise<unknown> {
@@ -56,16 +39,6 @@ async function serve(image: string, platform: string): Promise<unknown> {
   } finally {
     await execFile('docker', ['rm', '-f', id], { allowFailure: true });
   }
-}
-
-/** Packages `go build -v` compiled in this build's log, per platform-tagged build step. */
-function compiledPackages(log: string): Set<string> {
-  const out = new Set<string>();
-  for (const m of log.matchAll(
-    /^#\d+ [\d.]+ ((?:example\.com\/go-service|net\/http|crypto\/tls|encoding\/json)[\w/.-]*)$/gm,
-  ))
-    out.add(m[1]!);
-  return out;
 }
 
 test(
@@ -166,11 +139,7 @@ test(
 
     // Wipe the builder completely (layer cache and cache mounts), change one line in one package.
     await execFile('docker', ['buildx', 'prune', '--all', '--force']);
-    const store = path.join(svc, 'internal', 'store', 'store.go');
-    writeFileSync(
-      store,
-      readFileSync(store, 'utf8').replace('note not found', `no such note (${Date.now()})`),
-    );
+    changeOneLine(svc);
 
     const second = await runAction({ inputs: { ...inputs, tags: `${repo}:v2` }, env: cache.env() });
     assert.equal(second.main.exitCode, 0, second.main.stdout.slice(-4000));

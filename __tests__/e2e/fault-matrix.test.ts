@@ -470,7 +470,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
           runAttempt: '1',
         },
         {
-          platform: 'linux/amd64',
+          groups: [{ node: '', platforms: ['linux/amd64'], helperPlatform: 'linux/amd64' }],
           helperImage: `${engine.baseRegistry}/busybox:1.37.0`,
           workDir: path.join(work, 'restore'),
           log,
@@ -526,10 +526,15 @@ after(() => rmSync(work, { recursive: true, force: true }));
     useService(base);
     const { log, warnings } = captureLog();
     const state: CacheRestoreState = {
-      platform: 'linux/amd64',
       helperImage: `${engine.baseRegistry}/busybox:1.37.0`,
       workDir: path.join(work, `save-${key}`),
-      mounts: [{ mount, key, restoreKeys: [], hit: 'miss', restoredBytes: 0, seconds: 0 }],
+      mounts: [
+        {
+          ...{ mount, label: mount.id, node: '', platforms: ['linux/amd64'] },
+          ...{ helperPlatform: 'linux/amd64', key, restoreKeys: [], hit: 'miss' },
+          ...{ restoredBytes: 0, seconds: 0 },
+        },
+      ],
     };
     const [results, ms] = await elapsed(() =>
       saveCacheMounts(state, {

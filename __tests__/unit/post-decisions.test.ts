@@ -23,12 +23,15 @@ const withCache = (over: Partial<MainState>): MainState => ({
   cacheSaveAllowed: true,
   sizeLimitBytes: 1 << 30,
   cache: {
-    platform: 'linux/amd64',
     helperImage: 'busybox',
     workDir: '/nonexistent',
     mounts: [
       {
         mount: { id: 'gocache', target: '/root/.cache/go-build', sharing: 'shared', where: 'x' },
+        label: 'gocache',
+        node: '',
+        platforms: ['linux/amd64'],
+        helperPlatform: 'linux/amd64',
         key: 'k-1',
         restoreKeys: ['k-'],
         hit: 'miss',

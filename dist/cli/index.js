@@ -44081,18 +44081,34 @@ function secretEnv(inputs) {
 // the current one cannot build several platforms (the docker driver without containerd's store).
 
 
-/** Parses `docker buildx inspect` text output. */
+/** Parses `docker buildx inspect` text output: the builder's header, then one block per node. */
 function parseBuilderInspect(text) {
-    const field = (k) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-    const platforms = field('Platforms')
-        .split(',')
-        .map((p) => p.trim().replace(/\*$/, ''))
-        .filter(Boolean);
+    const field = (block, k) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(block)?.[1]?.trim() ?? '';
+    const at = text.search(/^Nodes:\s*$/m);
+    const header = at < 0 ? text : text.slice(0, at);
+    const body = at < 0 ? text : text.slice(at);
+    const nodes = body
+        .split(/^(?=Name:)/m)
+        .filter((block) => block.startsWith('Name:'))
+        .map((block) => {
+        const listed = field(block, 'Platforms')
+            .split(',')
+            .map((p) => p.trim())
+            .filter(Boolean);
+        return {
+            name: field(block, 'Name'),
+            endpoint: field(block, 'Endpoint'),
+            configured: listed.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1)),
+            platforms: listed.map((p) => p.replace(/\*$/, '')),
+        };
+    });
+    const platforms = nodes[0]?.platforms ?? [];
     return {
-        name: field('Name'),
-        driver: field('Driver'),
+        name: field(header, 'Name'),
+        driver: field(header, 'Driver'),
         platforms,
         nativePlatform: platforms[0] ?? 'linux/amd64',
+        nodes,
     };
 }
 /**
@@ -44277,6 +44293,56 @@ async function installBinfmt(image, arches, opts = {}) {
     throw new Error(`QEMU for ${arches.join(', ')} could not be registered with ${image} (${why}): set binfmt-image to an installer image the runner can pull, register QEMU before this step (docker/setup-qemu-action), or build only native platforms`);
 }
 //# sourceMappingURL=qemu.js.map
+;// CONCATENATED MODULE: ./lib/buildx/nodes.js
+/** The form buildx compares: arm64/v8 is arm64, amd64/v1 is amd64. */
+function normalizePlatform(p) {
+    const [os = '', arch = '', variant] = p.toLowerCase().split('/');
+    if ((arch === 'arm64' && variant === 'v8') || (arch === 'amd64' && variant === 'v1'))
+        return `${os}/${arch}`;
+    return variant ? `${os}/${arch}/${variant}` : `${os}/${arch}`;
+}
+const COMPATIBLE = {
+    'linux/amd64': ['linux/386'],
+    'linux/arm64': ['linux/arm/v7', 'linux/arm/v6', 'linux/arm'],
+};
+function firstNode(nodes, listed, p) {
+    const want = normalizePlatform(p);
+    const exact = nodes.findIndex((n) => listed(n).some((q) => normalizePlatform(q) === want));
+    if (exact >= 0)
+        return exact;
+    return nodes.findIndex((n) => listed(n).some((q) => COMPATIBLE[normalizePlatform(q)]?.includes(want)));
+}
+/** The index of the node that builds each requested platform, in the order requested. */
+function resolveNodes(nodes, requested) {
+    if (nodes.length <= 1)
+        return requested.map(() => 0);
+    const strict = requested.map((p) => firstNode(nodes, (n) => n.configured, p));
+    if (strict.every((i) => i >= 0))
+        return strict;
+    return requested.map((p) => Math.max(0, firstNode(nodes, (n) => n.platforms, p)));
+}
+/**
+ * The requested platforms grouped by the node that builds them. The helper platform is the node's
+ * own (first listed) platform when asking for it alone reaches the node, so helpers run natively,
+ * else the first of the group's platforms that does.
+ */
+function nodeGroups(info, requested) {
+    const nodes = info.nodes;
+    if (nodes.length <= 1)
+        return [{ node: '', platforms: [...requested], helperPlatform: info.nativePlatform }];
+    const owner = resolveNodes(nodes, requested);
+    const groups = [];
+    for (const [i, node] of nodes.entries()) {
+        const platforms = requested.filter((_, k) => owner[k] === i);
+        if (platforms.length === 0)
+            continue;
+        const reaches = (p) => resolveNodes(nodes, [p])[0] === i;
+        const helperPlatform = [node.platforms[0] ?? '', ...platforms].find((p) => p && reaches(p)) ?? platforms[0];
+        groups.push({ node: node.name, platforms, helperPlatform });
+    }
+    return groups;
+}
+//# sourceMappingURL=nodes.js.map
 ;// CONCATENATED MODULE: ./lib/cachemounts/discover.js
 
 
@@ -101451,16 +101517,29 @@ function withTransferPath(waitMs, fn) {
 async function restoreCacheMounts(mounts, keyParts, opts) {
     const state = {
         builder: opts.builder,
-        platform: opts.platform,
         helperImage: opts.helperImage,
         workDir: opts.workDir,
         mounts: [],
     };
     const available = isFeatureAvailable();
-    for (const mount of mounts) {
-        const { key, restoreKeys } = cacheKeys({ ...keyParts, mount });
-        state.mounts.push({ mount, key, restoreKeys, hit: 'miss', restoredBytes: 0, seconds: 0 });
-    }
+    // Keys are scoped by the group's platforms: with one node that is every requested platform (as
+    // it always was); with one node per platform each node restores and saves its own state.
+    for (const group of opts.groups)
+        for (const mount of mounts) {
+            const { key, restoreKeys } = cacheKeys({ ...keyParts, platforms: group.platforms, mount });
+            state.mounts.push({
+                mount,
+                label: opts.groups.length > 1 ? `${mount.id}@${group.platforms.join(',')}` : mount.id,
+                node: group.node,
+                platforms: group.platforms,
+                helperPlatform: group.helperPlatform,
+                key,
+                restoreKeys,
+                hit: 'miss',
+                restoredBytes: 0,
+                seconds: 0,
+            });
+        }
     if (!available) {
         for (const ms of state.mounts)
             ms.hit = 'unavailable';
@@ -101487,7 +101566,7 @@ async function restoreCacheMounts(mounts, keyParts, opts) {
 async function restoreEach(state, opts, deadline) {
     const ready = [];
     for (const [i, ms] of state.mounts.entries()) {
-        const { mount, key, restoreKeys } = ms;
+        const { key, restoreKeys } = ms;
         if (Date.now() >= deadline) {
             ms.hit = 'skipped';
             continue;
@@ -101500,7 +101579,7 @@ async function restoreEach(state, opts, deadline) {
         try {
             const matched = await withDeadline(restoreCache([TRANSFER_TAR], key, restoreKeys), deadline - Date.now(), 'the cache service');
             if (!matched) {
-                opts.log.info(`cache mount ${mount.id}: no saved state (key prefix ${restoreKeys[0]})`);
+                opts.log.info(`cache mount ${ms.label}: no saved state (key prefix ${restoreKeys[0]})`);
                 continue;
             }
             if (!(0,external_node_fs_namespaceObject.existsSync)(TRANSFER_TAR))
@@ -101510,18 +101589,18 @@ async function restoreEach(state, opts, deadline) {
             const check = checkTar(tar);
             if (!check.ok) {
                 ms.hit = 'rejected';
-                opts.log.warning(`cache mount ${mount.id}: restored archive ${matched} discarded (${check.reason}); building with an empty cache mount`);
+                opts.log.warning(`cache mount ${ms.label}: restored archive ${matched} discarded (${check.reason}); building with an empty cache mount`);
                 continue;
             }
             ms.restoredDigest = await fileDigest(tar);
             ms.restoredBytes = (0,external_node_fs_namespaceObject.statSync)(tar).size;
             ms.hit = matched === key ? 'exact' : 'partial';
             ms.matchedKey = matched;
-            ready.push({ ms, tarFile: tar, files: check.files, started });
+            ready.push({ ms, tarFile: tar, files: check.files });
         }
         catch (e) {
             ms.hit = 'error';
-            opts.log.warning(`cache mount ${mount.id}: restore failed, building with an empty cache mount: ${errors_getErrorMessage(e)}`);
+            opts.log.warning(`cache mount ${ms.label}: restore failed, building with an empty cache mount: ${errors_getErrorMessage(e)}`);
             // An abandoned download may still write to the transfer path: stop using it this run.
             if (e instanceof DeadlineError)
                 deadline = 0;
@@ -101530,20 +101609,33 @@ async function restoreEach(state, opts, deadline) {
             ms.seconds = (Date.now() - started) / 1000;
         }
     }
-    if (ready.length === 0)
-        return;
+    for (const batch of byNode(ready, (r) => r.ms))
+        await injectBatch(batch, opts);
+}
+/** Groups items by the builder node their state lives on, in first-seen order. */
+function byNode(items, stateOf) {
+    const groups = new Map();
+    for (const item of items) {
+        const ms = stateOf(item);
+        const k = `${ms.node}\0${ms.helperPlatform}`;
+        groups.set(k, [...(groups.get(k) ?? []), item]);
+    }
+    return [...groups.values()];
+}
+/** Puts the archives of one node's mounts into that node in one helper build. */
+async function injectBatch(ready, opts) {
     const started = Date.now();
     try {
         await injectMounts({
             builder: opts.builder,
-            platform: opts.platform,
+            platform: ready[0].ms.helperPlatform,
             helperImage: opts.helperImage,
             workDir: opts.workDir,
             runTag: `${ready.map((r) => r.ms.key).join('+')}-${Date.now()}`,
             items: ready.map((r) => ({ mount: r.ms.mount, tarFile: r.tarFile })),
         });
         for (const r of ready)
-            opts.log.info(`cache mount ${r.ms.mount.id}: restored ${r.files} files (${(r.ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${r.ms.matchedKey}`);
+            opts.log.info(`cache mount ${r.ms.label}: restored ${r.files} files (${(r.ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${r.ms.matchedKey}`);
     }
     catch (e) {
         for (const r of ready) {
@@ -101551,7 +101643,7 @@ async function restoreEach(state, opts, deadline) {
             r.ms.restoredDigest = undefined;
             r.ms.restoredBytes = 0;
         }
-        opts.log.warning(`cache mounts ${ready.map((r) => r.ms.mount.id).join(', ')}: could not be put into the builder, building with empty cache mounts: ${errors_getErrorMessage(e)}`);
+        opts.log.warning(`cache mounts ${ready.map((r) => r.ms.label).join(', ')}: could not be put into the builder, building with empty cache mounts: ${errors_getErrorMessage(e)}`);
     }
     finally {
         const injectSeconds = (Date.now() - started) / 1000;
@@ -101564,7 +101656,7 @@ async function restoreEach(state, opts, deadline) {
 /** Never throws: every failure becomes a warning, because a cache must not fail the job. */
 async function saveCacheMounts(state, opts) {
     const results = state.mounts.map((ms) => ({
-        id: ms.mount.id,
+        id: ms.label,
         saved: false,
         reason: '',
         bytes: 0,
@@ -101583,7 +101675,7 @@ async function saveCacheMounts(state, opts) {
     }
     return results;
 }
-/** Extracts every mount in one helper build, then saves each archive in turn. */
+/** Extracts each node's mounts in one helper build per node, then saves each archive in turn. */
 async function saveEach(state, results, opts, deadline) {
     const wanted = state.mounts
         .map((ms, i) => ({ ms, i }))
@@ -101595,38 +101687,42 @@ async function saveEach(state, results, opts, deadline) {
     });
     if (wanted.length === 0)
         return;
-    const out = external_node_path_namespaceObject.join(state.workDir, 'extract');
-    (0,external_node_fs_namespaceObject.rmSync)(out, { recursive: true, force: true });
-    const extractStarted = Date.now();
     const minutesSinceStart = (Date.now() - opts.buildStartedAt) / 60000;
-    try {
-        await extractMounts({
-            builder: state.builder,
-            platform: state.platform,
-            helperImage: state.helperImage,
-            workDir: state.workDir,
-            outDir: out,
-            runTag: `${wanted.map(({ ms }) => ms.key).join('+')}-${Date.now()}`,
-            items: wanted.map(({ ms }) => ({
-                mount: ms.mount,
-                pruneOlderThanMinutes: minutesSinceStart + 65,
-                // tar adds a header per entry: leave room for it under the limit.
-                capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
-            })),
-        });
-    }
-    catch (e) {
-        for (const { ms, i } of wanted) {
-            results[i].reason = `could not be taken out of the builder: ${errors_getErrorMessage(e)}`;
-            opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${results[i].reason}`);
+    const extracted = [];
+    for (const [g, batch] of byNode(wanted, (w) => w.ms).entries()) {
+        const out = external_node_path_namespaceObject.join(state.workDir, `extract-${g}`);
+        (0,external_node_fs_namespaceObject.rmSync)(out, { recursive: true, force: true });
+        const extractStarted = Date.now();
+        try {
+            await extractMounts({
+                builder: state.builder,
+                platform: batch[0].ms.helperPlatform,
+                helperImage: state.helperImage,
+                workDir: state.workDir,
+                outDir: out,
+                runTag: `${batch.map(({ ms }) => ms.key).join('+')}-${Date.now()}`,
+                items: batch.map(({ ms }) => ({
+                    mount: ms.mount,
+                    pruneOlderThanMinutes: minutesSinceStart + 65,
+                    // tar adds a header per entry: leave room for it under the limit.
+                    capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
+                })),
+            });
         }
-        return;
+        catch (e) {
+            for (const { ms, i } of batch) {
+                results[i].reason = `could not be taken out of the builder: ${errors_getErrorMessage(e)}`;
+                opts.log.warning(`cache mount ${ms.label}: not saved: ${results[i].reason}`);
+            }
+            continue;
+        }
+        const extractSeconds = (Date.now() - extractStarted) / 1000 / batch.length;
+        for (const [n, { ms, i }] of batch.entries())
+            extracted.push({ ms, i, dir: external_node_path_namespaceObject.join(out, `mount-${n}`), extractSeconds });
     }
-    const extractSeconds = (Date.now() - extractStarted) / 1000;
-    for (const [n, { ms, i }] of wanted.entries()) {
+    for (const { ms, i, dir, extractSeconds } of extracted) {
         const started = Date.now();
         const r = results[i];
-        const dir = external_node_path_namespaceObject.join(out, `mount-${n}`);
         try {
             if (Date.now() >= deadline) {
                 r.reason = 'cache-timeout reached before this mount';
@@ -101641,7 +101737,7 @@ async function saveEach(state, results, opts, deadline) {
             r.bytes = (0,external_node_fs_namespaceObject.statSync)(tar).size;
             if (r.bytes > opts.sizeLimitBytes) {
                 r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB), and only a Go build cache can be cut to fit`;
-                opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
+                opts.log.warning(`cache mount ${ms.label}: not saved: ${r.reason}`);
                 continue;
             }
             if (ms.restoredDigest && ms.restoredDigest === (await fileDigest(tar))) {
@@ -101662,15 +101758,15 @@ async function saveEach(state, results, opts, deadline) {
         }
         catch (e) {
             r.reason = errors_getErrorMessage(e);
-            opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
+            opts.log.warning(`cache mount ${ms.label}: not saved: ${r.reason}`);
             if (e instanceof DeadlineError)
                 deadline = 0;
         }
         finally {
-            r.seconds = (Date.now() - started) / 1000 + extractSeconds / wanted.length;
+            r.seconds = (Date.now() - started) / 1000 + extractSeconds;
             (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
             (0,external_node_fs_namespaceObject.rmSync)(TRANSFER_DIR, { recursive: true, force: true });
-            opts.log.info(`cache mount ${ms.mount.id}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
+            opts.log.info(`cache mount ${ms.label}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
         }
     }
 }
@@ -108237,6 +108333,7 @@ function renderSummary(f) {
 
 
 
+
 const UNTRUSTED_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment']);
 function goSumHash(context) {
     const h = (0,external_node_crypto_.createHash)('sha256');
@@ -108362,7 +108459,16 @@ async function runMain(host) {
         builder = name;
         info = await inspectBuilder(name);
     }
-    const runs = platformRuns(inputs.platforms, info.nativePlatform.split('/')[1] ?? nodeArch(), (a) => binfmtRegistered(a) || info.platforms.some((p) => p.split('/')[1] === a));
+    // Each platform runs natively or emulated on the node buildx sends it to.
+    const groups = nodeGroups(info, inputs.platforms);
+    const runs = groups.flatMap((g) => {
+        const node = info.nodes.find((n) => n.name === g.node) ?? info.nodes[0];
+        const listed = node?.platforms ?? info.platforms;
+        return platformRuns(g.platforms, listed[0]?.split('/')[1] ?? nodeArch(), (a) => binfmtRegistered(a) || listed.some((p) => p.split('/')[1] === a));
+    });
+    runs.sort((a, b) => inputs.platforms.indexOf(a.platform) - inputs.platforms.indexOf(b.platform));
+    if (groups.length > 1)
+        log.info(`builder ${info.name} has a node per platform: ${groups.map((g) => `${g.node} builds ${g.platforms.join(', ')}`).join('; ')}`);
     const missing = runs.filter((r) => r.how === 'missing').map((r) => r.platform.split('/')[1]);
     if (missing.length > 0) {
         log.info(`registering QEMU for ${missing.join(', ')} with ${inputs.binfmtImage}`);
@@ -108384,7 +108490,7 @@ async function runMain(host) {
             runAttempt: env['GITHUB_RUN_ATTEMPT'] ?? '1',
         }, {
             builder,
-            platform: info.nativePlatform,
+            groups,
             helperImage: inputs.cacheHelperImage,
             workDir,
             log,
@@ -108392,11 +108498,11 @@ async function runMain(host) {
         }));
         state.cache = cacheState;
         facts.cacheMounts = cacheState.mounts.map((m) => ({
-            id: m.mount.id,
+            id: m.label,
             hit: m.hit,
             restoredBytes: m.restoredBytes,
         }));
-        host.setOutput('cache-hit', JSON.stringify(Object.fromEntries(cacheState.mounts.map((m) => [m.mount.id, m.hit]))));
+        host.setOutput('cache-hit', JSON.stringify(Object.fromEntries(cacheState.mounts.map((m) => [m.label, m.hit]))));
     }
     state.phase = 'restored';
     state.buildStartedAt = Date.now();

@@ -3,26 +3,55 @@
 import { InputError, getErrorMessage } from '../errors.ts';
 import { execFile } from '../io/exec.ts';
 
+export interface BuilderNode {
+  name: string;
+  endpoint: string;
+  /** Platforms the node was created for (`docker buildx create --platform`), starred by inspect. */
+  configured: string[];
+  /** Everything the node can build, configured ones first, as inspect lists them. */
+  platforms: string[];
+}
+
 export interface BuilderInfo {
   name: string;
   driver: string;
+  /** The first node's platforms (most builders have one node). */
   platforms: string[];
-  /** The platform the builder's node runs on natively (first in its list). */
+  /** The platform the first node runs on natively (first in its list). */
   nativePlatform: string;
+  /** Every node; a builder made with `docker buildx create --append` has one per machine. */
+  nodes: BuilderNode[];
 }
 
-/** Parses `docker buildx inspect` text output. */
+/** Parses `docker buildx inspect` text output: the builder's header, then one block per node. */
 export function parseBuilderInspect(text: string): BuilderInfo {
-  const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-  const platforms = field('Platforms')
-    .split(',')
-    .map((p) => p.trim().replace(/\*$/, ''))
-    .filter(Boolean);
+  const field = (block: string, k: string) =>
+    new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(block)?.[1]?.trim() ?? '';
+  const at = text.search(/^Nodes:\s*$/m);
+  const header = at < 0 ? text : text.slice(0, at);
+  const body = at < 0 ? text : text.slice(at);
+  const nodes = body
+    .split(/^(?=Name:)/m)
+    .filter((block) => block.startsWith('Name:'))
+    .map((block): BuilderNode => {
+      const listed = field(block, 'Platforms')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean);
+      return {
+        name: field(block, 'Name'),
+        endpoint: field(block, 'Endpoint'),
+        configured: listed.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1)),
+        platforms: listed.map((p) => p.replace(/\*$/, '')),
+      };
+    });
+  const platforms = nodes[0]?.platforms ?? [];
   return {
-    name: field('Name'),
-    driver: field('Driver'),
+    name: field(header, 'Name'),
+    driver: field(header, 'Driver'),
     platforms,
     nativePlatform: platforms[0] ?? 'linux/amd64',
+    nodes,
   };
 }
 

@@ -21,9 +21,17 @@ import type { CacheMount } from './discover.ts';
 import { cacheKeys, type KeyParts } from './keys.ts';
 import { checkTar } from './tar-check.ts';
 import { extractMounts, injectMounts } from './transfer.ts';
+import type { NodeGroup } from '../buildx/nodes.ts';
 
 export interface MountState {
   mount: CacheMount;
+  /** The mount id, or `id@platforms` when the builder's nodes each keep their own mounts. */
+  label: string;
+  /** The builder node this state lives on (empty for a builder with one node), its platforms. */
+  node: string;
+  platforms: string[];
+  /** Helper builds ask for this platform so that buildx sends them to `node`. */
+  helperPlatform: string;
   key: string;
   restoreKeys: string[];
   /** exact | partial | miss | error */
@@ -36,7 +44,6 @@ export interface MountState {
 
 export interface CacheRestoreState {
   builder?: string;
-  platform: string;
   helperImage: string;
   workDir: string;
   mounts: MountState[];
@@ -44,7 +51,8 @@ export interface CacheRestoreState {
 
 export interface TransferOptions {
   builder?: string;
-  platform: string;
+  /** Where the requested platforms build: one group per builder node (nodeGroups). */
+  groups: NodeGroup[];
   helperImage: string;
   workDir: string;
   log: Logger;
@@ -87,16 +95,29 @@ export async function restoreCacheMounts(
 ): Promise<CacheRestoreState> {
   const state: CacheRestoreState = {
     builder: opts.builder,
-    platform: opts.platform,
     helperImage: opts.helperImage,
     workDir: opts.workDir,
     mounts: [],
   };
   const available = cache.isFeatureAvailable();
-  for (const mount of mounts) {
-    const { key, restoreKeys } = cacheKeys({ ...keyParts, mount });
-    state.mounts.push({ mount, key, restoreKeys, hit: 'miss', restoredBytes: 0, seconds: 0 });
-  }
+  // Keys are scoped by the group's platforms: with one node that is every requested platform (as
+  // it always was); with one node per platform each node restores and saves its own state.
+  for (const group of opts.groups)
+    for (const mount of mounts) {
+      const { key, restoreKeys } = cacheKeys({ ...keyParts, platforms: group.platforms, mount });
+      state.mounts.push({
+        mount,
+        label: opts.groups.length > 1 ? `${mount.id}@${group.platforms.join(',')}` : mount.id,
+        node: group.node,
+        platforms: group.platforms,
+        helperPlatform: group.helperPlatform,
+        key,
+        restoreKeys,
+        hit: 'miss',
+        restoredBytes: 0,
+        seconds: 0,
+      });
+    }
   if (!available) {
     for (const ms of state.mounts) ms.hit = 'unavailable';
     return state;
@@ -122,9 +143,9 @@ async function restoreEach(
   opts: TransferOptions,
   deadline: number,
 ): Promise<void> {
-  const ready: { ms: MountState; tarFile: string; files: number; started: number }[] = [];
+  const ready: { ms: MountState; tarFile: string; files: number }[] = [];
   for (const [i, ms] of state.mounts.entries()) {
-    const { mount, key, restoreKeys } = ms;
+    const { key, restoreKeys } = ms;
     if (Date.now() >= deadline) {
       ms.hit = 'skipped';
       continue;
@@ -141,7 +162,7 @@ async function restoreEach(
         'the cache service',
       );
       if (!matched) {
-        opts.log.info(`cache mount ${mount.id}: no saved state (key prefix ${restoreKeys[0]})`);
+        opts.log.info(`cache mount ${ms.label}: no saved state (key prefix ${restoreKeys[0]})`);
         continue;
       }
       if (!existsSync(TRANSFER_TAR)) throw new Error('the restored entry holds no content.tar');
@@ -151,7 +172,7 @@ async function restoreEach(
       if (!check.ok) {
         ms.hit = 'rejected';
         opts.log.warning(
-          `cache mount ${mount.id}: restored archive ${matched} discarded (${check.reason}); building with an empty cache mount`,
+          `cache mount ${ms.label}: restored archive ${matched} discarded (${check.reason}); building with an empty cache mount`,
         );
         continue;
       }
@@ -159,11 +180,11 @@ async function restoreEach(
       ms.restoredBytes = statSync(tar).size;
       ms.hit = matched === key ? 'exact' : 'partial';
       ms.matchedKey = matched;
-      ready.push({ ms, tarFile: tar, files: check.files, started });
+      ready.push({ ms, tarFile: tar, files: check.files });
     } catch (e) {
       ms.hit = 'error';
       opts.log.warning(
-        `cache mount ${mount.id}: restore failed, building with an empty cache mount: ${getErrorMessage(e)}`,
+        `cache mount ${ms.label}: restore failed, building with an empty cache mount: ${getErrorMessage(e)}`,
       );
       // An abandoned download may still write to the transfer path: stop using it this run.
       if (e instanceof DeadlineError) deadline = 0;
@@ -171,12 +192,30 @@ async function restoreEach(
       ms.seconds = (Date.now() - started) / 1000;
     }
   }
-  if (ready.length === 0) return;
+  for (const batch of byNode(ready, (r) => r.ms)) await injectBatch(batch, opts);
+}
+
+/** Groups items by the builder node their state lives on, in first-seen order. */
+function byNode<T>(items: T[], stateOf: (item: T) => MountState): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const ms = stateOf(item);
+    const k = `${ms.node}\0${ms.helperPlatform}`;
+    groups.set(k, [...(groups.get(k) ?? []), item]);
+  }
+  return [...groups.values()];
+}
+
+/** Puts the archives of one node's mounts into that node in one helper build. */
+async function injectBatch(
+  ready: { ms: MountState; tarFile: string; files: number }[],
+  opts: TransferOptions,
+): Promise<void> {
   const started = Date.now();
   try {
     await injectMounts({
       builder: opts.builder,
-      platform: opts.platform,
+      platform: ready[0]!.ms.helperPlatform,
       helperImage: opts.helperImage,
       workDir: opts.workDir,
       runTag: `${ready.map((r) => r.ms.key).join('+')}-${Date.now()}`,
@@ -184,7 +223,7 @@ async function restoreEach(
     });
     for (const r of ready)
       opts.log.info(
-        `cache mount ${r.ms.mount.id}: restored ${r.files} files (${(r.ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${r.ms.matchedKey}`,
+        `cache mount ${r.ms.label}: restored ${r.files} files (${(r.ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${r.ms.matchedKey}`,
       );
   } catch (e) {
     for (const r of ready) {
@@ -193,7 +232,7 @@ async function restoreEach(
       r.ms.restoredBytes = 0;
     }
     opts.log.warning(
-      `cache mounts ${ready.map((r) => r.ms.mount.id).join(', ')}: could not be put into the builder, building with empty cache mounts: ${getErrorMessage(e)}`,
+      `cache mounts ${ready.map((r) => r.ms.label).join(', ')}: could not be put into the builder, building with empty cache mounts: ${getErrorMessage(e)}`,
     );
   } finally {
     const injectSeconds = (Date.now() - started) / 1000;
@@ -218,7 +257,7 @@ export async function saveCacheMounts(
   opts: { buildStartedAt: number; sizeLimitBytes: number; log: Logger; timeoutMs?: number },
 ): Promise<MountSaveResult[]> {
   const results: MountSaveResult[] = state.mounts.map((ms) => ({
-    id: ms.mount.id,
+    id: ms.label,
     saved: false,
     reason: '',
     bytes: 0,
@@ -235,7 +274,7 @@ export async function saveCacheMounts(
   return results;
 }
 
-/** Extracts every mount in one helper build, then saves each archive in turn. */
+/** Extracts each node's mounts in one helper build per node, then saves each archive in turn. */
 async function saveEach(
   state: CacheRestoreState,
   results: MountSaveResult[],
@@ -250,37 +289,41 @@ async function saveEach(
       return false;
     });
   if (wanted.length === 0) return;
-  const out = path.join(state.workDir, 'extract');
-  rmSync(out, { recursive: true, force: true });
-  const extractStarted = Date.now();
   const minutesSinceStart = (Date.now() - opts.buildStartedAt) / 60000;
-  try {
-    await extractMounts({
-      builder: state.builder,
-      platform: state.platform,
-      helperImage: state.helperImage,
-      workDir: state.workDir,
-      outDir: out,
-      runTag: `${wanted.map(({ ms }) => ms.key).join('+')}-${Date.now()}`,
-      items: wanted.map(({ ms }) => ({
-        mount: ms.mount,
-        pruneOlderThanMinutes: minutesSinceStart + 65,
-        // tar adds a header per entry: leave room for it under the limit.
-        capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
-      })),
-    });
-  } catch (e) {
-    for (const { ms, i } of wanted) {
-      results[i]!.reason = `could not be taken out of the builder: ${getErrorMessage(e)}`;
-      opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${results[i]!.reason}`);
+  const extracted: { ms: MountState; i: number; dir: string; extractSeconds: number }[] = [];
+  for (const [g, batch] of byNode(wanted, (w) => w.ms).entries()) {
+    const out = path.join(state.workDir, `extract-${g}`);
+    rmSync(out, { recursive: true, force: true });
+    const extractStarted = Date.now();
+    try {
+      await extractMounts({
+        builder: state.builder,
+        platform: batch[0]!.ms.helperPlatform,
+        helperImage: state.helperImage,
+        workDir: state.workDir,
+        outDir: out,
+        runTag: `${batch.map(({ ms }) => ms.key).join('+')}-${Date.now()}`,
+        items: batch.map(({ ms }) => ({
+          mount: ms.mount,
+          pruneOlderThanMinutes: minutesSinceStart + 65,
+          // tar adds a header per entry: leave room for it under the limit.
+          capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
+        })),
+      });
+    } catch (e) {
+      for (const { ms, i } of batch) {
+        results[i]!.reason = `could not be taken out of the builder: ${getErrorMessage(e)}`;
+        opts.log.warning(`cache mount ${ms.label}: not saved: ${results[i]!.reason}`);
+      }
+      continue;
     }
-    return;
+    const extractSeconds = (Date.now() - extractStarted) / 1000 / batch.length;
+    for (const [n, { ms, i }] of batch.entries())
+      extracted.push({ ms, i, dir: path.join(out, `mount-${n}`), extractSeconds });
   }
-  const extractSeconds = (Date.now() - extractStarted) / 1000;
-  for (const [n, { ms, i }] of wanted.entries()) {
+  for (const { ms, i, dir, extractSeconds } of extracted) {
     const started = Date.now();
     const r = results[i]!;
-    const dir = path.join(out, `mount-${n}`);
     try {
       if (Date.now() >= deadline) {
         r.reason = 'cache-timeout reached before this mount';
@@ -295,7 +338,7 @@ async function saveEach(
       r.bytes = statSync(tar).size;
       if (r.bytes > opts.sizeLimitBytes) {
         r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB), and only a Go build cache can be cut to fit`;
-        opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
+        opts.log.warning(`cache mount ${ms.label}: not saved: ${r.reason}`);
         continue;
       }
       if (ms.restoredDigest && ms.restoredDigest === (await fileDigest(tar))) {
@@ -319,13 +362,13 @@ async function saveEach(
       }
     } catch (e) {
       r.reason = getErrorMessage(e);
-      opts.log.warning(`cache mount ${ms.mount.id}: not saved: ${r.reason}`);
+      opts.log.warning(`cache mount ${ms.label}: not saved: ${r.reason}`);
       if (e instanceof DeadlineError) deadline = 0;
     } finally {
-      r.seconds = (Date.now() - started) / 1000 + extractSeconds / wanted.length;
+      r.seconds = (Date.now() - started) / 1000 + extractSeconds;
       rmSync(dir, { recursive: true, force: true });
       rmSync(TRANSFER_DIR, { recursive: true, force: true });
-      opts.log.info(`cache mount ${ms.mount.id}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
+      opts.log.info(`cache mount ${ms.label}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
     }
   }
 }

@@ -1,0 +1,137 @@
+// A `remote` builder with one node per platform: node 0 (linux/amd64) is the first engine's
+// BuildKit reached over TLS with client certificates, node 1 (linux/arm64) the second engine's over
+// plain TCP, each through a relay to the engine's own BuildKit API (helpers/buildkit-relay.ts).
+// buildx sends each platform to its node; the action restores and saves cache-mount state per node,
+// so wiping one node and rebuilding after a one-line change restores that node's own state.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { test } from 'node:test';
+import { execFile } from '../../src/io/exec.ts';
+import { RegistryClient } from '../../src/registry/client.ts';
+import { parseImageReference } from '../../src/registry/reference.ts';
+import { startBuildKitRelay } from '../helpers/buildkit-relay.ts';
+import { startCacheServer } from '../helpers/cache-server.ts';
+import { mutualTls } from '../helpers/certificate.ts';
+import { requireEngine, uniqueRepo } from '../helpers/engine.ts';
+import { changeOneLine, compiledPackages, serviceCopy } from '../helpers/go-service.ts';
+import { ROOT, runAction } from '../helpers/run-action.ts';
+
+const GOCACHE = '/root/.cache/go-build';
+const savedKeys = (stdout: string) =>
+  Object.fromEntries(
+    [...stdout.matchAll(/cache mount (\S+): saved \(saved as (\S+)\)/g)].map((m) => [m[1]!, m[2]!]),
+  );
+const restoredFrom = (stdout: string) =>
+  Object.fromEntries(
+    [...stdout.matchAll(/cache mount (\S+): restored \d+ files \([^)]*\) from (\S+)/g)].map((m) => [
+      m[1]!,
+      m[2]!,
+    ]),
+  );
+
+test(
+  'a remote builder with a node per platform builds one index and keeps cache mounts per node',
+  { timeout: 15 * 60_000 },
+  async (t) => {
+    const engine = await requireEngine(t);
+    if (!engine) return;
+    const script = path.join(ROOT, 'scripts', 'build-engine.sh');
+    const up = await execFile('bash', [script, 'second-up']);
+    const secondHost = up.stdout.trim().split('\n').pop()!;
+    assert.match(secondHost, /^unix:\/\//);
+    t.after(() => execFile('bash', [script, 'second-down'], { allowFailure: true }));
+    const onSecond = { env: { ...process.env, DOCKER_HOST: secondHost } };
+
+    const certs = mutualTls('127.0.0.1');
+    const amdNode = await startBuildKitRelay('/var/run/docker.sock', { tls: certs });
+    const armNode = await startBuildKitRelay(secondHost.slice('unix://'.length));
+    t.after(() => Promise.all([amdNode.close(), armNode.close()]));
+    const builder = `bgi-remote-${randomBytes(3).toString('hex')}`;
+    const tlsOpts = [
+      `cacert=${certs.caFile}`,
+      `cert=${certs.client.certFile}`,
+      `key=${certs.client.keyFile}`,
+      'servername=127.0.0.1',
+    ].join(',');
+    await execFile('docker', [
+      ...['buildx', 'create', '--name', builder, '--driver', 'remote'],
+      ...['--platform', 'linux/amd64', '--driver-opt', tlsOpts, amdNode.endpoint],
+    ]);
+    t.after(() => execFile('docker', ['buildx', 'rm', '--force', builder], { allowFailure: true }));
+    await execFile('docker', [
+      ...['buildx', 'create', '--append', '--name', builder, '--driver', 'remote'],
+      ...['--platform', 'linux/arm64', armNode.endpoint],
+    ]);
+
+    // Both nodes start empty, so the first build is cold on each.
+    await execFile('docker', ['buildx', 'prune', '--all', '--force']);
+    await execFile('docker', ['buildx', 'prune', '--all', '--force'], onSecond);
+    const cache = await startCacheServer();
+    t.after(() => cache.close());
+    const svc = serviceCopy();
+    const repo = uniqueRepo(engine, 'remote');
+    const inputs = {
+      context: svc,
+      platforms: 'linux/amd64,linux/arm64',
+      builder,
+      tags: `${repo}:v1`,
+      push: 'true',
+      'build-args': `BASE_REGISTRY=${engine.baseRegistry}`,
+      'go-version': engine.goVersion,
+      'check-go-image': 'false',
+      'cache-helper-image': `${engine.baseRegistry}/busybox:1.37.0`,
+      'github-token': '',
+      comment: 'false',
+    };
+
+    const first = await runAction({ inputs, env: cache.env() });
+    assert.equal(first.main.exitCode, 0, first.main.stdout.slice(-4000));
+    assert.match(
+      first.main.stdout,
+      new RegExp(`${builder}0 builds linux/amd64; ${builder}1 builds linux/arm64`),
+    );
+    assert.ok(amdNode.connections() > 0, 'node 0 was reached over TLS');
+    assert.ok(armNode.connections() > 0, 'node 1 was reached');
+    assert.deepEqual(JSON.parse(first.main.outputs['cache-hit'] ?? '{}'), {
+      [`/go/pkg/mod@linux/amd64`]: 'miss',
+      [`${GOCACHE}@linux/amd64`]: 'miss',
+      [`/go/pkg/mod@linux/arm64`]: 'miss',
+      [`${GOCACHE}@linux/arm64`]: 'miss',
+    });
+    const index = await new RegistryClient().resolvePlatforms(parseImageReference(`${repo}:v1`));
+    assert.deepEqual(index?.map((p) => p.platform).sort(), ['linux/amd64', 'linux/arm64']);
+
+    // Post saved each node's GOCACHE under a key of its own platform.
+    assert.equal(first.post?.exitCode, 0, first.post?.stdout);
+    const saved = savedKeys(first.post?.stdout ?? '');
+    assert.deepEqual(
+      Object.keys(saved).sort(),
+      [`${GOCACHE}@linux/amd64`, `${GOCACHE}@linux/arm64`],
+      first.post?.stdout.slice(-3000),
+    );
+    assert.notEqual(saved[`${GOCACHE}@linux/amd64`], saved[`${GOCACHE}@linux/arm64`]);
+
+    // Wipe the arm64 node only (layer cache and cache mounts), change one line, build again.
+    await execFile('docker', ['buildx', 'prune', '--all', '--force'], onSecond);
+    changeOneLine(svc);
+    const second = await runAction({
+      inputs: { ...inputs, tags: `${repo}:v2` },
+      env: cache.env(),
+      skipPost: true,
+    });
+    assert.equal(second.main.exitCode, 0, second.main.stdout.slice(-4000));
+    // Each node got its own node's state back.
+    assert.deepEqual(restoredFrom(second.main.stdout), saved, second.main.stdout.slice(-4000));
+    // The wiped arm64 node compiled only the changed package: its GOCACHE came back (the amd64
+    // node kept its own, so anything else compiled here would be arm64's).
+    const compiled = compiledPackages(second.main.stdout);
+    assert.ok(compiled.has('example.com/go-service/internal/store'), [...compiled].join(', '));
+    assert.ok(
+      !compiled.has('net/http'),
+      `standard library from GOCACHE: ${[...compiled].join(', ')}`,
+    );
+    assert.ok(!compiled.has('example.com/go-service/internal/metrics'));
+    assert.ok(compiledPackages(first.main.stdout).has('net/http'), 'the first build was cold');
+  },
+);
