@@ -39356,7 +39356,7 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 7293:
+/***/ 3131:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -101241,11 +101241,175 @@ function checkTar(file, limits = { maxFiles: 2_000_000, maxBytes: 64 * 1024 ** 3
     }
 }
 //# sourceMappingURL=tar-check.js.map
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./lib/cachemounts/direct.js
+// A loopback channel between this process and a helper build that runs with the host's network
+// (the docker driver's BuildKit runs in the engine on this machine). Archives then stream straight
+// between this process and the helper's tar, instead of being copied through the build context
+// (in) or written into a layer and exported (out): each of those is a full extra pass over the
+// bytes. Every request carries a random token, and only the expected names are accepted, once each.
+
+
+
+
+
+const HOST = '127.0.0.1';
+function listen(server) {
+    return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, HOST, () => resolve(server.address().port));
+    });
+}
+function closer(server, open) {
+    let closed;
+    return () => (closed ??= new Promise((resolve) => {
+        for (const s of open)
+            s.destroy();
+        server.close(() => resolve());
+    }));
+}
+function track(server) {
+    const open = new Set();
+    server.on('connection', (s) => {
+        open.add(s);
+        s.on('close', () => open.delete(s));
+    });
+    return open;
+}
+/** Serves each file once at GET /<token>/<name>. */
+async function serveFiles(files) {
+    const token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    const completed = new Set();
+    const served = new Set();
+    const server = external_node_http_.createServer((req, res) => {
+        const m = /^\/([0-9a-f]+)\/([\w.-]+)$/.exec(req.url ?? '');
+        const name = m?.[2] ?? '';
+        const file = files[name];
+        if (req.method !== 'GET' || m?.[1] !== token || !file || served.has(name)) {
+            res.writeHead(404).end();
+            return;
+        }
+        served.add(name);
+        res.writeHead(200, { 'content-length': (0,external_node_fs_namespaceObject.statSync)(file).size });
+        const stream = (0,external_node_fs_namespaceObject.createReadStream)(file);
+        stream.pipe(res);
+        res.on('finish', () => completed.add(name));
+        stream.on('error', () => res.destroy());
+    });
+    const open = track(server);
+    const port = await listen(server);
+    const settled = async () => { };
+    return { host: HOST, port, token, completed, settled, close: closer(server, open) };
+}
+/**
+ * Follows a tar stream header by header and says where its end marker (a zero block) is. The
+ * receiver stops there and closes the connection itself, so a sender whose nc never half-closes
+ * (netcat-openbsd without -N) cannot hang the build, and an upload without its end is incomplete.
+ */
+class TarEndFinder {
+    skip = 0;
+    header = Buffer.alloc(0);
+    /** Set once the end marker was seen. */
+    ended = false;
+    /** How many bytes of `chunk` belong to the archive (all of them until the end marker). */
+    feed(chunk) {
+        let off = 0;
+        while (off < chunk.length && !this.ended) {
+            if (this.skip > 0) {
+                const n = Math.min(this.skip, chunk.length - off);
+                this.skip -= n;
+                off += n;
+                continue;
+            }
+            const n = Math.min(512 - this.header.length, chunk.length - off);
+            this.header = Buffer.concat([this.header, chunk.subarray(off, off + n)]);
+            off += n;
+            if (this.header.length < 512)
+                break;
+            if (this.header.every((b) => b === 0))
+                this.ended = true;
+            else {
+                const field = this.header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim();
+                const size = /^[0-7]*$/.test(field) ? parseInt(field || '0', 8) : Number.NaN;
+                // A size this reader cannot follow (base-256): never "ended", so never complete.
+                this.skip = Number.isFinite(size) ? Math.ceil(size / 512) * 512 : Number.POSITIVE_INFINITY;
+            }
+            this.header = Buffer.alloc(0);
+        }
+        return off;
+    }
+}
+/**
+ * Receives uploads: a connection first sends "<token> <name>\n", then a tar archive. Each expected
+ * name is written to <dir>/<name>/content.tar, once, up to the archive's end marker (followed by a
+ * second zero block, as tar ends an archive); then the receiver closes the connection.
+ */
+async function receiveFiles(dir, names) {
+    const token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    const completed = new Set();
+    const started = new Set();
+    const writes = [];
+    const server = external_node_net_.createServer((socket) => {
+        let head = Buffer.alloc(0);
+        let receive;
+        socket.on('data', (chunk) => {
+            if (receive)
+                return receive(chunk);
+            head = Buffer.concat([head, chunk]);
+            const nl = head.indexOf(10);
+            if (nl < 0) {
+                if (head.length > 256)
+                    socket.destroy();
+                return;
+            }
+            const [got, name = ''] = head.subarray(0, nl).toString().trim().split(' ');
+            if (got !== token || !names.includes(name) || started.has(name)) {
+                socket.destroy();
+                return;
+            }
+            started.add(name);
+            (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_namespaceObject.join(dir, name), { recursive: true });
+            const out = (0,external_node_fs_namespaceObject.createWriteStream)(external_node_path_namespaceObject.join(dir, name, 'content.tar'));
+            writes.push(new Promise((resolve) => out.on('close', () => resolve())));
+            const finder = new TarEndFinder();
+            // A write that fails (disk full) leaves the archive without its end: not complete.
+            out.on('error', () => socket.destroy());
+            receive = (data) => {
+                if (finder.ended || out.destroyed)
+                    return;
+                const n = finder.feed(data);
+                if (!out.write(data.subarray(0, n))) {
+                    socket.pause();
+                    out.once('drain', () => socket.resume());
+                }
+                if (finder.ended) {
+                    out.end(Buffer.alloc(512), () => completed.add(name));
+                    socket.end();
+                }
+            };
+            socket.on('close', () => {
+                if (!finder.ended)
+                    out.destroy();
+            });
+            receive(head.subarray(nl + 1));
+        });
+        socket.on('error', () => socket.destroy());
+    });
+    const open = track(server);
+    const port = await listen(server);
+    const settled = async () => void (await Promise.all(writes));
+    return { host: HOST, port, token, completed, settled, close: closer(server, open) };
+}
+//# sourceMappingURL=direct.js.map
 ;// CONCATENATED MODULE: ./lib/cachemounts/transfer.js
 // Moves cache-mount content in and out of the builder as one tar file per mount, all mounts in one
 // helper build each way: one file through the build context is far cheaper than thousands
 // (measured: cp -R of a context ~4x plain tar), and a build costs ~0.4 s before it does anything.
 // The mount options repeat the user's exactly, or BuildKit would address a different cache.
+
+
+
 
 
 
@@ -101259,19 +101423,24 @@ function mountFlag(m, target) {
         opts.push(`mode=${m.mode}`);
     return `--mount=${opts.join(',')}`;
 }
-/** Dockerfile that unpacks /in/mount-<i>.tar into cache mount i, all in one build (no syntax line). */
-function injectDockerfile(mounts, helperImage) {
+/**
+ * Dockerfile that unpacks mount-<i>.tar into cache mount i, all in one build (no syntax line): from
+ * the build context at /in, or, with a loopback peer, streamed from it by wget.
+ */
+function injectDockerfile(mounts, helperImage, peer) {
     const flags = mounts.map((m, i) => `${mountFlag(m, `/c${i}`)} \\`);
     const unpack = mounts
-        .map((_, i) => `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`)
+        .map((_, i) => peer
+        ? `wget -q -O - http://${peer.host}:${peer.port}/${peer.token}/mount-${i}.tar | tar -x --numeric-owner -C /c${i}`
+        : `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`)
         .join(' && ');
     return [
         `FROM ${helperImage}`,
         'ARG BGI_RUN',
-        'RUN \\',
+        peer ? 'RUN --network=host \\' : 'RUN \\',
         ...flags.map((f) => `    ${f}`),
-        '    --mount=type=bind,source=.,target=/in \\',
-        `    echo "restore $BGI_RUN" && ${unpack}`,
+        ...(peer ? [] : ['    --mount=type=bind,source=.,target=/in \\']),
+        `    ${peer ? 'set -o pipefail && ' : ''}echo "restore $BGI_RUN" && ${unpack}`,
         '',
     ].join('\n');
 }
@@ -101284,7 +101453,7 @@ function injectDockerfile(mounts, helperImage) {
  * - then, while the rest is over the size cap, the oldest entries (least recently used first).
  * Other caches (GOMODCACHE) are kept whole: a module directory missing files breaks the build.
  */
-function extractDockerfile(items, helperImage) {
+function extractDockerfile(items, helperImage, peer) {
     const archive = items.map((it, i) => {
         const unused = it.pruneOlderThanMinutes
             ? `find . -type f -mmin +${Math.ceil(it.pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; `
@@ -101297,38 +101466,69 @@ function extractDockerfile(items, helperImage) {
         const goOnly = unused || overCap
             ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then ${unused}${overCap}fi; `
             : '';
+        // To the loopback peer: a "<token> <name>" line, then the archive (the file count is read
+        // from the archive there); else into /out, exported with the file count.
+        const write = peer
+            ? `{ echo "${peer.token} mount-${i}"; tar -c --numeric-owner .; } | nc ${peer.host} ${peer.port} )`
+            : `mkdir -p /out/mount-${i} && tar -c --numeric-owner -f /out/mount-${i}/content.tar . && find . -type f | wc -l > /out/mount-${i}/files )`;
         return [
             `( cd /c${i} && : > /tmp/unused && : > /tmp/over && ${goOnly}`,
             `echo "save $BGI_RUN mount ${i}: $(wc -l < /tmp/unused) unused, $(wc -l < /tmp/over) over the cap" && `,
-            `mkdir -p /out/mount-${i} && tar -c --numeric-owner -f /out/mount-${i}/content.tar . && `,
-            `find . -type f | wc -l > /out/mount-${i}/files )`,
+            write,
         ].join('');
     });
     return [
         `FROM ${helperImage} AS dump`,
         'ARG BGI_RUN',
-        'RUN \\',
+        peer ? 'RUN --network=host \\' : 'RUN \\',
         ...items.map((it, i) => `    ${mountFlag(it.mount, `/c${i}`)} \\`),
-        `    mkdir -p /out && ${archive.join(' && \\\n    ')}`,
-        'FROM scratch',
-        'COPY --from=dump /out/ /',
+        `    ${peer ? 'set -o pipefail' : 'mkdir -p /out'} && ${archive.join(' && \\\n    ')}`,
+        ...(peer ? [] : ['FROM scratch', 'COPY --from=dump /out/ /']),
         '',
     ].join('\n');
 }
-async function buildx(builder, platform, dockerfile, context, output, runTag) {
+const LOOPBACK_TIMEOUT_MS = 300_000;
+async function buildx(builder, platform, dockerfile, context, output, runTag, hostNetwork = false) {
     const args = ['buildx', 'build'];
     if (builder)
         args.push('--builder', builder);
+    if (hostNetwork)
+        args.push('--allow', 'network.host');
     args.push('--platform', platform, '--file', dockerfile, '--build-arg', `BGI_RUN=${runTag}`, '--output', output, '--progress', 'plain', context);
-    await execFile('docker', args, { maxCapture: 256 * 1024 });
+    // A loopback attempt that stalls (a helper tool that never finishes) gives way to the context
+    // path instead of holding the step.
+    await execFile('docker', args, {
+        maxCapture: 256 * 1024,
+        ...(hostNetwork ? { timeoutMs: LOOPBACK_TIMEOUT_MS } : {}),
+    });
 }
 /** Unpacks each tar into its cache mount, in one build (one fixed cost for all mounts). */
 async function injectMounts(opts) {
-    const ctx = external_node_path_namespaceObject.join(opts.workDir, 'inject-context');
     const dir = external_node_path_namespaceObject.join(opts.workDir, 'inject-df');
+    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
+    const df = external_node_path_namespaceObject.join(dir, 'Dockerfile');
+    const mounts = opts.items.map((it) => it.mount);
+    if (opts.direct) {
+        const names = opts.items.map((_, i) => `mount-${i}.tar`);
+        const channel = await serveFiles(Object.fromEntries(opts.items.map((it, i) => [names[i], it.tarFile])));
+        try {
+            (0,external_node_fs_namespaceObject.writeFileSync)(df, injectDockerfile(mounts, opts.helperImage, channel));
+            await buildx(opts.builder, opts.platform, df, emptyContext(opts.workDir), 'type=cacheonly', opts.runTag, true);
+            if (names.every((n) => channel.completed.has(n)))
+                return 'loopback';
+            opts.onLoopbackFailure?.('the helper build did not fetch every archive');
+        }
+        catch (e) {
+            // Not reachable this way (a remote engine, a helper without wget): the context path below.
+            opts.onLoopbackFailure?.(lastLines(e));
+        }
+        finally {
+            await channel.close();
+        }
+    }
+    const ctx = external_node_path_namespaceObject.join(opts.workDir, 'inject-context');
     (0,external_node_fs_namespaceObject.rmSync)(ctx, { recursive: true, force: true });
     (0,external_node_fs_namespaceObject.mkdirSync)(ctx, { recursive: true });
-    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
     // Linked, not copied: the archives can be large.
     opts.items.forEach((it, i) => {
         const to = external_node_path_namespaceObject.join(ctx, `mount-${i}.tar`);
@@ -101339,24 +101539,63 @@ async function injectMounts(opts) {
             (0,external_node_fs_namespaceObject.copyFileSync)(it.tarFile, to);
         }
     });
-    const df = external_node_path_namespaceObject.join(dir, 'Dockerfile');
-    (0,external_node_fs_namespaceObject.writeFileSync)(df, injectDockerfile(opts.items.map((it) => it.mount), opts.helperImage));
+    (0,external_node_fs_namespaceObject.writeFileSync)(df, injectDockerfile(mounts, opts.helperImage));
     try {
         await buildx(opts.builder, opts.platform, df, ctx, 'type=cacheonly', opts.runTag);
     }
     finally {
         (0,external_node_fs_namespaceObject.rmSync)(ctx, { recursive: true, force: true });
     }
+    return 'context';
+}
+function lastLines(e) {
+    return errors_getErrorMessage(e).trim().split('\n').slice(-3).join(' ').slice(0, 400);
+}
+function emptyContext(workDir) {
+    const ctx = external_node_path_namespaceObject.join(workDir, 'empty-context');
+    (0,external_node_fs_namespaceObject.mkdirSync)(ctx, { recursive: true });
+    return ctx;
 }
 /** Archives each cache mount to <outDir>/mount-<i>/{content.tar,files}, in one build. */
 async function extractMounts(opts) {
     const dir = external_node_path_namespaceObject.join(opts.workDir, 'extract-df');
-    const ctx = external_node_path_namespaceObject.join(opts.workDir, 'empty-context');
     (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
-    (0,external_node_fs_namespaceObject.mkdirSync)(ctx, { recursive: true });
     const df = external_node_path_namespaceObject.join(dir, 'Dockerfile');
+    if (opts.direct) {
+        const names = opts.items.map((_, i) => `mount-${i}`);
+        const channel = await receiveFiles(opts.outDir, names);
+        let whole = false;
+        try {
+            (0,external_node_fs_namespaceObject.writeFileSync)(df, extractDockerfile(opts.items, opts.helperImage, channel));
+            await buildx(opts.builder, opts.platform, df, emptyContext(opts.workDir), 'type=cacheonly', opts.runTag, true);
+            await channel.settled();
+            // The stream's end is not proof of a whole archive: the archive's own end marker is.
+            whole = names.every((n) => {
+                if (!channel.completed.has(n))
+                    opts.onLoopbackFailure?.(`${n} arrived without the archive's end`);
+                if (!channel.completed.has(n))
+                    return false;
+                const check = checkTar(external_node_path_namespaceObject.join(opts.outDir, n, 'content.tar'));
+                if (!check.ok && check.reason !== 'empty archive')
+                    return false;
+                (0,external_node_fs_namespaceObject.writeFileSync)(external_node_path_namespaceObject.join(opts.outDir, n, 'files'), `${check.files}\n`);
+                return true;
+            });
+        }
+        catch (e) {
+            // Not reachable this way: the export path below.
+            opts.onLoopbackFailure?.(lastLines(e));
+        }
+        finally {
+            await channel.close();
+        }
+        if (whole)
+            return 'loopback';
+        (0,external_node_fs_namespaceObject.rmSync)(opts.outDir, { recursive: true, force: true });
+    }
     (0,external_node_fs_namespaceObject.writeFileSync)(df, extractDockerfile(opts.items, opts.helperImage));
-    await buildx(opts.builder, opts.platform, df, ctx, `type=local,dest=${opts.outDir}`, opts.runTag);
+    await buildx(opts.builder, opts.platform, df, emptyContext(opts.workDir), `type=local,dest=${opts.outDir}`, opts.runTag);
+    return 'context';
 }
 /** One mount in: `tarFile` unpacked into it. */
 function injectMount(opts) {
@@ -101366,10 +101605,11 @@ function injectMount(opts) {
 async function extractMount(opts) {
     const staging = `${opts.outDir}.mounts`;
     rmSync(staging, { recursive: true, force: true });
-    await extractMounts({ ...opts, items: [opts], outDir: staging });
+    const how = await extractMounts({ ...opts, items: [opts], outDir: staging });
     rmSync(opts.outDir, { recursive: true, force: true });
     renameSync(path.join(staging, 'mount-0'), opts.outDir);
     rmSync(staging, { recursive: true, force: true });
+    return how;
 }
 //# sourceMappingURL=transfer.js.map
 ;// CONCATENATED MODULE: ./lib/cachemounts/index.js
@@ -101416,6 +101656,7 @@ function withTransferPath(waitMs, fn) {
 async function restoreCacheMounts(mounts, keyParts, opts) {
     const state = {
         builder: opts.builder,
+        direct: opts.direct,
         helperImage: opts.helperImage,
         workDir: opts.workDir,
         mounts: [],
@@ -101525,14 +101766,17 @@ function byNode(items, stateOf) {
 async function injectBatch(ready, opts) {
     const started = Date.now();
     try {
-        await injectMounts({
+        const how = await injectMounts({
             builder: opts.builder,
+            direct: opts.direct,
+            onLoopbackFailure: (why) => opts.log.info(`cache mounts: loopback transfer not usable (${why}); using the build context`),
             platform: ready[0].ms.helperPlatform,
             helperImage: opts.helperImage,
             workDir: opts.workDir,
             runTag: `${ready.map((r) => r.ms.key).join('+')}-${Date.now()}`,
             items: ready.map((r) => ({ mount: r.ms.mount, tarFile: r.tarFile })),
         });
+        opts.log.info(`cache mounts put into the builder through the ${how === 'loopback' ? 'loopback channel' : 'build context'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         for (const r of ready)
             opts.log.info(`cache mount ${r.ms.label}: restored ${r.files} files (${(r.ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${r.ms.matchedKey}`);
     }
@@ -101593,8 +101837,10 @@ async function saveEach(state, results, opts, deadline) {
         (0,external_node_fs_namespaceObject.rmSync)(out, { recursive: true, force: true });
         const extractStarted = Date.now();
         try {
-            await extractMounts({
+            const how = await extractMounts({
                 builder: state.builder,
+                direct: state.direct,
+                onLoopbackFailure: (why) => opts.log.info(`cache mounts: loopback transfer not usable (${why}); using the build export`),
                 platform: batch[0].ms.helperPlatform,
                 helperImage: state.helperImage,
                 workDir: state.workDir,
@@ -101607,6 +101853,7 @@ async function saveEach(state, results, opts, deadline) {
                     capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
                 })),
             });
+            opts.log.info(`cache mounts taken out of the builder through the ${how === 'loopback' ? 'loopback channel' : 'build export'} in ${((Date.now() - extractStarted) / 1000).toFixed(1)} s`);
         }
         catch (e) {
             for (const { ms, i } of batch) {
@@ -108390,6 +108637,10 @@ async function runMain(host) {
         }, {
             builder,
             groups,
+            // The docker driver's BuildKit is the local engine's and runs helpers with this host's
+            // network when the engine is on this machine (a unix socket).
+            direct: info.driver === 'docker' &&
+                (!env['DOCKER_HOST'] || env['DOCKER_HOST'].startsWith('unix://')),
             helperImage: inputs.cacheHelperImage,
             workDir,
             log,
@@ -108626,7 +108877,7 @@ async function runAction() {
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7293);
+/* harmony import */ var _action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3131);
 // Entry of the action bundle: main or post, by a state flag the runner hands back to post.
 
 await (0,_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();

@@ -523,9 +523,12 @@ cmd_second_up() {
       ip addr add 172.31.250.1/24 dev bgi-docker2
       ip link set bgi-docker2 up
     fi
+    # A hardened engine as some runners have: builds may not use the host's network, so the
+    # action's loopback transfer of cache mounts is refused there and falls back to the context.
     jq -n '{
         features: { "containerd-snapshotter": true },
         bridge: "bgi-docker2", iptables: false, ip6tables: false,
+        builder: { entitlements: { "network-host": false } },
         "log-driver": "json-file"
       }' >"$ETC/daemon2.json"
     log "starting a second dockerd on $SECOND_SOCKET (log: $LOGS/dockerd2.log)"

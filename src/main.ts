@@ -224,6 +224,11 @@ export async function runMain(host: Host): Promise<void> {
         {
           builder,
           groups,
+          // The docker driver's BuildKit is the local engine's and runs helpers with this host's
+          // network when the engine is on this machine (a unix socket).
+          direct:
+            info.driver === 'docker' &&
+            (!env['DOCKER_HOST'] || env['DOCKER_HOST'].startsWith('unix://')),
           helperImage: inputs.cacheHelperImage,
           workDir,
           log,

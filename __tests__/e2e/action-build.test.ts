@@ -143,6 +143,9 @@ test(
 
     const second = await runAction({ inputs: { ...inputs, tags: `${repo}:v2` }, env: cache.env() });
     assert.equal(second.main.exitCode, 0, second.main.stdout.slice(-4000));
+    // On the docker driver of a local engine the state moves through the loopback channel.
+    assert.match(first.post?.stdout ?? '', /taken out of the builder through the loopback channel/);
+    assert.match(second.main.stdout, /put into the builder through the loopback channel/);
     const hits = JSON.parse(second.main.outputs['cache-hit'] ?? '{}') as Record<string, string>;
     assert.deepEqual(hits, { '/go/pkg/mod': 'miss', '/root/.cache/go-build': 'partial' });
     const compiled = compiledPackages(second.main.stdout);

@@ -143,6 +143,11 @@ test(
 
     // Cache-mount state: each engine saved its own keys (GOCACHE; GOMODCACHE stays empty for a
     // service without dependencies and is not saved).
+    // The second engine refuses host networking to builds: its leg moved the state through the
+    // build export instead of the loopback channel, and said why.
+    assert.match(arm64.post!.stdout, /loopback transfer not usable \(.*network\.host/);
+    assert.match(arm64.post!.stdout, /taken out of the builder through the build export/);
+    assert.match(amd64.post!.stdout, /taken out of the builder through the loopback channel/);
     const amdKeys = savedKeys(amd64.post!.stdout);
     const armKeys = savedKeys(arm64.post!.stdout);
     assert.ok(amdKeys.length >= 1, amd64.post!.stdout.slice(-2000));

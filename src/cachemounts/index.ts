@@ -44,6 +44,8 @@ export interface MountState {
 
 export interface CacheRestoreState {
   builder?: string;
+  /** The builder's BuildKit runs on this machine with its network: try the loopback path. */
+  direct?: boolean;
   helperImage: string;
   workDir: string;
   mounts: MountState[];
@@ -53,6 +55,8 @@ export interface TransferOptions {
   builder?: string;
   /** Where the requested platforms build: one group per builder node (nodeGroups). */
   groups: NodeGroup[];
+  /** The builder's BuildKit runs on this machine with its network: try the loopback path. */
+  direct?: boolean;
   helperImage: string;
   workDir: string;
   log: Logger;
@@ -95,6 +99,7 @@ export async function restoreCacheMounts(
 ): Promise<CacheRestoreState> {
   const state: CacheRestoreState = {
     builder: opts.builder,
+    direct: opts.direct,
     helperImage: opts.helperImage,
     workDir: opts.workDir,
     mounts: [],
@@ -213,14 +218,22 @@ async function injectBatch(
 ): Promise<void> {
   const started = Date.now();
   try {
-    await injectMounts({
+    const how = await injectMounts({
       builder: opts.builder,
+      direct: opts.direct,
+      onLoopbackFailure: (why) =>
+        opts.log.info(
+          `cache mounts: loopback transfer not usable (${why}); using the build context`,
+        ),
       platform: ready[0]!.ms.helperPlatform,
       helperImage: opts.helperImage,
       workDir: opts.workDir,
       runTag: `${ready.map((r) => r.ms.key).join('+')}-${Date.now()}`,
       items: ready.map((r) => ({ mount: r.ms.mount, tarFile: r.tarFile })),
     });
+    opts.log.info(
+      `cache mounts put into the builder through the ${how === 'loopback' ? 'loopback channel' : 'build context'} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     for (const r of ready)
       opts.log.info(
         `cache mount ${r.ms.label}: restored ${r.files} files (${(r.ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${r.ms.matchedKey}`,
@@ -296,8 +309,13 @@ async function saveEach(
     rmSync(out, { recursive: true, force: true });
     const extractStarted = Date.now();
     try {
-      await extractMounts({
+      const how = await extractMounts({
         builder: state.builder,
+        direct: state.direct,
+        onLoopbackFailure: (why) =>
+          opts.log.info(
+            `cache mounts: loopback transfer not usable (${why}); using the build export`,
+          ),
         platform: batch[0]!.ms.helperPlatform,
         helperImage: state.helperImage,
         workDir: state.workDir,
@@ -310,6 +328,9 @@ async function saveEach(
           capBytes: Math.floor(opts.sizeLimitBytes * 0.95),
         })),
       });
+      opts.log.info(
+        `cache mounts taken out of the builder through the ${how === 'loopback' ? 'loopback channel' : 'build export'} in ${((Date.now() - extractStarted) / 1000).toFixed(1)} s`,
+      );
     } catch (e) {
       for (const { ms, i } of batch) {
         results[i]!.reason = `could not be taken out of the builder: ${getErrorMessage(e)}`;

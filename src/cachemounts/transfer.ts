@@ -4,8 +4,11 @@
 // The mount options repeat the user's exactly, or BuildKit would address a different cache.
 import { copyFileSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { getErrorMessage } from '../errors.ts';
 import { execFile } from '../io/exec.ts';
+import { receiveFiles, serveFiles } from './direct.ts';
 import type { CacheMount } from './discover.ts';
+import { checkTar } from './tar-check.ts';
 
 export function mountFlag(m: CacheMount, target: string): string {
   const opts = [`type=cache`, `id=${m.id}`, `target=${target}`, `sharing=${m.sharing}`];
@@ -15,19 +18,37 @@ export function mountFlag(m: CacheMount, target: string): string {
   return `--mount=${opts.join(',')}`;
 }
 
-/** Dockerfile that unpacks /in/mount-<i>.tar into cache mount i, all in one build (no syntax line). */
-export function injectDockerfile(mounts: CacheMount[], helperImage: string): string {
+/** Where a helper build reaches this process over the host's loopback (direct.ts). */
+export interface LoopbackPeer {
+  host: string;
+  port: number;
+  token: string;
+}
+
+/**
+ * Dockerfile that unpacks mount-<i>.tar into cache mount i, all in one build (no syntax line): from
+ * the build context at /in, or, with a loopback peer, streamed from it by wget.
+ */
+export function injectDockerfile(
+  mounts: CacheMount[],
+  helperImage: string,
+  peer?: LoopbackPeer,
+): string {
   const flags = mounts.map((m, i) => `${mountFlag(m, `/c${i}`)} \\`);
   const unpack = mounts
-    .map((_, i) => `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`)
+    .map((_, i) =>
+      peer
+        ? `wget -q -O - http://${peer.host}:${peer.port}/${peer.token}/mount-${i}.tar | tar -x --numeric-owner -C /c${i}`
+        : `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`,
+    )
     .join(' && ');
   return [
     `FROM ${helperImage}`,
     'ARG BGI_RUN',
-    'RUN \\',
+    peer ? 'RUN --network=host \\' : 'RUN \\',
     ...flags.map((f) => `    ${f}`),
-    '    --mount=type=bind,source=.,target=/in \\',
-    `    echo "restore $BGI_RUN" && ${unpack}`,
+    ...(peer ? [] : ['    --mount=type=bind,source=.,target=/in \\']),
+    `    ${peer ? 'set -o pipefail && ' : ''}echo "restore $BGI_RUN" && ${unpack}`,
     '',
   ].join('\n');
 }
@@ -48,7 +69,11 @@ export interface ExtractItem {
  * - then, while the rest is over the size cap, the oldest entries (least recently used first).
  * Other caches (GOMODCACHE) are kept whole: a module directory missing files breaks the build.
  */
-export function extractDockerfile(items: ExtractItem[], helperImage: string): string {
+export function extractDockerfile(
+  items: ExtractItem[],
+  helperImage: string,
+  peer?: LoopbackPeer,
+): string {
   const archive = items.map((it, i) => {
     const unused = it.pruneOlderThanMinutes
       ? `find . -type f -mmin +${Math.ceil(it.pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; `
@@ -62,24 +87,29 @@ export function extractDockerfile(items: ExtractItem[], helperImage: string): st
       unused || overCap
         ? `if [ -f trim.txt ] || grep -qs "Go build system" README; then ${unused}${overCap}fi; `
         : '';
+    // To the loopback peer: a "<token> <name>" line, then the archive (the file count is read
+    // from the archive there); else into /out, exported with the file count.
+    const write = peer
+      ? `{ echo "${peer.token} mount-${i}"; tar -c --numeric-owner .; } | nc ${peer.host} ${peer.port} )`
+      : `mkdir -p /out/mount-${i} && tar -c --numeric-owner -f /out/mount-${i}/content.tar . && find . -type f | wc -l > /out/mount-${i}/files )`;
     return [
       `( cd /c${i} && : > /tmp/unused && : > /tmp/over && ${goOnly}`,
       `echo "save $BGI_RUN mount ${i}: $(wc -l < /tmp/unused) unused, $(wc -l < /tmp/over) over the cap" && `,
-      `mkdir -p /out/mount-${i} && tar -c --numeric-owner -f /out/mount-${i}/content.tar . && `,
-      `find . -type f | wc -l > /out/mount-${i}/files )`,
+      write,
     ].join('');
   });
   return [
     `FROM ${helperImage} AS dump`,
     'ARG BGI_RUN',
-    'RUN \\',
+    peer ? 'RUN --network=host \\' : 'RUN \\',
     ...items.map((it, i) => `    ${mountFlag(it.mount, `/c${i}`)} \\`),
-    `    mkdir -p /out && ${archive.join(' && \\\n    ')}`,
-    'FROM scratch',
-    'COPY --from=dump /out/ /',
+    `    ${peer ? 'set -o pipefail' : 'mkdir -p /out'} && ${archive.join(' && \\\n    ')}`,
+    ...(peer ? [] : ['FROM scratch', 'COPY --from=dump /out/ /']),
     '',
   ].join('\n');
 }
+
+const LOOPBACK_TIMEOUT_MS = 300_000;
 
 async function buildx(
   builder: string | undefined,
@@ -88,9 +118,11 @@ async function buildx(
   context: string,
   output: string,
   runTag: string,
+  hostNetwork = false,
 ): Promise<void> {
   const args = ['buildx', 'build'];
   if (builder) args.push('--builder', builder);
+  if (hostNetwork) args.push('--allow', 'network.host');
   args.push(
     '--platform',
     platform,
@@ -104,7 +136,12 @@ async function buildx(
     'plain',
     context,
   );
-  await execFile('docker', args, { maxCapture: 256 * 1024 });
+  // A loopback attempt that stalls (a helper tool that never finishes) gives way to the context
+  // path instead of holding the step.
+  await execFile('docker', args, {
+    maxCapture: 256 * 1024,
+    ...(hostNetwork ? { timeoutMs: LOOPBACK_TIMEOUT_MS } : {}),
+  });
 }
 
 interface TransferTarget {
@@ -113,17 +150,53 @@ interface TransferTarget {
   helperImage: string;
   workDir: string;
   runTag: string;
+  /**
+   * Try the loopback path first (the builder's BuildKit runs on this machine with its network, as
+   * with the docker driver on a local engine); any failure there falls back to the build context.
+   */
+  direct?: boolean;
+  /** Told why the loopback path was given up for the context path. */
+  onLoopbackFailure?: (why: string) => void;
 }
+
+export type TransferPath = 'loopback' | 'context';
 
 /** Unpacks each tar into its cache mount, in one build (one fixed cost for all mounts). */
 export async function injectMounts(
   opts: TransferTarget & { items: { mount: CacheMount; tarFile: string }[] },
-): Promise<void> {
-  const ctx = path.join(opts.workDir, 'inject-context');
+): Promise<TransferPath> {
   const dir = path.join(opts.workDir, 'inject-df');
+  mkdirSync(dir, { recursive: true });
+  const df = path.join(dir, 'Dockerfile');
+  const mounts = opts.items.map((it) => it.mount);
+  if (opts.direct) {
+    const names = opts.items.map((_, i) => `mount-${i}.tar`);
+    const channel = await serveFiles(
+      Object.fromEntries(opts.items.map((it, i) => [names[i]!, it.tarFile])),
+    );
+    try {
+      writeFileSync(df, injectDockerfile(mounts, opts.helperImage, channel));
+      await buildx(
+        opts.builder,
+        opts.platform,
+        df,
+        emptyContext(opts.workDir),
+        'type=cacheonly',
+        opts.runTag,
+        true,
+      );
+      if (names.every((n) => channel.completed.has(n))) return 'loopback';
+      opts.onLoopbackFailure?.('the helper build did not fetch every archive');
+    } catch (e) {
+      // Not reachable this way (a remote engine, a helper without wget): the context path below.
+      opts.onLoopbackFailure?.(lastLines(e));
+    } finally {
+      await channel.close();
+    }
+  }
+  const ctx = path.join(opts.workDir, 'inject-context');
   rmSync(ctx, { recursive: true, force: true });
   mkdirSync(ctx, { recursive: true });
-  mkdirSync(dir, { recursive: true });
   // Linked, not copied: the archives can be large.
   opts.items.forEach((it, i) => {
     const to = path.join(ctx, `mount-${i}.tar`);
@@ -133,49 +206,95 @@ export async function injectMounts(
       copyFileSync(it.tarFile, to);
     }
   });
-  const df = path.join(dir, 'Dockerfile');
-  writeFileSync(
-    df,
-    injectDockerfile(
-      opts.items.map((it) => it.mount),
-      opts.helperImage,
-    ),
-  );
+  writeFileSync(df, injectDockerfile(mounts, opts.helperImage));
   try {
     await buildx(opts.builder, opts.platform, df, ctx, 'type=cacheonly', opts.runTag);
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
+  return 'context';
+}
+
+function lastLines(e: unknown): string {
+  return getErrorMessage(e).trim().split('\n').slice(-3).join(' ').slice(0, 400);
+}
+
+function emptyContext(workDir: string): string {
+  const ctx = path.join(workDir, 'empty-context');
+  mkdirSync(ctx, { recursive: true });
+  return ctx;
 }
 
 /** Archives each cache mount to <outDir>/mount-<i>/{content.tar,files}, in one build. */
 export async function extractMounts(
   opts: TransferTarget & { items: ExtractItem[]; outDir: string },
-): Promise<void> {
+): Promise<TransferPath> {
   const dir = path.join(opts.workDir, 'extract-df');
-  const ctx = path.join(opts.workDir, 'empty-context');
   mkdirSync(dir, { recursive: true });
-  mkdirSync(ctx, { recursive: true });
   const df = path.join(dir, 'Dockerfile');
+  if (opts.direct) {
+    const names = opts.items.map((_, i) => `mount-${i}`);
+    const channel = await receiveFiles(opts.outDir, names);
+    let whole = false;
+    try {
+      writeFileSync(df, extractDockerfile(opts.items, opts.helperImage, channel));
+      await buildx(
+        opts.builder,
+        opts.platform,
+        df,
+        emptyContext(opts.workDir),
+        'type=cacheonly',
+        opts.runTag,
+        true,
+      );
+      await channel.settled();
+      // The stream's end is not proof of a whole archive: the archive's own end marker is.
+      whole = names.every((n) => {
+        if (!channel.completed.has(n))
+          opts.onLoopbackFailure?.(`${n} arrived without the archive's end`);
+        if (!channel.completed.has(n)) return false;
+        const check = checkTar(path.join(opts.outDir, n, 'content.tar'));
+        if (!check.ok && check.reason !== 'empty archive') return false;
+        writeFileSync(path.join(opts.outDir, n, 'files'), `${check.files}\n`);
+        return true;
+      });
+    } catch (e) {
+      // Not reachable this way: the export path below.
+      opts.onLoopbackFailure?.(lastLines(e));
+    } finally {
+      await channel.close();
+    }
+    if (whole) return 'loopback';
+    rmSync(opts.outDir, { recursive: true, force: true });
+  }
   writeFileSync(df, extractDockerfile(opts.items, opts.helperImage));
-  await buildx(opts.builder, opts.platform, df, ctx, `type=local,dest=${opts.outDir}`, opts.runTag);
+  await buildx(
+    opts.builder,
+    opts.platform,
+    df,
+    emptyContext(opts.workDir),
+    `type=local,dest=${opts.outDir}`,
+    opts.runTag,
+  );
+  return 'context';
 }
 
 /** One mount in: `tarFile` unpacked into it. */
 export function injectMount(
   opts: TransferTarget & { mount: CacheMount; tarFile: string },
-): Promise<void> {
+): Promise<TransferPath> {
   return injectMounts({ ...opts, items: [{ mount: opts.mount, tarFile: opts.tarFile }] });
 }
 
 /** One mount out: <outDir>/content.tar and <outDir>/files. */
 export async function extractMount(
   opts: TransferTarget & ExtractItem & { outDir: string },
-): Promise<void> {
+): Promise<TransferPath> {
   const staging = `${opts.outDir}.mounts`;
   rmSync(staging, { recursive: true, force: true });
-  await extractMounts({ ...opts, items: [opts], outDir: staging });
+  const how = await extractMounts({ ...opts, items: [opts], outDir: staging });
   rmSync(opts.outDir, { recursive: true, force: true });
   renameSync(path.join(staging, 'mount-0'), opts.outDir);
   rmSync(staging, { recursive: true, force: true });
+  return how;
 }

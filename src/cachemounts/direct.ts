@@ -1,0 +1,170 @@
+// A loopback channel between this process and a helper build that runs with the host's network
+// (the docker driver's BuildKit runs in the engine on this machine). Archives then stream straight
+// between this process and the helper's tar, instead of being copied through the build context
+// (in) or written into a layer and exported (out): each of those is a full extra pass over the
+// bytes. Every request carries a random token, and only the expected names are accepted, once each.
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+
+export interface DirectChannel {
+  host: string;
+  port: number;
+  token: string;
+  /** Names whose transfer finished whole. */
+  completed: Set<string>;
+  /** Resolves when every transfer that started has finished writing or failed. */
+  settled: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+
+function listen(server: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+function closer(server: net.Server, open: Set<net.Socket>): () => Promise<void> {
+  let closed: Promise<void> | undefined;
+  return () =>
+    (closed ??= new Promise((resolve) => {
+      for (const s of open) s.destroy();
+      server.close(() => resolve());
+    }));
+}
+
+function track(server: net.Server): Set<net.Socket> {
+  const open = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
+  return open;
+}
+
+/** Serves each file once at GET /<token>/<name>. */
+export async function serveFiles(files: Record<string, string>): Promise<DirectChannel> {
+  const token = randomBytes(16).toString('hex');
+  const completed = new Set<string>();
+  const served = new Set<string>();
+  const server = http.createServer((req, res) => {
+    const m = /^\/([0-9a-f]+)\/([\w.-]+)$/.exec(req.url ?? '');
+    const name = m?.[2] ?? '';
+    const file = files[name];
+    if (req.method !== 'GET' || m?.[1] !== token || !file || served.has(name)) {
+      res.writeHead(404).end();
+      return;
+    }
+    served.add(name);
+    res.writeHead(200, { 'content-length': statSync(file).size });
+    const stream = createReadStream(file);
+    stream.pipe(res);
+    res.on('finish', () => completed.add(name));
+    stream.on('error', () => res.destroy());
+  });
+  const open = track(server);
+  const port = await listen(server);
+  const settled = async () => {};
+  return { host: HOST, port, token, completed, settled, close: closer(server, open) };
+}
+
+/**
+ * Follows a tar stream header by header and says where its end marker (a zero block) is. The
+ * receiver stops there and closes the connection itself, so a sender whose nc never half-closes
+ * (netcat-openbsd without -N) cannot hang the build, and an upload without its end is incomplete.
+ */
+export class TarEndFinder {
+  private skip = 0;
+  private header = Buffer.alloc(0);
+  /** Set once the end marker was seen. */
+  ended = false;
+
+  /** How many bytes of `chunk` belong to the archive (all of them until the end marker). */
+  feed(chunk: Buffer): number {
+    let off = 0;
+    while (off < chunk.length && !this.ended) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, chunk.length - off);
+        this.skip -= n;
+        off += n;
+        continue;
+      }
+      const n = Math.min(512 - this.header.length, chunk.length - off);
+      this.header = Buffer.concat([this.header, chunk.subarray(off, off + n)]);
+      off += n;
+      if (this.header.length < 512) break;
+      if (this.header.every((b) => b === 0)) this.ended = true;
+      else {
+        const field = this.header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim();
+        const size = /^[0-7]*$/.test(field) ? parseInt(field || '0', 8) : Number.NaN;
+        // A size this reader cannot follow (base-256): never "ended", so never complete.
+        this.skip = Number.isFinite(size) ? Math.ceil(size / 512) * 512 : Number.POSITIVE_INFINITY;
+      }
+      this.header = Buffer.alloc(0);
+    }
+    return off;
+  }
+}
+
+/**
+ * Receives uploads: a connection first sends "<token> <name>\n", then a tar archive. Each expected
+ * name is written to <dir>/<name>/content.tar, once, up to the archive's end marker (followed by a
+ * second zero block, as tar ends an archive); then the receiver closes the connection.
+ */
+export async function receiveFiles(dir: string, names: string[]): Promise<DirectChannel> {
+  const token = randomBytes(16).toString('hex');
+  const completed = new Set<string>();
+  const started = new Set<string>();
+  const writes: Promise<void>[] = [];
+  const server = net.createServer((socket) => {
+    let head = Buffer.alloc(0);
+    let receive: ((chunk: Buffer) => void) | undefined;
+    socket.on('data', (chunk: Buffer) => {
+      if (receive) return receive(chunk);
+      head = Buffer.concat([head, chunk]);
+      const nl = head.indexOf(10);
+      if (nl < 0) {
+        if (head.length > 256) socket.destroy();
+        return;
+      }
+      const [got, name = ''] = head.subarray(0, nl).toString().trim().split(' ');
+      if (got !== token || !names.includes(name) || started.has(name)) {
+        socket.destroy();
+        return;
+      }
+      started.add(name);
+      mkdirSync(path.join(dir, name), { recursive: true });
+      const out = createWriteStream(path.join(dir, name, 'content.tar'));
+      writes.push(new Promise((resolve) => out.on('close', () => resolve())));
+      const finder = new TarEndFinder();
+      // A write that fails (disk full) leaves the archive without its end: not complete.
+      out.on('error', () => socket.destroy());
+      receive = (data: Buffer) => {
+        if (finder.ended || out.destroyed) return;
+        const n = finder.feed(data);
+        if (!out.write(data.subarray(0, n))) {
+          socket.pause();
+          out.once('drain', () => socket.resume());
+        }
+        if (finder.ended) {
+          out.end(Buffer.alloc(512), () => completed.add(name));
+          socket.end();
+        }
+      };
+      socket.on('close', () => {
+        if (!finder.ended) out.destroy();
+      });
+      receive(head.subarray(nl + 1));
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  const open = track(server);
+  const port = await listen(server);
+  const settled = async () => void (await Promise.all(writes));
+  return { host: HOST, port, token, completed, settled, close: closer(server, open) };
+}
