@@ -101277,7 +101277,12 @@ function track(server) {
     });
     return open;
 }
-/** Serves each file once at GET /<token>/<name>. */
+/**
+ * Serves each file once at GET /<token>/<name>. A name counts as completed once it is handed out:
+ * the helper's tar stops reading at the archive's end marker and may close the connection before
+ * tar's trailing padding is sent, so the end of the response proves nothing; the helper build's
+ * success does (wget and tar under pipefail fail on a short body or a truncated archive).
+ */
 async function serveFiles(files) {
     const token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
     const completed = new Set();
@@ -101291,10 +101296,10 @@ async function serveFiles(files) {
             return;
         }
         served.add(name);
+        completed.add(name);
         res.writeHead(200, { 'content-length': (0,external_node_fs_namespaceObject.statSync)(file).size });
         const stream = (0,external_node_fs_namespaceObject.createReadStream)(file);
         stream.pipe(res);
-        res.on('finish', () => completed.add(name));
         stream.on('error', () => res.destroy());
     });
     const open = track(server);

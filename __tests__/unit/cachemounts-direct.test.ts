@@ -30,7 +30,7 @@ test('serveFiles: the right token gets the file once; anything else gets 404', a
   assert.equal((await fetch(url('0'.repeat(32), 'mount-0.tar'))).status, 404, 'wrong token');
   assert.equal((await fetch(url(ch.token, 'mount-1.tar'))).status, 404, 'unknown name');
   assert.equal((await fetch(url(ch.token, '..%2Fa.tar'))).status, 404, 'no paths');
-  assert.equal(ch.completed.size, 0);
+  assert.equal(ch.completed.size, 0, 'nothing handed out yet');
   const res = await fetch(url(ch.token, 'mount-0.tar'));
   assert.equal(res.status, 200);
   assert.equal((await res.arrayBuffer()).byteLength, 300_000);

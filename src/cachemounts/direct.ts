@@ -13,7 +13,10 @@ export interface DirectChannel {
   host: string;
   port: number;
   token: string;
-  /** Names whose transfer finished whole. */
+  /**
+   * Names whose transfer is done: received up to the archive's end marker (receiveFiles), or
+   * handed out (serveFiles; whether they arrived whole is the helper build's own result).
+   */
   completed: Set<string>;
   /** Resolves when every transfer that started has finished writing or failed. */
   settled: () => Promise<void>;
@@ -47,7 +50,12 @@ function track(server: net.Server): Set<net.Socket> {
   return open;
 }
 
-/** Serves each file once at GET /<token>/<name>. */
+/**
+ * Serves each file once at GET /<token>/<name>. A name counts as completed once it is handed out:
+ * the helper's tar stops reading at the archive's end marker and may close the connection before
+ * tar's trailing padding is sent, so the end of the response proves nothing; the helper build's
+ * success does (wget and tar under pipefail fail on a short body or a truncated archive).
+ */
 export async function serveFiles(files: Record<string, string>): Promise<DirectChannel> {
   const token = randomBytes(16).toString('hex');
   const completed = new Set<string>();
@@ -61,10 +69,10 @@ export async function serveFiles(files: Record<string, string>): Promise<DirectC
       return;
     }
     served.add(name);
+    completed.add(name);
     res.writeHead(200, { 'content-length': statSync(file).size });
     const stream = createReadStream(file);
     stream.pipe(res);
-    res.on('finish', () => completed.add(name));
     stream.on('error', () => res.destroy());
   });
   const open = track(server);
