@@ -44032,16 +44032,18 @@ async function dockerUsesContainerdStore() {
 function canBuildMultiPlatform(info, containerdStore) {
     return info.driver !== 'docker' || containerdStore;
 }
-async function createContainerBuilder(name) {
-    await execFile('docker', [
-        'buildx',
-        'create',
-        '--name',
-        name,
-        '--driver',
-        'docker-container',
+async function createContainerBuilder(name, driverOpts = []) {
+    const r = await execFile('docker', [
+        ...['buildx', 'create', '--name', name, '--driver', 'docker-container'],
+        ...driverOpts.flatMap((o) => ['--driver-opt', o]),
         '--bootstrap',
-    ]);
+    ], { allowFailure: true, timeoutMs: 300_000 });
+    if (r.exitCode !== 0 || r.timedOut) {
+        const why = r.timedOut
+            ? 'no answer within 300 s'
+            : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400);
+        throw new Error(`a docker-container builder could not be started (${why}): set driver-opts (image=<a BuildKit image the runner can pull>), use a builder that can build several platforms (builder input, docker/setup-buildx-action), or enable the containerd image store of the docker driver`);
+    }
 }
 /** Removes a builder this action created; says why when it could not. */
 async function removeBuilder(name) {
@@ -102688,6 +102690,11 @@ function readInputs(get) {
     for (const h of goPrivateHosts)
         if (!/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/.test(h))
             throw new InputError('go-private-hosts', `"${h}" is not a host name: e.g. github.com`);
+    // As setup-buildx-action's driver-opts: key=value, one per line (values may hold commas).
+    const driverOpts = parseList(get('driver-opts'), { commas: false });
+    for (const o of driverOpts)
+        if (!/^[a-z][a-zA-Z0-9_.-]{0,60}=\S{0,500}$/.test(o))
+            throw new InputError('driver-opts', `"${o}" is not a driver option: write key=value, one per line, e.g. image=moby/buildkit:buildx-stable-1`);
     const goPrivateUser = get('go-private-user') || 'x-access-token';
     if (/[\s#]/.test(goPrivateUser))
         throw new InputError('go-private-user', 'must not contain spaces or #, which netrc cannot hold');
@@ -102741,6 +102748,7 @@ function readInputs(get) {
         goPrivateToken: get('go-private-token') || get('github-token'),
         goPrivateUser,
         goPrivateHosts,
+        driverOpts,
         caBundle: get('ca-bundle'),
         buildProxy: bool('build-proxy', true),
         pushByDigest,
@@ -108606,7 +108614,7 @@ async function runMain(host) {
         // Recorded before it exists: a step cancelled mid-creation still has post remove it.
         state.createdBuilder = name;
         host.saveState(state);
-        await createContainerBuilder(name);
+        await createContainerBuilder(name, inputs.driverOpts);
         builder = name;
         info = await inspectBuilder(name);
     }

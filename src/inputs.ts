@@ -55,6 +55,8 @@ export interface Inputs {
   goPrivateToken: string;
   goPrivateUser: string;
   goPrivateHosts: string[];
+  /** Options for the docker-container builder the action creates (`image=...`, `network=host`). */
+  driverOpts: string[];
   caBundle: string;
   buildProxy: boolean;
   pushByDigest: boolean;
@@ -231,6 +233,14 @@ export function readInputs(get: InputReader): Inputs {
   for (const h of goPrivateHosts)
     if (!/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/.test(h))
       throw new InputError('go-private-hosts', `"${h}" is not a host name: e.g. github.com`);
+  // As setup-buildx-action's driver-opts: key=value, one per line (values may hold commas).
+  const driverOpts = parseList(get('driver-opts'), { commas: false });
+  for (const o of driverOpts)
+    if (!/^[a-z][a-zA-Z0-9_.-]{0,60}=\S{0,500}$/.test(o))
+      throw new InputError(
+        'driver-opts',
+        `"${o}" is not a driver option: write key=value, one per line, e.g. image=moby/buildkit:buildx-stable-1`,
+      );
   const goPrivateUser = get('go-private-user') || 'x-access-token';
   if (/[\s#]/.test(goPrivateUser))
     throw new InputError(
@@ -287,6 +297,7 @@ export function readInputs(get: InputReader): Inputs {
     goPrivateToken: get('go-private-token') || get('github-token'),
     goPrivateUser,
     goPrivateHosts,
+    driverOpts,
     caBundle: get('ca-bundle'),
     buildProxy: bool('build-proxy', true),
     pushByDigest,

@@ -179,7 +179,7 @@ export async function runMain(host: Host): Promise<void> {
     // Recorded before it exists: a step cancelled mid-creation still has post remove it.
     state.createdBuilder = name;
     host.saveState(state);
-    await createContainerBuilder(name);
+    await createContainerBuilder(name, inputs.driverOpts);
     builder = name;
     info = await inspectBuilder(name);
   }

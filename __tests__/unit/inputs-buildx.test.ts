@@ -129,12 +129,25 @@ const ERRORS: [Record<string, string>, RegExp][] = [
   [{ advice: 'loud' }, /input "advice": "loud" is not one of warning, error, off/],
   [{ 'compare-to': 'UPPER:case' }, /input "compare-to"/],
   [{ 'go-version-build-arg': 'GO VERSION' }, /input "go-version-build-arg"/],
+  [{ 'driver-opts': 'image moby/buildkit' }, /input "driver-opts"/],
+  [{ 'driver-opts': '--privileged=true' }, /input "driver-opts"/],
 ];
 for (const [values, message] of ERRORS) {
   test(`input error: ${JSON.stringify(values)}`, () => {
     assert.throws(() => readInputs(reader(values)), message);
   });
 }
+
+test('driver-opts: one key=value per line, values may hold commas', () => {
+  const inputs = readInputs(
+    reader({ 'driver-opts': 'image=localhost:5000/moby/buildkit:v0.13\nnetwork=host\nenv.A=1,2' }),
+  );
+  assert.deepEqual(inputs.driverOpts, [
+    'image=localhost:5000/moby/buildkit:v0.13',
+    'network=host',
+    'env.A=1,2',
+  ]);
+});
 
 test('builder decisions from captured docker buildx inspect output', () => {
   const docker = parseBuilderInspect(

@@ -134,16 +134,27 @@ export function canBuildMultiPlatform(info: BuilderInfo, containerdStore: boolea
   return info.driver !== 'docker' || containerdStore;
 }
 
-export async function createContainerBuilder(name: string): Promise<void> {
-  await execFile('docker', [
-    'buildx',
-    'create',
-    '--name',
-    name,
-    '--driver',
-    'docker-container',
-    '--bootstrap',
-  ]);
+export async function createContainerBuilder(
+  name: string,
+  driverOpts: string[] = [],
+): Promise<void> {
+  const r = await execFile(
+    'docker',
+    [
+      ...['buildx', 'create', '--name', name, '--driver', 'docker-container'],
+      ...driverOpts.flatMap((o) => ['--driver-opt', o]),
+      '--bootstrap',
+    ],
+    { allowFailure: true, timeoutMs: 300_000 },
+  );
+  if (r.exitCode !== 0 || r.timedOut) {
+    const why = r.timedOut
+      ? 'no answer within 300 s'
+      : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400);
+    throw new Error(
+      `a docker-container builder could not be started (${why}): set driver-opts (image=<a BuildKit image the runner can pull>), use a builder that can build several platforms (builder input, docker/setup-buildx-action), or enable the containerd image store of the docker driver`,
+    );
+  }
 }
 
 /** Removes a builder this action created; says why when it could not. */
