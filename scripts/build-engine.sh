@@ -23,7 +23,8 @@ REGISTRY_LISTEN=127.0.0.1:5000
 REGISTRY=localhost:5000
 BASE_REGISTRY=$REGISTRY/library
 DOCKER_SOCKET=/var/run/docker.sock
-TRIXIE_PACKAGES=(docker.io containerd docker-buildx "golang-$GO_MINOR-go:amd64" "golang-$GO_MINOR-go:arm64"
+# tini is dockerd's docker-init (`docker run --init`; buildx starts docker-container builders so).
+TRIXIE_PACKAGES=(docker.io containerd docker-buildx tini "golang-$GO_MINOR-go:amd64" "golang-$GO_MINOR-go:arm64"
   "golang-$GO_MINOR-src" busybox-static:amd64 busybox-static:arm64)
 HOST_PACKAGES=(runc iptables qemu-user-static binfmt-support docker-registry zstd ca-certificates curl jq openssl)
 ARCHES=(amd64 arm64)
@@ -184,7 +185,7 @@ download_trixie_packages() {
 unpack_engine() {
   local p f stamp
   mkdir -p "$ROOT"
-  for p in docker.io containerd docker-buildx; do
+  for p in docker.io containerd docker-buildx tini; do
     f=$(deb_file "$p" amd64)
     [[ -n $f ]] || die "no $p .deb in $DEBS"
     stamp="$ROOT/.unpacked-$(basename "$f")"
@@ -423,6 +424,8 @@ write_env() {
     printf 'export BGI_BASE_REGISTRY=%q\n' "$BASE_REGISTRY"
     printf 'export BGI_GO_VERSION=%q\n' "$GO_VERSION"
     printf 'export BGI_BUSYBOX_VERSION=%q\n' "$BUSYBOX_VERSION"
+    # Kept from `buildkit-image`: the image stays in the registry's data between runs.
+    grep -s '^export BGI_BUILDKIT_IMAGE=' "$ENV_FILE" || true
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
@@ -510,13 +513,23 @@ SECOND_SOCKET=/run/build-go-image-engine/docker2.sock
 
 second_answers() { DOCKER_HOST=unix://$SECOND_SOCKET docker info >/dev/null 2>&1; }
 
+# second-up [classic]: "classic" gives the second engine Docker's classic image store instead of
+# containerd's (its own data root), so its docker driver cannot build several platforms at once.
 cmd_second_up() {
   [[ $(id -u) == 0 ]] || die "run as root (starts a daemon)"
   docker_answers || die "the first engine is not running: run '$0 up' first"
+  local mode=${1:-containerd} data snapshotter=true
+  [[ $mode == containerd || $mode == classic ]] || die "second-up takes no argument or 'classic'"
+  data=$DATA/docker2
+  [[ $mode == classic ]] && data=$DATA/docker2-classic snapshotter=false
+  if second_answers && [[ $(cat "$RUN/dockerd2.mode" 2>/dev/null) != "$mode" ]]; then
+    log "restarting the second dockerd with the $mode image store"
+    stop_pid dockerd2 30
+  fi
   if ! second_answers; then
     local dockerd=$ROOT/usr/sbin/dockerd
     [[ -x $dockerd ]] || dockerd=$(command -v dockerd) || die "no dockerd binary for a second engine"
-    mkdir -p "$DATA/docker2" "$ETC" /run/build-go-image-engine/docker2
+    mkdir -p "$data" "$ETC" /run/build-go-image-engine/docker2
     # Its own bridge (docker0 belongs to the first engine); no NAT: its builds reach only the host.
     if ! ip link show bgi-docker2 >/dev/null 2>&1; then
       ip link add bgi-docker2 type bridge
@@ -525,36 +538,51 @@ cmd_second_up() {
     fi
     # A hardened engine as some runners have: builds may not use the host's network, so the
     # action's loopback transfer of cache mounts is refused there and falls back to the context.
-    jq -n '{
-        features: { "containerd-snapshotter": true },
+    jq -n --argjson snapshotter "$snapshotter" '{
+        features: { "containerd-snapshotter": $snapshotter },
         bridge: "bgi-docker2", iptables: false, ip6tables: false,
         builder: { entitlements: { "network-host": false } },
         "log-driver": "json-file"
       }' >"$ETC/daemon2.json"
     log "starting a second dockerd on $SECOND_SOCKET (log: $LOGS/dockerd2.log)"
     PATH=$(engine_path) start_daemon dockerd2 "$dockerd" \
-      --config-file "$ETC/daemon2.json" --data-root "$DATA/docker2" \
+      --config-file "$ETC/daemon2.json" --data-root "$data" \
       --exec-root /run/build-go-image-engine/docker2 \
       --pidfile /run/build-go-image-engine/dockerd2.pid -H "unix://$SECOND_SOCKET"
     wait_for 60 dockerd2 second_answers || {
       show_log_tail dockerd2
       die "the second dockerd did not answer within 60 s"
     }
+    printf '%s\n' "$mode" >"$RUN/dockerd2.mode"
   fi
   printf 'unix://%s\n' "$SECOND_SOCKET"
 }
 
 cmd_second_down() { stop_pid dockerd2 30; }
 
+# A BuildKit image for docker-container builders, built from Debian's sources (scripts/buildkit-image.sh),
+# pushed to the local registry and recorded in engine.env as BGI_BUILDKIT_IMAGE.
+cmd_buildkit_image() {
+  [[ -f $ENV_FILE ]] || die "run '$0 up' first"
+  local image=$REGISTRY/moby/buildkit:v0.13.2-debian
+  MIRROR=$(debian_mirror) WORK=$PREFIX/buildkit IMAGE=$image INSECURE_REGISTRY=$REGISTRY \
+    bash "$(dirname "$0")/buildkit-image.sh"
+  grep -v '^export BGI_BUILDKIT_IMAGE=' "$ENV_FILE" >"$ENV_FILE.tmp" || true
+  printf 'export BGI_BUILDKIT_IMAGE=%q\n' "$image" >>"$ENV_FILE.tmp"
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+  printf 'buildkit %s\n' "$image"
+}
+
 case ${1:-} in
   up) cmd_up ;;
+  buildkit-image) cmd_buildkit_image ;;
   down) cmd_second_down && cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  second-up) cmd_second_up ;;
+  second-up) cmd_second_up "${2:-}" ;;
   second-down) cmd_second_down ;;
   *)
-    echo "usage: $0 up|down|status|env|second-up|second-down" >&2
+    echo "usage: $0 up|down|status|env|buildkit-image|second-up|second-down" >&2
     exit 2
     ;;
 esac

@@ -75,3 +75,16 @@ export async function pushBothPlatforms(context: string, ref: string): Promise<s
   ]);
   return ref;
 }
+
+/**
+ * The BuildKit image docker-container builders run here (`build-engine.sh buildkit-image`, built
+ * from Debian's sources: no registry on the internet is reachable). Required in CI, like the engine.
+ */
+export function requireBuildKitImage(t: TestContext): string | undefined {
+  const image = readEngineEnv()['BGI_BUILDKIT_IMAGE'];
+  if (image) return image;
+  const reason = 'no BuildKit image: run "bash scripts/build-engine.sh buildkit-image" as root';
+  if (process.env['CI'] === 'true') throw new Error(`end-to-end tests must run in CI: ${reason}`);
+  t.skip(reason);
+  return undefined;
+}
