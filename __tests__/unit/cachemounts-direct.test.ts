@@ -1,7 +1,7 @@
 // The loopback channel between the action and a helper build: only the token holder gets or gives
 // a file, each expected name once, and a transfer counts as complete only when it ended whole.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -16,6 +16,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { receiveFiles, serveFiles, TarEndFinder } from '../../src/cachemounts/direct.ts';
 import { checkTar } from '../../src/cachemounts/tar-check.ts';
+import { uploadCommand } from '../../src/cachemounts/transfer.ts';
 
 const work = () => mkdtempSync(path.join(tmpdir(), 'bgi-direct-'));
 
@@ -131,3 +132,64 @@ test('receiveFiles: an archive cut short is not complete', async (t) => {
   await ch.settled();
   assert.equal(ch.completed.size, 0);
 });
+
+/**
+ * An `nc` for the host that really connects: with `-e` in its usage (as BusyBox's) it runs the
+ * program on the connection; without, it copies its stdin to the connection.
+ */
+function fakeNc(dir: string, withExec: boolean): string {
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const script = `
+const net = require('node:net');
+const { spawn } = require('node:child_process');
+const a = process.argv.slice(2);
+if (a[0] === '--help') {
+  console.error(${JSON.stringify(withExec ? 'Usage: nc [-l] [IPADDR PORT] [-e PROG]' : 'usage: nc [-46] destination port')});
+  process.exit(0);
+}
+const e = a.indexOf('-e');
+// Each branch must be the one taken: -e where offered, the pipe elsewhere.
+if ((e >= 0) !== ${withExec}) process.exit(2);
+const s = net.connect(Number(a[1]), a[0], () => {
+  if (e < 0) return void process.stdin.pipe(s);
+  const p = spawn(a[e + 1], a.slice(e + 2), { stdio: [s, s, 'inherit'] });
+  p.on('exit', (code) => { s.end(); process.exitCode = code ?? 1; });
+});
+s.on('error', () => process.exit(1));
+`;
+  writeFileSync(path.join(bin, 'nc-impl.cjs'), script);
+  writeFileSync(
+    path.join(bin, 'nc'),
+    `#!/bin/sh\nexec "${process.execPath}" "${path.join(bin, 'nc-impl.cjs')}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  return bin;
+}
+
+for (const withExec of [true, false])
+  test(`uploadCommand: the directory arrives whole through an nc ${withExec ? 'with' : 'without'} -e`, async (t) => {
+    const dir = work();
+    const src = path.join(dir, 'src');
+    mkdirSync(path.join(src, 'ab'), { recursive: true });
+    writeFileSync(path.join(src, 'ab', 'abc-d'), Buffer.alloc(700_001, 3));
+    writeFileSync(path.join(src, 'README'), 'Go build system\n');
+    const ch = await receiveFiles(path.join(dir, 'out'), ['mount-0']);
+    t.after(() => ch.close());
+    const bin = fakeNc(dir, withExec);
+    await new Promise<void>((resolve, reject) => {
+      // bash: the host's sh (dash) has no pipefail; BusyBox's ash has.
+      const p = spawn('bash', ['-c', `set -o pipefail; ${uploadCommand(ch, 'mount-0')}`], {
+        cwd: src,
+        env: { ...process.env, PATH: `${bin}:${process.env['PATH']}` },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
+    });
+    await ch.settled();
+    assert.deepEqual([...ch.completed], ['mount-0']);
+    const check = checkTar(path.join(dir, 'out', 'mount-0', 'content.tar'));
+    assert.equal(check.ok, true, check.reason);
+    assert.equal(check.files, 2);
+    assert.equal(check.bytes, 700_001 + 16);
+  });
