@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { execFile } from '../../src/io/exec.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';
 import { requireEngine, uniqueRepo } from '../helpers/engine.ts';
-import { changeOneLine, compiledPackages, serviceCopy } from '../helpers/go-service.ts';
+import {
+  changeOneLine,
+  compiledPackages,
+  pushBothPlatformsInputs,
+  serviceCopy,
+} from '../helpers/go-service.ts';
 import { startReleaseServer } from '../helpers/release-server.ts';
 import { runAction } from '../helpers/run-action.ts';
 
@@ -60,18 +65,11 @@ test(
     t.after(() => Promise.all([releases.close(), cache.close()]));
     const svc = serviceCopy();
     const repo = uniqueRepo(engine, 'e2e');
-    const inputs = {
-      context: svc,
-      platforms: 'linux/amd64,linux/arm64',
-      tags: `${repo}:v1`,
-      push: 'true',
-      'build-args': `BASE_REGISTRY=${engine.baseRegistry}`,
+    const inputs = pushBothPlatformsInputs(engine, svc, repo, {
       'go-release-source': releases.goDevUrl,
       'go-proxy': releases.proxyUrl,
       'cache-helper-image': `${engine.baseRegistry}/busybox:stable`,
-      'github-token': '',
-      comment: 'false',
-    };
+    });
 
     // Start from an empty builder, so the first build is cold and the second can only be warm
     // through what the action saved and restored.

@@ -11,7 +11,12 @@ import { RegistryClient } from '../../src/registry/client.ts';
 import { parseImageReference } from '../../src/registry/reference.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';
 import { requireBuildKitImage, requireEngine, uniqueRepo } from '../helpers/engine.ts';
-import { changeOneLine, compiledPackages, serviceCopy } from '../helpers/go-service.ts';
+import {
+  changeOneLine,
+  compiledPackages,
+  pushBothPlatformsInputs,
+  serviceCopy,
+} from '../helpers/go-service.ts';
 import { ROOT, runAction } from '../helpers/run-action.ts';
 
 const createdBuilder = (stdout: string) =>
@@ -37,20 +42,12 @@ test(
     t.after(() => cache.close());
     const svc = serviceCopy();
     const repo = uniqueRepo(engine, 'container');
-    const inputs = {
-      context: svc,
-      platforms: 'linux/amd64,linux/arm64',
-      tags: `${repo}:v1`,
-      push: 'true',
-      'build-args': `BASE_REGISTRY=${engine.baseRegistry}`,
+    const inputs = pushBothPlatformsInputs(engine, svc, repo, {
       'go-version': engine.goVersion,
       'check-go-image': 'false',
-      'cache-helper-image': `${engine.baseRegistry}/busybox:1.37.0`,
-      'github-token': '',
-      comment: 'false',
       // network=host: the builder's BuildKit reaches the test registry on localhost.
       'driver-opts': `image=${buildkitImage}\nnetwork=host`,
-    };
+    });
     const env = { ...cache.env(), DOCKER_HOST: host };
     const builderGone = async (name: string) => {
       const ls = await execFile('docker', ['buildx', 'ls'], onEngine);

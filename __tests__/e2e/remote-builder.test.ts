@@ -1,10 +1,12 @@
-// A `remote` builder with one node per platform: node 0 (linux/amd64) is the first engine's
-// BuildKit reached over TLS with client certificates, node 1 (linux/arm64) the second engine's over
-// plain TCP, each through a relay to the engine's own BuildKit API (helpers/buildkit-relay.ts).
-// buildx sends each platform to its node; the action restores and saves cache-mount state per node,
-// so wiping one node and rebuilding after a one-line change restores that node's own state.
+// A `remote` builder with one node per platform: node 0 (linux/amd64) is a standalone buildkitd in
+// its own container (the BuildKit image scripts/buildkit-image.sh builds), reached over TLS with
+// client certificates; node 1 (linux/arm64) is the second engine's own BuildKit reached over plain
+// TCP through a relay (helpers/buildkit-relay.ts). buildx sends each platform to its node; the
+// action restores and saves cache-mount state per node, so wiping one node and rebuilding after a
+// one-line change restores that node's own state.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { execFile } from '../../src/io/exec.ts';
@@ -13,8 +15,13 @@ import { parseImageReference } from '../../src/registry/reference.ts';
 import { startBuildKitRelay } from '../helpers/buildkit-relay.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';
 import { mutualTls } from '../helpers/certificate.ts';
-import { requireEngine, uniqueRepo } from '../helpers/engine.ts';
-import { changeOneLine, compiledPackages, serviceCopy } from '../helpers/go-service.ts';
+import { requireBuildKitImage, requireEngine, uniqueRepo } from '../helpers/engine.ts';
+import {
+  changeOneLine,
+  compiledPackages,
+  pushBothPlatformsInputs,
+  serviceCopy,
+} from '../helpers/go-service.ts';
 import { ROOT, runAction } from '../helpers/run-action.ts';
 
 const GOCACHE = '/root/.cache/go-build';
@@ -30,12 +37,47 @@ const restoredFrom = (stdout: string) =>
     ]),
   );
 
+/** A port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * buildkitd in a container of its own on the host network, serving TLS with client certificates
+ * (as `buildkitd --addr tcp://... --tlscacert ...` runs on a build host). Its state lives in an
+ * anonymous volume that goes with the container.
+ */
+async function startBuildkitd(image: string, certs: ReturnType<typeof mutualTls>) {
+  const port = await freePort();
+  const name = `bgi-buildkitd-${randomBytes(3).toString('hex')}`;
+  const dir = path.dirname(certs.caFile);
+  const inContainer = (file: string) => `/certs/${path.basename(file)}`;
+  await execFile('docker', [
+    ...['run', '-d', '--rm', '--name', name, '--privileged', '--network', 'host'],
+    ...['-v', `${dir}:/certs:ro`, '-v', '/var/lib/buildkit', image],
+    ...['--addr', `tcp://127.0.0.1:${port}`, '--tlscacert', inContainer(certs.caFile)],
+    ...['--tlscert', inContainer(certs.server.certFile)],
+    ...['--tlskey', inContainer(certs.server.keyFile)],
+  ]);
+  return {
+    name,
+    endpoint: `tcp://127.0.0.1:${port}`,
+    stop: () => execFile('docker', ['rm', '-f', '-v', name], { allowFailure: true }),
+  };
+}
+
 test(
   'a remote builder with a node per platform builds one index and keeps cache mounts per node',
   { timeout: 15 * 60_000 },
   async (t) => {
     const engine = await requireEngine(t);
     if (!engine) return;
+    const buildkitImage = requireBuildKitImage(t);
+    if (!buildkitImage) return;
     const script = path.join(ROOT, 'scripts', 'build-engine.sh');
     const up = await execFile('bash', [script, 'second-up']);
     const secondHost = up.stdout.trim().split('\n').pop()!;
@@ -44,9 +86,10 @@ test(
     const onSecond = { env: { ...process.env, DOCKER_HOST: secondHost } };
 
     const certs = mutualTls('127.0.0.1');
-    const amdNode = await startBuildKitRelay('/var/run/docker.sock', { tls: certs });
+    const amdNode = await startBuildkitd(buildkitImage, certs);
+    t.after(() => amdNode.stop());
     const armNode = await startBuildKitRelay(secondHost.slice('unix://'.length));
-    t.after(() => Promise.all([amdNode.close(), armNode.close()]));
+    t.after(() => armNode.close());
     const builder = `bgi-remote-${randomBytes(3).toString('hex')}`;
     const tlsOpts = [
       `cacert=${certs.caFile}`,
@@ -64,26 +107,17 @@ test(
       ...['--platform', 'linux/arm64', armNode.endpoint],
     ]);
 
-    // Both nodes start empty, so the first build is cold on each.
-    await execFile('docker', ['buildx', 'prune', '--all', '--force']);
+    // Both nodes start empty, so the first build is cold on each (node 0 is a new daemon).
     await execFile('docker', ['buildx', 'prune', '--all', '--force'], onSecond);
     const cache = await startCacheServer();
     t.after(() => cache.close());
     const svc = serviceCopy();
     const repo = uniqueRepo(engine, 'remote');
-    const inputs = {
-      context: svc,
-      platforms: 'linux/amd64,linux/arm64',
+    const inputs = pushBothPlatformsInputs(engine, svc, repo, {
       builder,
-      tags: `${repo}:v1`,
-      push: 'true',
-      'build-args': `BASE_REGISTRY=${engine.baseRegistry}`,
       'go-version': engine.goVersion,
       'check-go-image': 'false',
-      'cache-helper-image': `${engine.baseRegistry}/busybox:1.37.0`,
-      'github-token': '',
-      comment: 'false',
-    };
+    });
 
     const first = await runAction({ inputs, env: cache.env() });
     assert.equal(first.main.exitCode, 0, first.main.stdout.slice(-4000));
@@ -91,8 +125,13 @@ test(
       first.main.stdout,
       new RegExp(`${builder}0 builds linux/amd64; ${builder}1 builds linux/arm64`),
     );
-    assert.ok(amdNode.connections() > 0, 'node 0 was reached over TLS');
     assert.ok(armNode.connections() > 0, 'node 1 was reached');
+    // Node 0 is the standalone daemon: buildx reached it over TLS and reads its own version.
+    const nodes = (await execFile('docker', ['buildx', 'inspect', '--bootstrap', builder])).stdout;
+    assert.match(
+      nodes,
+      new RegExp(`Endpoint:\\s+${amdNode.endpoint}[\\s\\S]*?BuildKit version:\\s+v0\\.13`),
+    );
     assert.deepEqual(JSON.parse(first.main.outputs['cache-hit'] ?? '{}'), {
       [`/go/pkg/mod@linux/amd64`]: 'miss',
       [`${GOCACHE}@linux/amd64`]: 'miss',

@@ -1,33 +1,23 @@
-// A BuildKit daemon reached over TCP or TLS, for `remote` builders, without a BuildKit image: every
-// Docker engine runs BuildKit inside and serves its gRPC API on POST /grpc (upgraded to h2c), which
-// is how buildx's own docker driver talks to it. This relay listens on a port and hands each
-// connection, after that upgrade, to an engine's socket: buildx's remote driver then speaks the
-// BuildKit protocol to the real BuildKit of that engine. Only the transport is added; with TLS the
-// relay asks for a client certificate signed by its CA, as buildkitd does with --tlscacert.
+// An engine's own BuildKit as a `remote` builder node over TCP: every Docker engine runs BuildKit
+// inside and serves its gRPC API on POST /grpc (upgraded to h2c), which is how buildx's own docker
+// driver talks to it. This relay listens on a port and hands each connection, after that upgrade,
+// to an engine's socket: buildx's remote driver then speaks the BuildKit protocol to the real
+// BuildKit of that engine, as to a buildkitd started with --addr tcp://.
 import net from 'node:net';
-import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
-import type { MutualTls } from './certificate.ts';
 
 export interface BuildKitRelay {
   /** The endpoint for `docker buildx create --driver remote`: tcp://127.0.0.1:<port>. */
   endpoint: string;
   /** Connections the engine accepted (after the upgrade). */
   connections: () => number;
-  /** Connections refused: no client certificate, or the engine did not upgrade. */
-  refused: () => number;
   close: () => Promise<void>;
 }
 
 const UPGRADE =
   'POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 0\r\n\r\n';
 
-export async function startBuildKitRelay(
-  engineSocket: string,
-  opts: { tls?: MutualTls } = {},
-): Promise<BuildKitRelay> {
+export async function startBuildKitRelay(engineSocket: string): Promise<BuildKitRelay> {
   let connections = 0;
-  let refused = 0;
   const open = new Set<net.Socket>();
   const relay = (client: net.Socket) => {
     open.add(client);
@@ -43,7 +33,6 @@ export async function startBuildKitRelay(
       if (end < 0) return;
       engine.off('data', onHead);
       if (!head.subarray(0, 13).toString().startsWith('HTTP/1.1 101')) {
-        refused++;
         client.destroy();
         engine.destroy();
         return;
@@ -59,26 +48,12 @@ export async function startBuildKitRelay(
     engine.on('error', () => client.destroy());
     client.on('error', () => engine.destroy());
   };
-  const server = opts.tls
-    ? tls.createServer(
-        {
-          key: readFileSync(opts.tls.server.keyFile),
-          cert: readFileSync(opts.tls.server.certFile),
-          ca: readFileSync(opts.tls.caFile),
-          requestCert: true,
-          rejectUnauthorized: true,
-          ALPNProtocols: ['h2'],
-        },
-        relay,
-      )
-    : net.createServer(relay);
-  server.on('tlsClientError', () => refused++);
+  const server = net.createServer(relay);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
   return {
     endpoint: `tcp://127.0.0.1:${port}`,
     connections: () => connections,
-    refused: () => refused,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy();

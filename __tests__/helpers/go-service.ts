@@ -37,8 +37,31 @@ export function changeOneLine(service: string): void {
 export function compiledPackages(log: string): Set<string> {
   const out = new Set<string>();
   for (const m of log.matchAll(
-    /^#\d+ [\d.]+ ((?:example\.com\/go-service|net\/http|crypto\/tls|encoding\/json)[\w/.-]*)$/gm,
+    /^#\d+ [\d.]+ ((?:example\.com\/go-service|net|crypto|encoding)(?:\/[\w.-]+)*)$/gm,
   ))
     out.add(m[1]!);
   return out;
+}
+
+/**
+ * Action inputs that build a copy of the service for both platforms and push it as <repo>:v1, with
+ * the test registry's base images and busybox as the cache helper, and no comment.
+ */
+export function pushBothPlatformsInputs(
+  engine: { baseRegistry: string },
+  service: string,
+  repo: string,
+  more: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    context: service,
+    platforms: 'linux/amd64,linux/arm64',
+    tags: `${repo}:v1`,
+    push: 'true',
+    'build-args': `BASE_REGISTRY=${engine.baseRegistry}`,
+    'cache-helper-image': `${engine.baseRegistry}/busybox:1.37.0`,
+    'github-token': '',
+    comment: 'false',
+    ...more,
+  };
 }
