@@ -101534,7 +101534,7 @@ async function injectMounts(opts) {
         const channel = await serveFiles(Object.fromEntries(opts.items.map((it, i) => [names[i], it.tarFile])));
         try {
             (0,external_node_fs_namespaceObject.writeFileSync)(df, injectDockerfile(mounts, opts.helperImage, channel));
-            await buildx(opts.builder, opts.platform, df, emptyContext(opts.workDir), 'type=cacheonly', opts.runTag, true);
+            await loopbackBuild(opts, df);
             if (names.every((n) => channel.completed.has(n)))
                 return 'loopback';
             opts.onLoopbackFailure?.('the helper build did not fetch every archive');
@@ -101577,6 +101577,11 @@ function emptyContext(workDir) {
     (0,external_node_fs_namespaceObject.mkdirSync)(ctx, { recursive: true });
     return ctx;
 }
+/** A helper build on the host's network with nothing in its context: the content goes by loopback. */
+function loopbackBuild(opts, dockerfile) {
+    const ctx = emptyContext(opts.workDir);
+    return buildx(opts.builder, opts.platform, dockerfile, ctx, 'type=cacheonly', opts.runTag, true);
+}
 /** Archives each cache mount to <outDir>/mount-<i>/{content.tar,files}, in one build. */
 async function extractMounts(opts) {
     const dir = external_node_path_namespaceObject.join(opts.workDir, 'extract-df');
@@ -101588,7 +101593,7 @@ async function extractMounts(opts) {
         let whole = false;
         try {
             (0,external_node_fs_namespaceObject.writeFileSync)(df, extractDockerfile(opts.items, opts.helperImage, channel));
-            await buildx(opts.builder, opts.platform, df, emptyContext(opts.workDir), 'type=cacheonly', opts.runTag, true);
+            await loopbackBuild(opts, df);
             await channel.settled();
             // The stream's end is not proof of a whole archive: the archive's own end marker is.
             whole = names.every((n) => {

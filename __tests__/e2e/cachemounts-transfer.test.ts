@@ -11,8 +11,7 @@ import { test } from 'node:test';
 import type { CacheMount } from '../../src/cachemounts/discover.ts';
 import { extractMount, injectMount } from '../../src/cachemounts/transfer.ts';
 import { execFile } from '../../src/io/exec.ts';
-import { requireEngine } from '../helpers/engine.ts';
-import { ROOT } from '../helpers/run-action.ts';
+import { requireEngine, startSecondEngine } from '../helpers/engine.ts';
 
 /** name, type, mode, owner and size of each entry, sorted: what a transfer must keep. */
 async function listing(tarFile: string): Promise<string[]> {
@@ -92,11 +91,9 @@ test(
 
     // An engine that refuses host networking to builds (the second engine is configured so): the
     // loopback attempt fails inside the build, the context path carries the content instead.
-    const script = path.join(ROOT, 'scripts', 'build-engine.sh');
-    const up = await execFile('bash', [script, 'second-up']);
-    t.after(() => execFile('bash', [script, 'second-down'], { allowFailure: true }));
+    const { host: secondHost } = await startSecondEngine(t);
     const before = process.env['DOCKER_HOST'];
-    process.env['DOCKER_HOST'] = up.stdout.trim().split('\n').pop()!;
+    process.env['DOCKER_HOST'] = secondHost;
     try {
       const hardened = await round(3, helperImage, true);
       assert.deepEqual([hardened.into, hardened.out], ['context', 'context']);

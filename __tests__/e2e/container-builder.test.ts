@@ -4,20 +4,24 @@
 // it, and removes it in post. Each run's builder starts empty, as on a fresh runner, so the second
 // run's incremental build comes only from the state the first one saved.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { test } from 'node:test';
 import { execFile } from '../../src/io/exec.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { parseImageReference } from '../../src/registry/reference.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';
-import { requireBuildKitImage, requireEngine, uniqueRepo } from '../helpers/engine.ts';
+import {
+  requireBuildKitImage,
+  requireEngine,
+  startSecondEngine,
+  uniqueRepo,
+} from '../helpers/engine.ts';
 import {
   changeOneLine,
   compiledPackages,
   pushBothPlatformsInputs,
   serviceCopy,
 } from '../helpers/go-service.ts';
-import { ROOT, runAction } from '../helpers/run-action.ts';
+import { runAction } from '../helpers/run-action.ts';
 
 const createdBuilder = (stdout: string) =>
   /cannot build several platforms; creating docker-container builder (\S+)/.exec(stdout)?.[1];
@@ -30,11 +34,7 @@ test(
     if (!engine) return;
     const buildkitImage = requireBuildKitImage(t);
     if (!buildkitImage) return;
-    const script = path.join(ROOT, 'scripts', 'build-engine.sh');
-    const up = await execFile('bash', [script, 'second-up', 'classic']);
-    const host = up.stdout.trim().split('\n').pop()!;
-    t.after(() => execFile('bash', [script, 'second-down'], { allowFailure: true }));
-    const onEngine = { env: { ...process.env, DOCKER_HOST: host } };
+    const { host, onEngine } = await startSecondEngine(t, 'classic');
     const info = await execFile('docker', ['info', '--format', '{{json .DriverStatus}}'], onEngine);
     assert.doesNotMatch(info.stdout, /io\.containerd\.snapshotter/, 'the classic image store');
 

@@ -15,14 +15,19 @@ import { parseImageReference } from '../../src/registry/reference.ts';
 import { startBuildKitRelay } from '../helpers/buildkit-relay.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';
 import { mutualTls } from '../helpers/certificate.ts';
-import { requireBuildKitImage, requireEngine, uniqueRepo } from '../helpers/engine.ts';
+import {
+  requireBuildKitImage,
+  requireEngine,
+  startSecondEngine,
+  uniqueRepo,
+} from '../helpers/engine.ts';
 import {
   changeOneLine,
   compiledPackages,
   pushBothPlatformsInputs,
   serviceCopy,
 } from '../helpers/go-service.ts';
-import { ROOT, runAction } from '../helpers/run-action.ts';
+import { runAction } from '../helpers/run-action.ts';
 
 const GOCACHE = '/root/.cache/go-build';
 const savedKeys = (stdout: string) =>
@@ -78,12 +83,7 @@ test(
     if (!engine) return;
     const buildkitImage = requireBuildKitImage(t);
     if (!buildkitImage) return;
-    const script = path.join(ROOT, 'scripts', 'build-engine.sh');
-    const up = await execFile('bash', [script, 'second-up']);
-    const secondHost = up.stdout.trim().split('\n').pop()!;
-    assert.match(secondHost, /^unix:\/\//);
-    t.after(() => execFile('bash', [script, 'second-down'], { allowFailure: true }));
-    const onSecond = { env: { ...process.env, DOCKER_HOST: secondHost } };
+    const { host: secondHost, onEngine: onSecond } = await startSecondEngine(t);
 
     const certs = mutualTls('127.0.0.1');
     const amdNode = await startBuildkitd(buildkitImage, certs);

@@ -13,7 +13,7 @@ import { execFile } from '../../src/io/exec.ts';
 import { RegistryClient } from '../../src/registry/client.ts';
 import { parseImageReference } from '../../src/registry/reference.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';
-import { requireEngine } from '../helpers/engine.ts';
+import { requireEngine, startSecondEngine } from '../helpers/engine.ts';
 import { startGitHubApi } from '../helpers/github-api.ts';
 import { ROOT, runAction } from '../helpers/run-action.ts';
 
@@ -27,14 +27,7 @@ test(
   async (t) => {
     const engine = await requireEngine(t);
     if (!engine) return;
-    const up = await execFile('bash', [path.join(ROOT, 'scripts', 'build-engine.sh'), 'second-up']);
-    const secondHost = up.stdout.trim().split('\n').pop()!;
-    assert.match(secondHost, /^unix:\/\//);
-    t.after(() =>
-      execFile('bash', [path.join(ROOT, 'scripts', 'build-engine.sh'), 'second-down'], {
-        allowFailure: true,
-      }),
-    );
+    const { host: secondHost } = await startSecondEngine(t);
     const cache = await startCacheServer();
     t.after(() => cache.close());
     const api = await startGitHubApi({

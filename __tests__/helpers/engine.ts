@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { execFile } from '../../src/io/exec.ts';
 
 export interface EngineInfo {
@@ -87,4 +88,18 @@ export function requireBuildKitImage(t: TestContext): string | undefined {
   if (process.env['CI'] === 'true') throw new Error(`end-to-end tests must run in CI: ${reason}`);
   t.skip(reason);
   return undefined;
+}
+
+/**
+ * A second, independent engine (`build-engine.sh second-up`), stopped when the test ends: another
+ * runner on this machine. `classic` gives it Docker's classic image store. Returns its DOCKER_HOST
+ * and exec options that point the docker CLI at it.
+ */
+export async function startSecondEngine(t: TestContext, mode?: 'classic') {
+  const script = path.join(import.meta.dirname, '..', '..', 'scripts', 'build-engine.sh');
+  const up = await execFile('bash', [script, 'second-up', ...(mode ? [mode] : [])]);
+  t.after(() => execFile('bash', [script, 'second-down'], { allowFailure: true }));
+  const host = up.stdout.trim().split('\n').pop()!;
+  if (!host.startsWith('unix://')) throw new Error(`second-up printed no socket: ${up.stdout}`);
+  return { host, onEngine: { env: { ...process.env, DOCKER_HOST: host } } };
 }

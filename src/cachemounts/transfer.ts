@@ -191,15 +191,7 @@ export async function injectMounts(
     );
     try {
       writeFileSync(df, injectDockerfile(mounts, opts.helperImage, channel));
-      await buildx(
-        opts.builder,
-        opts.platform,
-        df,
-        emptyContext(opts.workDir),
-        'type=cacheonly',
-        opts.runTag,
-        true,
-      );
+      await loopbackBuild(opts, df);
       if (names.every((n) => channel.completed.has(n))) return 'loopback';
       opts.onLoopbackFailure?.('the helper build did not fetch every archive');
     } catch (e) {
@@ -240,6 +232,12 @@ function emptyContext(workDir: string): string {
   return ctx;
 }
 
+/** A helper build on the host's network with nothing in its context: the content goes by loopback. */
+function loopbackBuild(opts: TransferTarget, dockerfile: string): Promise<void> {
+  const ctx = emptyContext(opts.workDir);
+  return buildx(opts.builder, opts.platform, dockerfile, ctx, 'type=cacheonly', opts.runTag, true);
+}
+
 /** Archives each cache mount to <outDir>/mount-<i>/{content.tar,files}, in one build. */
 export async function extractMounts(
   opts: TransferTarget & { items: ExtractItem[]; outDir: string },
@@ -253,15 +251,7 @@ export async function extractMounts(
     let whole = false;
     try {
       writeFileSync(df, extractDockerfile(opts.items, opts.helperImage, channel));
-      await buildx(
-        opts.builder,
-        opts.platform,
-        df,
-        emptyContext(opts.workDir),
-        'type=cacheonly',
-        opts.runTag,
-        true,
-      );
+      await loopbackBuild(opts, df);
       await channel.settled();
       // The stream's end is not proof of a whole archive: the archive's own end marker is.
       whole = names.every((n) => {
