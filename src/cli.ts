@@ -2,6 +2,7 @@
 // The same core as the action, for a laptop: `build-go-image build --platforms ... --tags ...` and
 // `build-go-image resolve-go-version`. Options carry the input names of action.yml.
 import { spawnSync } from 'node:child_process';
+import { dockerCommand } from './buildx/command.ts';
 import { installCancelHandlers } from './io/cancel.ts';
 import { consoleLogger } from './log.ts';
 import { getErrorMessage } from './errors.ts';
@@ -65,8 +66,10 @@ async function main(argv: string[]): Promise<number> {
     report: (signal) => {
       console.error(`\ncancelled (${signal}) during phase "${state?.phase ?? 'inputs'}"`);
       // No post step follows in a terminal: remove a builder this run created, as post would.
-      if (state?.createdBuilder)
-        spawnSync('docker', ['buildx', 'rm', '--force', state.createdBuilder], { stdio: 'ignore' });
+      if (state?.createdBuilder) {
+        const rm = dockerCommand(['buildx', 'rm', '--force', state.createdBuilder]);
+        spawnSync(rm.file, rm.args, { stdio: 'ignore' });
+      }
     },
     exitCode: 130,
   });

@@ -1,6 +1,7 @@
 // Runs the build, streaming its log; pushes are retried on transient registry errors only.
 import { readFileSync } from 'node:fs';
-import { execFile, ExecError } from '../io/exec.ts';
+import { ExecError } from '../io/exec.ts';
+import { docker } from './command.ts';
 
 const TRANSIENT =
   /(\b50[0234]\b|\b429\b|too many requests|connection reset|broken pipe|i\/o timeout|EOF\b|TLS handshake timeout)/i;
@@ -37,7 +38,7 @@ export async function runBuild(opts: {
       if (log.length > 4_000_000) log = log.slice(-2_000_000);
     };
     try {
-      await execFile('docker', opts.args, {
+      await docker(opts.args, {
         env: opts.env,
         onStdout: collect,
         onStderr: collect,

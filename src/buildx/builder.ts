@@ -2,6 +2,7 @@
 // the current one cannot build several platforms (the docker driver without containerd's store).
 import { InputError, getErrorMessage } from '../errors.ts';
 import { execFile } from '../io/exec.ts';
+import { docker } from './command.ts';
 
 export interface BuilderNode {
   name: string;
@@ -91,21 +92,15 @@ export async function checkEngine(env: NodeJS.ProcessEnv, timeoutMs = 60_000): P
 }
 
 export async function buildxAvailable(): Promise<boolean> {
-  const r = await execFile('docker', ['buildx', 'version'], { allowFailure: true }).catch(
-    () => undefined,
-  );
+  const r = await docker(['buildx', 'version'], { allowFailure: true }).catch(() => undefined);
   return r?.exitCode === 0;
 }
 
 export async function inspectBuilder(name?: string, timeoutMs = 180_000): Promise<BuilderInfo> {
-  const r = await execFile(
-    'docker',
-    ['buildx', 'inspect', ...(name ? [name] : []), '--bootstrap'],
-    {
-      allowFailure: true,
-      timeoutMs,
-    },
-  );
+  const r = await docker(['buildx', 'inspect', ...(name ? [name] : []), '--bootstrap'], {
+    allowFailure: true,
+    timeoutMs,
+  });
   if (r.exitCode !== 0 || r.timedOut) {
     const why = r.timedOut
       ? `no answer within ${Math.round(timeoutMs / 1000)} s`
@@ -138,8 +133,7 @@ export async function createContainerBuilder(
   name: string,
   driverOpts: string[] = [],
 ): Promise<void> {
-  const r = await execFile(
-    'docker',
+  const r = await docker(
     [
       ...['buildx', 'create', '--name', name, '--driver', 'docker-container'],
       ...driverOpts.flatMap((o) => ['--driver-opt', o]),
@@ -159,7 +153,7 @@ export async function createContainerBuilder(
 
 /** Removes a builder this action created; says why when it could not. */
 export async function removeBuilder(name: string): Promise<void> {
-  const r = await execFile('docker', ['buildx', 'rm', '--force', name], {
+  const r = await docker(['buildx', 'rm', '--force', name], {
     allowFailure: true,
     timeoutMs: 120_000,
   });

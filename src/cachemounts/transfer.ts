@@ -5,10 +5,10 @@
 import { copyFileSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { getErrorMessage } from '../errors.ts';
-import { execFile } from '../io/exec.ts';
 import { receiveFiles, serveFiles } from './direct.ts';
 import type { CacheMount } from './discover.ts';
 import { checkTar } from './tar-check.ts';
+import { docker } from '../buildx/command.ts';
 
 export function mountFlag(m: CacheMount, target: string): string {
   const opts = [`type=cache`, `id=${m.id}`, `target=${target}`, `sharing=${m.sharing}`];
@@ -153,7 +153,7 @@ async function buildx(
   );
   // A loopback attempt that stalls (a helper tool that never finishes) gives way to the context
   // path instead of holding the step.
-  await execFile('docker', args, {
+  await docker(args, {
     maxCapture: 256 * 1024,
     ...(hostNetwork ? { timeoutMs: LOOPBACK_TIMEOUT_MS } : {}),
   });

@@ -4,13 +4,13 @@
 import { getErrorMessage } from '../errors.ts';
 import type { Host } from '../host.ts';
 import type { Inputs } from '../inputs.ts';
-import { execFile } from '../io/exec.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { parseImageReference } from '../registry/reference.ts';
 import type { evaluateBudgets } from '../sizereport/budgets.ts';
 import { knownLayerSizes } from '../sizereport/measure.ts';
 import { measurePushedImage, readBaseline, reportSizes } from '../sizereport/step.ts';
 import { readParts } from './parts.ts';
+import { docker } from '../buildx/command.ts';
 
 export async function mergeStep(
   host: Host,
@@ -28,7 +28,7 @@ export async function mergeStep(
   const args = ['buildx', 'imagetools', 'create'];
   for (const t of inputs.tags) args.push('--tag', t);
   for (const a of inputs.annotations) args.push('--annotation', `index:${a}`);
-  const r = await execFile('docker', [...args, ...sources], {
+  const r = await docker([...args, ...sources], {
     allowFailure: true,
     timeoutMs: 600_000,
   });
