@@ -4,12 +4,22 @@
 // attempt fail; the context path then carries the content without losing anything.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { CacheMount } from '../../src/cachemounts/discover.ts';
-import { extractMount, injectMount } from '../../src/cachemounts/transfer.ts';
+import { extractMount, injectDockerfile, injectMount } from '../../src/cachemounts/transfer.ts';
 import { execFile } from '../../src/io/exec.ts';
 import { requireEngine, startSecondEngine } from '../helpers/engine.ts';
 
@@ -54,7 +64,7 @@ test(
       workDir: path.join(work, 'wd'),
       onLoopbackFailure: (w: string) => why.push(w),
     };
-    const round = async (n: number, helper: string, direct: boolean) => {
+    const round = async (n: number, helper: string, direct: boolean, stageMaxBytes?: number) => {
       const mount: CacheMount = {
         id: `bgi-xfer-${randomBytes(4).toString('hex')}`,
         target: '/cache',
@@ -68,7 +78,11 @@ test(
         tarFile,
         runTag: `in-${n}-${Date.now()}`,
         direct,
+        stageMaxBytes,
       });
+      const staged = readFileSync(path.join(common.workDir, 'inject-df', 'Dockerfile'), 'utf8')
+        .split('\n')
+        .some((l) => l.includes('--mount=type=tmpfs,target=/in'));
       const outDir = path.join(work, `out-${n}`);
       const out = await extractMount({
         ...common,
@@ -79,12 +93,20 @@ test(
         direct,
       });
       const got = await listing(path.join(outDir, 'content.tar'));
-      return { into, out, got };
+      return { into, out, got, staged };
     };
 
+    // Loopback, the archive staged in a tmpfs (the default for an archive this small), then piped.
     const loop = await round(1, helperImage, true);
-    assert.deepEqual([loop.into, loop.out], ['loopback', 'loopback'], why.join('\n'));
+    assert.deepEqual(
+      [loop.into, loop.out, loop.staged],
+      ['loopback', 'loopback', true],
+      why.join('\n'),
+    );
     assert.deepEqual(loop.got, want);
+    const piped = await round(4, helperImage, true, 0);
+    assert.deepEqual([piped.into, piped.out, piped.staged], ['loopback', 'loopback', false]);
+    assert.deepEqual(piped.got, want);
     const ctx = await round(2, helperImage, false);
     assert.deepEqual([ctx.into, ctx.out], ['context', 'context']);
     assert.deepEqual(ctx.got, want);
@@ -104,5 +126,58 @@ test(
     }
     assert.equal(why.length, 2, why.join('\n'));
     for (const w of why) assert.match(w, /network\.host is not allowed/);
+  },
+);
+
+test(
+  'a loopback inject that gets a short body fails, staged or piped, in the real helper',
+  { timeout: 5 * 60_000 },
+  async (t) => {
+    const engine = await requireEngine(t);
+    if (!engine) return;
+    const work = mkdtempSync(path.join(tmpdir(), 'bgi-short-'));
+    const src = path.join(work, 'src');
+    mkdirSync(src);
+    writeFileSync(path.join(src, 'entry'), randomBytes(64 * 1024));
+    await execFile('tar', ['-c', '-f', path.join(work, 'a.tar'), '-C', src, '.']);
+    const tar = readFileSync(path.join(work, 'a.tar'));
+    // Says the whole length, sends `sent` bytes of it, then drops the connection.
+    let sent = tar.length;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': tar.length });
+      res.write(tar.subarray(0, sent), () => {
+        if (sent < tar.length) res.destroy();
+        else res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => server.close(resolve)));
+    const peer = { host: '127.0.0.1', port: (server.address() as AddressInfo).port, token: 'ab' };
+    const mount: CacheMount = { id: 'x', target: '/x', sharing: 'locked', where: 'test' };
+    // The helper's own command, as the inject build runs it, in the helper image on host network.
+    const unpack = async (staged: boolean) => {
+      const df = injectDockerfile([mount], 'unused', peer, staged).trim().split('\n');
+      const command = df.at(-1)!.trim();
+      return execFile(
+        'docker',
+        [
+          ...['run', '--rm', '--network', 'host', '--tmpfs', '/in', '--tmpfs', '/c0'],
+          ...[`${engine.baseRegistry}/busybox:1.37.0`, 'sh', '-c', command],
+        ],
+        { allowFailure: true },
+      );
+    };
+    // Cut inside the file's data (tar notices too), and right before the end marker: tar sees a
+    // clean end there, so only wget's own check of the length stands between it and a partial cache.
+    const beforeEndMarker = 512 + 512 + 64 * 1024; // './' header, 'entry' header, its data
+    for (const staged of [true, false]) {
+      sent = tar.length;
+      assert.equal((await unpack(staged)).exitCode, 0, `whole body, staged=${staged}`);
+      for (const cut of [tar.length - 20_000, beforeEndMarker]) {
+        sent = cut;
+        const short = await unpack(staged);
+        assert.notEqual(short.exitCode, 0, `${cut} of ${tar.length} bytes, staged=${staged}`);
+      }
+    }
   },
 );

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { receiveFiles, serveFiles, TarEndFinder } from '../../src/cachemounts/direct.ts';
 import { checkTar } from '../../src/cachemounts/tar-check.ts';
-import { uploadCommand } from '../../src/cachemounts/transfer.ts';
+import { stagingLimit, uploadCommand } from '../../src/cachemounts/transfer.ts';
 
 const work = () => mkdtempSync(path.join(tmpdir(), 'bgi-direct-'));
 
@@ -193,3 +193,9 @@ for (const withExec of [true, false])
     assert.equal(check.files, 2);
     assert.equal(check.bytes, 700_001 + 16);
   });
+
+test('archives are staged in memory up to a quarter of the free memory, at most 2 GiB', () => {
+  assert.equal(stagingLimit(1024 ** 3), 256 * 1024 ** 2);
+  assert.equal(stagingLimit(64 * 1024 ** 3), 2 * 1024 ** 3);
+  assert.equal(stagingLimit(0), 0);
+});

@@ -101590,6 +101590,7 @@ async function receiveFiles(dir, names) {
 
 
 
+
 function mountFlag(m, target) {
     const opts = [`type=cache`, `id=${m.id}`, `target=${target}`, `sharing=${m.sharing}`];
     if (m.uid !== undefined)
@@ -101602,24 +101603,42 @@ function mountFlag(m, target) {
 }
 /**
  * Dockerfile that unpacks mount-<i>.tar into cache mount i, all in one build (no syntax line): from
- * the build context at /in, or, with a loopback peer, streamed from it by wget.
+ * the build context at /in, or, with a loopback peer, fetched from it by wget. `staged`: each
+ * archive is fetched whole into a tmpfs at /in, unpacked from there and deleted, one at a time;
+ * else wget pipes into tar. BusyBox tar reading a pipe costs about as much again as the unpack
+ * itself (measured for 190 MB: 0.63 s piped, 0.36 s fetched to tmpfs and unpacked).
  */
-function injectDockerfile(mounts, helperImage, peer) {
+function injectDockerfile(mounts, helperImage, peer, staged = false) {
     const flags = mounts.map((m, i) => `${mountFlag(m, `/c${i}`)} \\`);
+    const url = (i) => peer && `http://${peer.host}:${peer.port}/${peer.token}/mount-${i}.tar`;
     const unpack = mounts
-        .map((_, i) => peer
-        ? `wget -q -O - http://${peer.host}:${peer.port}/${peer.token}/mount-${i}.tar | tar -x --numeric-owner -C /c${i}`
-        : `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`)
+        .map((_, i) => !peer
+        ? `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`
+        : staged
+            ? `wget -q -O /in/mount-${i}.tar ${url(i)} && tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i} && rm -f /in/mount-${i}.tar`
+            : `wget -q -O - ${url(i)} | tar -x --numeric-owner -C /c${i}`)
         .join(' && ');
+    const input = !peer
+        ? ['    --mount=type=bind,source=.,target=/in \\']
+        : staged
+            ? ['    --mount=type=tmpfs,target=/in \\']
+            : [];
     return [
         `FROM ${helperImage}`,
         'ARG BGI_RUN',
         peer ? 'RUN --network=host \\' : 'RUN \\',
         ...flags.map((f) => `    ${f}`),
-        ...(peer ? [] : ['    --mount=type=bind,source=.,target=/in \\']),
+        ...input,
         `    ${peer ? 'set -o pipefail && ' : ''}echo "restore $BGI_RUN" && ${unpack}`,
         '',
     ].join('\n');
+}
+/**
+ * Archives up to this size are staged in a tmpfs on the loopback path (the largest one is in memory
+ * at a time): a quarter of the memory free now, at most 2 GiB.
+ */
+function stagingLimit(freeBytes = external_node_os_namespaceObject.freemem()) {
+    return Math.min(2 * 1024 ** 3, Math.floor(freeBytes / 4));
 }
 /**
  * Dockerfile that archives cache mount i to /out/mount-<i>/content.tar (with its file count), all in
@@ -101703,7 +101722,9 @@ async function injectMounts(opts) {
         const names = opts.items.map((_, i) => `mount-${i}.tar`);
         const channel = await serveFiles(Object.fromEntries(opts.items.map((it, i) => [names[i], it.tarFile])));
         try {
-            (0,external_node_fs_namespaceObject.writeFileSync)(df, injectDockerfile(mounts, opts.helperImage, channel));
+            const stageMax = opts.stageMaxBytes ?? stagingLimit();
+            const staged = opts.items.every((it) => (0,external_node_fs_namespaceObject.statSync)(it.tarFile).size <= stageMax);
+            (0,external_node_fs_namespaceObject.writeFileSync)(df, injectDockerfile(mounts, opts.helperImage, channel, staged));
             await loopbackBuild(opts, df);
             if (names.every((n) => channel.completed.has(n)))
                 return 'loopback';

@@ -2,7 +2,16 @@
 // helper build each way: one file through the build context is far cheaper than thousands
 // (measured: cp -R of a context ~4x plain tar), and a build costs ~0.4 s before it does anything.
 // The mount options repeat the user's exactly, or BuildKit would address a different cache.
-import { copyFileSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { getErrorMessage } from '../errors.ts';
 import { receiveFiles, serveFiles } from './direct.ts';
@@ -27,30 +36,51 @@ export interface LoopbackPeer {
 
 /**
  * Dockerfile that unpacks mount-<i>.tar into cache mount i, all in one build (no syntax line): from
- * the build context at /in, or, with a loopback peer, streamed from it by wget.
+ * the build context at /in, or, with a loopback peer, fetched from it by wget. `staged`: each
+ * archive is fetched whole into a tmpfs at /in, unpacked from there and deleted, one at a time;
+ * else wget pipes into tar. BusyBox tar reading a pipe costs about as much again as the unpack
+ * itself (measured for 190 MB: 0.63 s piped, 0.36 s fetched to tmpfs and unpacked).
  */
 export function injectDockerfile(
   mounts: CacheMount[],
   helperImage: string,
   peer?: LoopbackPeer,
+  staged = false,
 ): string {
   const flags = mounts.map((m, i) => `${mountFlag(m, `/c${i}`)} \\`);
+  const url = (i: number) =>
+    peer && `http://${peer.host}:${peer.port}/${peer.token}/mount-${i}.tar`;
   const unpack = mounts
     .map((_, i) =>
-      peer
-        ? `wget -q -O - http://${peer.host}:${peer.port}/${peer.token}/mount-${i}.tar | tar -x --numeric-owner -C /c${i}`
-        : `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`,
+      !peer
+        ? `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`
+        : staged
+          ? `wget -q -O /in/mount-${i}.tar ${url(i)} && tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i} && rm -f /in/mount-${i}.tar`
+          : `wget -q -O - ${url(i)} | tar -x --numeric-owner -C /c${i}`,
     )
     .join(' && ');
+  const input = !peer
+    ? ['    --mount=type=bind,source=.,target=/in \\']
+    : staged
+      ? ['    --mount=type=tmpfs,target=/in \\']
+      : [];
   return [
     `FROM ${helperImage}`,
     'ARG BGI_RUN',
     peer ? 'RUN --network=host \\' : 'RUN \\',
     ...flags.map((f) => `    ${f}`),
-    ...(peer ? [] : ['    --mount=type=bind,source=.,target=/in \\']),
+    ...input,
     `    ${peer ? 'set -o pipefail && ' : ''}echo "restore $BGI_RUN" && ${unpack}`,
     '',
   ].join('\n');
+}
+
+/**
+ * Archives up to this size are staged in a tmpfs on the loopback path (the largest one is in memory
+ * at a time): a quarter of the memory free now, at most 2 GiB.
+ */
+export function stagingLimit(freeBytes = os.freemem()): number {
+  return Math.min(2 * 1024 ** 3, Math.floor(freeBytes / 4));
 }
 
 export interface ExtractItem {
@@ -172,6 +202,8 @@ interface TransferTarget {
   direct?: boolean;
   /** Told why the loopback path was given up for the context path. */
   onLoopbackFailure?: (why: string) => void;
+  /** Loopback inject: the largest archive staged in a tmpfs (default stagingLimit()). */
+  stageMaxBytes?: number;
 }
 
 export type TransferPath = 'loopback' | 'context';
@@ -190,7 +222,9 @@ export async function injectMounts(
       Object.fromEntries(opts.items.map((it, i) => [names[i]!, it.tarFile])),
     );
     try {
-      writeFileSync(df, injectDockerfile(mounts, opts.helperImage, channel));
+      const stageMax = opts.stageMaxBytes ?? stagingLimit();
+      const staged = opts.items.every((it) => statSync(it.tarFile).size <= stageMax);
+      writeFileSync(df, injectDockerfile(mounts, opts.helperImage, channel, staged));
       await loopbackBuild(opts, df);
       if (names.every((n) => channel.completed.has(n))) return 'loopback';
       opts.onLoopbackFailure?.('the helper build did not fetch every archive');
