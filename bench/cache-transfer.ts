@@ -2,8 +2,9 @@
 // the same directory costs, measured side by side in one run (these machines are noisy: read the
 // ratios). Needs the build engine (bash scripts/build-engine.sh up). Run: npm run bench:cache
 //
-//   1. inject  (one tar through the build context, unpacked into the cache mount) vs tar + zstd
-//   2. extract (the cache mount archived and exported as one tar)                   vs tar + zstd
+//   0. the host's own tar -x of the archive: the floor under any inject
+//   1. inject  (loopback, and one tar through the build context, unpacked into the mount) vs tar + zstd
+//   2. extract (loopback, and the mount archived and exported by the build)               vs tar + zstd
 //   3. warm rebuild after a one-line change: builder wiped + state restored vs builder never wiped
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
