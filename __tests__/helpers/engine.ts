@@ -3,8 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { execFile } from '../../src/io/exec.ts';
+import { ROOT } from './run-action.ts';
 
 export interface EngineInfo {
   registry: string;
@@ -96,7 +96,7 @@ export function requireBuildKitImage(t: TestContext): string | undefined {
  * and exec options that point the docker CLI at it.
  */
 export async function startSecondEngine(t: TestContext, mode?: 'classic') {
-  const script = path.join(import.meta.dirname, '..', '..', 'scripts', 'build-engine.sh');
+  const script = `${ROOT}/scripts/build-engine.sh`;
   const up = await execFile('bash', [script, 'second-up', ...(mode ? [mode] : [])]);
   t.after(() => execFile('bash', [script, 'second-down'], { allowFailure: true }));
   const host = up.stdout.trim().split('\n').pop()!;

@@ -101609,27 +101609,25 @@ function mountFlag(m, target) {
  * itself (measured for 190 MB: 0.63 s piped, 0.36 s fetched to tmpfs and unpacked).
  */
 function injectDockerfile(mounts, helperImage, peer, staged = false) {
-    const flags = mounts.map((m, i) => `${mountFlag(m, `/c${i}`)} \\`);
-    const url = (i) => peer && `http://${peer.host}:${peer.port}/${peer.token}/mount-${i}.tar`;
-    const unpack = mounts
-        .map((_, i) => !peer
-        ? `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`
+    const file = (i) => `/in/mount-${i}.tar`;
+    const untar = (i, from) => `tar -x --numeric-owner${from ? ` -f ${from}` : ''} -C /c${i}`;
+    const url = (i) => `http://${peer?.host}:${peer?.port}/${peer?.token}/mount-${i}.tar`;
+    // Where the archives come from: the mount that brings them to /in, and each one's unpack.
+    const source = !peer
+        ? { input: '--mount=type=bind,source=.,target=/in', unpack: (i) => untar(i, file(i)) }
         : staged
-            ? `wget -q -O /in/mount-${i}.tar ${url(i)} && tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i} && rm -f /in/mount-${i}.tar`
-            : `wget -q -O - ${url(i)} | tar -x --numeric-owner -C /c${i}`)
-        .join(' && ');
-    const input = !peer
-        ? ['    --mount=type=bind,source=.,target=/in \\']
-        : staged
-            ? ['    --mount=type=tmpfs,target=/in \\']
-            : [];
+            ? {
+                input: '--mount=type=tmpfs,target=/in',
+                unpack: (i) => `wget -q -O ${file(i)} ${url(i)} && ${untar(i, file(i))} && rm -f ${file(i)}`,
+            }
+            : { unpack: (i) => `wget -q -O - ${url(i)} | ${untar(i)}` };
     return [
         `FROM ${helperImage}`,
         'ARG BGI_RUN',
         peer ? 'RUN --network=host \\' : 'RUN \\',
-        ...flags.map((f) => `    ${f}`),
-        ...input,
-        `    ${peer ? 'set -o pipefail && ' : ''}echo "restore $BGI_RUN" && ${unpack}`,
+        ...mounts.map((m, i) => `    ${mountFlag(m, `/c${i}`)} \\`),
+        ...(source.input ? [`    ${source.input} \\`] : []),
+        `    ${peer ? 'set -o pipefail && ' : ''}echo "restore $BGI_RUN" && ${mounts.map((_, i) => source.unpack(i)).join(' && ')}`,
         '',
     ].join('\n');
 }

@@ -13,11 +13,11 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { docker } from '../buildx/command.ts';
 import { getErrorMessage } from '../errors.ts';
 import { receiveFiles, serveFiles } from './direct.ts';
 import type { CacheMount } from './discover.ts';
 import { checkTar } from './tar-check.ts';
-import { docker } from '../buildx/command.ts';
 
 export function mountFlag(m: CacheMount, target: string): string {
   const opts = [`type=cache`, `id=${m.id}`, `target=${target}`, `sharing=${m.sharing}`];
@@ -47,30 +47,27 @@ export function injectDockerfile(
   peer?: LoopbackPeer,
   staged = false,
 ): string {
-  const flags = mounts.map((m, i) => `${mountFlag(m, `/c${i}`)} \\`);
-  const url = (i: number) =>
-    peer && `http://${peer.host}:${peer.port}/${peer.token}/mount-${i}.tar`;
-  const unpack = mounts
-    .map((_, i) =>
-      !peer
-        ? `tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i}`
-        : staged
-          ? `wget -q -O /in/mount-${i}.tar ${url(i)} && tar -x --numeric-owner -f /in/mount-${i}.tar -C /c${i} && rm -f /in/mount-${i}.tar`
-          : `wget -q -O - ${url(i)} | tar -x --numeric-owner -C /c${i}`,
-    )
-    .join(' && ');
-  const input = !peer
-    ? ['    --mount=type=bind,source=.,target=/in \\']
+  const file = (i: number) => `/in/mount-${i}.tar`;
+  const untar = (i: number, from?: string) =>
+    `tar -x --numeric-owner${from ? ` -f ${from}` : ''} -C /c${i}`;
+  const url = (i: number) => `http://${peer?.host}:${peer?.port}/${peer?.token}/mount-${i}.tar`;
+  // Where the archives come from: the mount that brings them to /in, and each one's unpack.
+  const source: { input?: string; unpack: (i: number) => string } = !peer
+    ? { input: '--mount=type=bind,source=.,target=/in', unpack: (i) => untar(i, file(i)) }
     : staged
-      ? ['    --mount=type=tmpfs,target=/in \\']
-      : [];
+      ? {
+          input: '--mount=type=tmpfs,target=/in',
+          unpack: (i) =>
+            `wget -q -O ${file(i)} ${url(i)} && ${untar(i, file(i))} && rm -f ${file(i)}`,
+        }
+      : { unpack: (i) => `wget -q -O - ${url(i)} | ${untar(i)}` };
   return [
     `FROM ${helperImage}`,
     'ARG BGI_RUN',
     peer ? 'RUN --network=host \\' : 'RUN \\',
-    ...flags.map((f) => `    ${f}`),
-    ...input,
-    `    ${peer ? 'set -o pipefail && ' : ''}echo "restore $BGI_RUN" && ${unpack}`,
+    ...mounts.map((m, i) => `    ${mountFlag(m, `/c${i}`)} \\`),
+    ...(source.input ? [`    ${source.input} \\`] : []),
+    `    ${peer ? 'set -o pipefail && ' : ''}echo "restore $BGI_RUN" && ${mounts.map((_, i) => source.unpack(i)).join(' && ')}`,
     '',
   ].join('\n');
 }

@@ -1,6 +1,7 @@
 // Merge mode: the per-platform jobs pushed by digest; this joins their digests into one
 // multi-platform index under the final tags, then measures it and posts one report for all
 // platforms. Nothing is built here.
+import { docker } from '../buildx/command.ts';
 import { getErrorMessage } from '../errors.ts';
 import type { Host } from '../host.ts';
 import type { Inputs } from '../inputs.ts';
@@ -10,7 +11,6 @@ import type { evaluateBudgets } from '../sizereport/budgets.ts';
 import { knownLayerSizes } from '../sizereport/measure.ts';
 import { measurePushedImage, readBaseline, reportSizes } from '../sizereport/step.ts';
 import { readParts } from './parts.ts';
-import { docker } from '../buildx/command.ts';
 
 export async function mergeStep(
   host: Host,
