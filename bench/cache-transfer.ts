@@ -6,7 +6,15 @@
 //   1. inject  (loopback, and one tar through the build context, unpacked into the mount) vs tar + zstd
 //   2. extract (loopback, and the mount archived and exported by the build)               vs tar + zstd
 //   3. warm rebuild after a one-line change: builder wiped + state restored vs builder never wiped
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -213,7 +221,12 @@ async function injectSaved(out: string, r: number): Promise<void> {
   const items = [gocache, gomod]
     .map((m, i) => ({ mount: m, dir: path.join(out, `mount-${i}`) }))
     .filter((it) => Number(readFileSync(path.join(it.dir, 'files'), 'utf8').trim()) > 0)
-    .map((it) => ({ mount: it.mount, tarFile: path.join(it.dir, 'content.tar') }));
+    .map((it) => {
+      // A link of its own for each use: the inject deletes what it is handed, as after a restore.
+      const use = path.join(it.dir, `use-${Date.now()}.tar`);
+      linkSync(path.join(it.dir, 'content.tar'), use);
+      return { mount: it.mount, tarFile: use };
+    });
   await injectMounts({
     platform: 'linux/amd64',
     helperImage,
@@ -221,6 +234,8 @@ async function injectSaved(out: string, r: number): Promise<void> {
     workDir: out,
     runTag: `i-${r}-${Date.now()}`,
     direct: true,
+    // As after a restore: the archives are deleted once unpacked.
+    consumeArchives: true,
   });
 }
 const kept: number[] = [];

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  copyFileSync,
+  realpathSync,
   chownSync,
   mkdirSync,
   mkdtempSync,
@@ -19,7 +21,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { CacheMount } from '../../src/cachemounts/discover.ts';
-import { extractMount, injectDockerfile, injectMount } from '../../src/cachemounts/transfer.ts';
+import {
+  extractMount,
+  injectMount,
+  injectScript,
+  type HelperRoot,
+} from '../../src/cachemounts/transfer.ts';
 import { execFile } from '../../src/io/exec.ts';
 import { requireEngine, startSecondEngine } from '../helpers/engine.ts';
 
@@ -59,10 +66,12 @@ test(
 
     const helperImage = `${engine.baseRegistry}/busybox:1.37.0`;
     const why: string[] = [];
+    const roots: string[] = [];
     const common = {
       platform: 'linux/amd64',
       workDir: path.join(work, 'wd'),
       onLoopbackFailure: (w: string) => why.push(w),
+      onHelperRoot: (root: string) => roots.push(root),
     };
     const round = async (n: number, helper: string, direct: boolean, stageMaxBytes?: number) => {
       const mount: CacheMount = {
@@ -80,9 +89,8 @@ test(
         direct,
         stageMaxBytes,
       });
-      const staged = readFileSync(path.join(common.workDir, 'inject-df', 'Dockerfile'), 'utf8')
-        .split('\n')
-        .some((l) => l.includes('--mount=type=tmpfs,target=/in'));
+      const injectDf = readFileSync(path.join(common.workDir, 'inject-df', 'Dockerfile'), 'utf8');
+      const staged = injectDf.split('\n').some((l) => l.includes('--mount=type=tmpfs,target=/in'));
       const outDir = path.join(work, `out-${n}`);
       const out = await extractMount({
         ...common,
@@ -93,6 +101,12 @@ test(
         direct,
       });
       const got = await listing(path.join(outDir, 'content.tar'));
+      // busybox is statically linked: both helper builds run it from an empty root.
+      const extractDf = readFileSync(path.join(common.workDir, 'extract-df', 'Dockerfile'), 'utf8');
+      assert.deepEqual(
+        [injectDf, extractDf].map((df) => df.split('\n')[0]),
+        ['FROM scratch', 'FROM scratch AS dump'],
+      );
       return { into, out, got, staged };
     };
 
@@ -124,8 +138,104 @@ test(
       if (before === undefined) delete process.env['DOCKER_HOST'];
       else process.env['DOCKER_HOST'] = before;
     }
+    assert.deepEqual(roots, [], 'busybox needed its own root');
     assert.equal(why.length, 2, why.join('\n'));
     for (const w of why) assert.match(w, /network\.host is not allowed/);
+  },
+);
+
+/**
+ * Builds and pushes a helper whose /bin/sh is the host's dynamically linked dash and whose other
+ * tools are busybox applets. (Not busybox's own image with /bin/sh replaced: its applets are
+ * hard links of one file, and replacing one replaces them all.)
+ */
+async function dynamicShellHelper(baseRegistry: string, work: string): Promise<string> {
+  const root = path.join(work, 'dynamic-helper', 'root');
+  const dash = realpathSync('/bin/dash');
+  // The loader and libraries dash needs, at the paths it looks for them ("x => /path" or "/path").
+  const libs = [...(await execFile('ldd', [dash])).stdout.matchAll(/(\/\S+) \(0x/g)].map(
+    (m) => m[1]!,
+  );
+  assert.ok(
+    libs.some((l) => l.includes('ld-linux')),
+    `no loader in ldd ${dash}`,
+  );
+  for (const lib of libs) {
+    mkdirSync(path.join(root, path.dirname(lib)), { recursive: true });
+    copyFileSync(lib, path.join(root, lib));
+  }
+  mkdirSync(path.join(root, 'bin'), { recursive: true });
+  mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
+  copyFileSync(dash, path.join(root, 'bin', 'sh'));
+  const applets = 'awk cat find grep mkdir nc rm sort stat tar wc wget xargs'.split(' ');
+  for (const a of applets) symlinkSync('busybox', path.join(root, 'bin', a));
+  writeFileSync(
+    path.join(root, '..', 'Dockerfile'),
+    [
+      `FROM ${baseRegistry}/busybox:1.37.0 AS busybox`,
+      'FROM scratch',
+      'COPY --from=busybox /bin/busybox /bin/busybox',
+      'COPY root/ /',
+      '',
+    ].join('\n'),
+  );
+  const ref = `${baseRegistry.split('/')[0]}/bgi-test/dynamic-sh:${Date.now()}`;
+  await execFile('docker', [
+    ...['buildx', 'build', '--platform', 'linux/amd64'],
+    ...['--tag', ref, '--push', path.join(root, '..')],
+  ]);
+  return ref;
+}
+
+test(
+  'a helper that cannot run from an empty root runs as its own root; the next transfer starts there',
+  { timeout: 10 * 60_000 },
+  async (t) => {
+    const engine = await requireEngine(t);
+    if (!engine) return;
+    const work = mkdtempSync(path.join(tmpdir(), 'bgi-root-'));
+    const src = path.join(work, 'src');
+    mkdirSync(path.join(src, 'ab'), { recursive: true });
+    writeFileSync(path.join(src, 'ab', 'entry-d'), randomBytes(200_000));
+    chownSync(path.join(src, 'ab', 'entry-d'), 1234, 5678);
+    const tarFile = path.join(work, 'in.tar');
+    await execFile('tar', ['-c', '--numeric-owner', '-f', tarFile, '-C', src, '.']);
+    // busybox with the host's dash as /bin/sh: a dynamically linked shell, which cannot start
+    // without the loader and libc of its own root.
+    const helperImage = await dynamicShellHelper(engine.baseRegistry, work);
+    const roots: { root: HelperRoot; why: string }[] = [];
+    const common = {
+      platform: 'linux/amd64',
+      workDir: path.join(work, 'wd'),
+      helperImage,
+      direct: true,
+      onHelperRoot: (root: HelperRoot, why: string) => roots.push({ root, why }),
+    };
+    const mount: CacheMount = {
+      id: `bgi-root-${Date.now()}`,
+      target: '/c',
+      sharing: 'locked',
+      where: 'test',
+    };
+    await injectMount({ ...common, mount, tarFile, runTag: `in-${Date.now()}` });
+    assert.equal(roots.length, 1, JSON.stringify(roots));
+    assert.equal(roots[0]!.root, 'image');
+    assert.match(roots[0]!.why, /\/h\/bin\/sh/, 'the note names what did not start');
+    const injectDf = readFileSync(path.join(common.workDir, 'inject-df', 'Dockerfile'), 'utf8');
+    assert.equal(injectDf.split('\n')[0], `FROM ${helperImage}`);
+
+    // The save starts from the root the restore found (CacheRestoreState.helperRoot): no second
+    // failed attempt, no second note, and the content comes back whole.
+    const outDir = path.join(work, 'out');
+    await extractMount({
+      ...common,
+      mount,
+      outDir,
+      runTag: `out-${Date.now()}`,
+      helperRoot: 'image',
+    });
+    assert.equal(roots.length, 1, JSON.stringify(roots));
+    assert.deepEqual(await listing(path.join(outDir, 'content.tar')), await listing(tarFile));
   },
 );
 
@@ -153,11 +263,9 @@ test(
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.after(() => new Promise((resolve) => server.close(resolve)));
     const peer = { host: '127.0.0.1', port: (server.address() as AddressInfo).port, token: 'ab' };
-    const mount: CacheMount = { id: 'x', target: '/x', sharing: 'locked', where: 'test' };
     // The helper's own command, as the inject build runs it, in the helper image on host network.
     const unpack = async (staged: boolean) => {
-      const df = injectDockerfile([mount], 'unused', peer, staged).trim().split('\n');
-      const command = df.at(-1)!.trim();
+      const command = injectScript(1, { peer, staged });
       return execFile(
         'docker',
         [

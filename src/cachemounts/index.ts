@@ -20,7 +20,7 @@ import type { Logger } from '../log.ts';
 import type { CacheMount } from './discover.ts';
 import { cacheKeys, type KeyParts } from './keys.ts';
 import { checkTar } from './tar-check.ts';
-import { extractMounts, injectMounts } from './transfer.ts';
+import { extractMounts, injectMounts, type HelperRoot } from './transfer.ts';
 import type { NodeGroup } from '../buildx/nodes.ts';
 
 export interface MountState {
@@ -47,6 +47,8 @@ export interface CacheRestoreState {
   /** The builder's BuildKit runs on this machine with its network: try the loopback path. */
   direct?: boolean;
   helperImage: string;
+  /** What the helper ran on in the restore, for the save to start from (transfer.ts). */
+  helperRoot?: HelperRoot;
   workDir: string;
   mounts: MountState[];
 }
@@ -197,7 +199,11 @@ async function restoreEach(
       ms.seconds = (Date.now() - started) / 1000;
     }
   }
-  for (const batch of byNode(ready, (r) => r.ms)) await injectBatch(batch, opts);
+  for (const batch of byNode(ready, (r) => r.ms)) await injectBatch(batch, state, opts);
+}
+
+function helperRootNote(image: string, why: string): string {
+  return `cache mounts: the helper image ${image} does not run from an empty root (${why}); it runs as its own root, which makes each transfer wait for the disk (a statically linked helper such as busybox does not)`;
 }
 
 /** Groups items by the builder node their state lives on, in first-seen order. */
@@ -214,6 +220,7 @@ function byNode<T>(items: T[], stateOf: (item: T) => MountState): T[][] {
 /** Puts the archives of one node's mounts into that node in one helper build. */
 async function injectBatch(
   ready: { ms: MountState; tarFile: string; files: number }[],
+  state: CacheRestoreState,
   opts: TransferOptions,
 ): Promise<void> {
   const started = Date.now();
@@ -225,11 +232,17 @@ async function injectBatch(
         opts.log.info(
           `cache mounts: loopback transfer not usable (${why}); using the build context`,
         ),
+      helperRoot: state.helperRoot,
+      onHelperRoot: (root, why) => {
+        state.helperRoot = root;
+        opts.log.info(helperRootNote(opts.helperImage, why));
+      },
       platform: ready[0]!.ms.helperPlatform,
       helperImage: opts.helperImage,
       workDir: opts.workDir,
       runTag: `${ready.map((r) => r.ms.key).join('+')}-${Date.now()}`,
       items: ready.map((r) => ({ mount: r.ms.mount, tarFile: r.tarFile })),
+      consumeArchives: true,
     });
     opts.log.info(
       `cache mounts put into the builder through the ${how === 'loopback' ? 'loopback channel' : 'build context'} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -316,6 +329,11 @@ async function saveEach(
           opts.log.info(
             `cache mounts: loopback transfer not usable (${why}); using the build export`,
           ),
+        helperRoot: state.helperRoot,
+        onHelperRoot: (root, why) => {
+          state.helperRoot = root;
+          opts.log.info(helperRootNote(state.helperImage, why));
+        },
         platform: batch[0]!.ms.helperPlatform,
         helperImage: state.helperImage,
         workDir: state.workDir,

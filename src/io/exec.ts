@@ -125,3 +125,18 @@ export function execFile(
     else child.stdin.end();
   });
 }
+
+/**
+ * Starts `file` with `args` (no shell) and leaves it running on its own: not waited for, not
+ * stopped on cancel, and a program that cannot start is ignored. For work that may outlive the
+ * step and whose loss costs only time.
+ */
+export function startDetached(file: string, args: readonly string[] = []): void {
+  try {
+    const child = spawn(file, args, { detached: true, stdio: 'ignore' });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // Not startable: the caller only loses what it would have overlapped.
+  }
+}
