@@ -44107,6 +44107,28 @@ async function inspectBuilder(name, timeoutMs = 180_000) {
     }
     return parseBuilderInspect(r.stdout);
 }
+/**
+ * Whether helper builds on this builder run with this machine's network, so that the loopback
+ * channel of cachemounts/direct.ts reaches them: the docker driver of a local engine (a unix
+ * socket), or a docker-container builder whose BuildKit containers on that engine share the host's
+ * network (`network=host`, for which buildx also allows the network.host entitlement). A builder
+ * on its own bridge network is not reached this way: its 127.0.0.1 is not this machine's.
+ */
+async function sharesHostNetwork(info, dockerHost) {
+    if (dockerHost && !dockerHost.startsWith('unix://'))
+        return false;
+    if (info.driver === 'docker')
+        return true;
+    if (info.driver !== 'docker-container' || info.nodes.length === 0)
+        return false;
+    for (const node of info.nodes) {
+        // buildx names each node's container so; one on another engine is not found here.
+        const r = await execFile('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}}', `buildx_buildkit_${node.name}`], { allowFailure: true }).catch(() => undefined);
+        if (r?.exitCode !== 0 || r.stdout.trim() !== 'host')
+            return false;
+    }
+    return true;
+}
 /** The docker driver can build multi-platform images only with the containerd image store. */
 async function dockerUsesContainerdStore() {
     const r = await execFile('docker', ['info', '--format', '{{json .DriverStatus}}'], {
@@ -108906,6 +108928,8 @@ async function runMain(host) {
     // Cache mounts.
     let cacheState;
     if (mounts.length > 0) {
+        // Whether the helper builds can use the loopback channel (the faster path, builder.ts).
+        const direct = await sharesHostNetwork(info, env['DOCKER_HOST']);
         cacheState = await log.group('Restore cache mounts', () => restoreCacheMounts(mounts, {
             goVersion,
             goSumHash: goSumHash(inputs.context),
@@ -108916,10 +108940,7 @@ async function runMain(host) {
         }, {
             builder,
             groups,
-            // The docker driver's BuildKit is the local engine's and runs helpers with this host's
-            // network when the engine is on this machine (a unix socket).
-            direct: info.driver === 'docker' &&
-                (!env['DOCKER_HOST'] || env['DOCKER_HOST'].startsWith('unix://')),
+            direct,
             helperImage: inputs.cacheHelperImage,
             workDir,
             log,

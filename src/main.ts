@@ -13,6 +13,7 @@ import {
   createContainerBuilder,
   dockerUsesContainerdStore,
   inspectBuilder,
+  sharesHostNetwork,
 } from './buildx/builder.ts';
 import { runBuild } from './buildx/build.ts';
 import { binfmtRegistered, installBinfmt, nodeArch, platformRuns } from './buildx/qemu.ts';
@@ -210,6 +211,8 @@ export async function runMain(host: Host): Promise<void> {
   // Cache mounts.
   let cacheState: CacheRestoreState | undefined;
   if (mounts.length > 0) {
+    // Whether the helper builds can use the loopback channel (the faster path, builder.ts).
+    const direct = await sharesHostNetwork(info, env['DOCKER_HOST']);
     cacheState = await log.group('Restore cache mounts', () =>
       restoreCacheMounts(
         mounts,
@@ -224,11 +227,7 @@ export async function runMain(host: Host): Promise<void> {
         {
           builder,
           groups,
-          // The docker driver's BuildKit is the local engine's and runs helpers with this host's
-          // network when the engine is on this machine (a unix socket).
-          direct:
-            info.driver === 'docker' &&
-            (!env['DOCKER_HOST'] || env['DOCKER_HOST'].startsWith('unix://')),
+          direct,
           helperImage: inputs.cacheHelperImage,
           workDir,
           log,

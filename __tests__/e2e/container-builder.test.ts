@@ -82,6 +82,16 @@ test(
         `cache mount /root/\\.cache/go-build: restored \\d+ files \\([^)]*\\) from ${saved}`,
       ),
     );
+    // The builder's BuildKit shares the host's network (network=host): the state moves through
+    // the loopback channel, not the build context and export.
+    assert.match(
+      second.main.stdout,
+      /cache mounts put into the builder through the loopback channel/,
+    );
+    assert.match(
+      `${first.post?.stdout}\n${second.post?.stdout}`,
+      /taken out of the builder through the loopback channel[^]*taken out of the builder through the loopback channel/,
+    );
     const compiled = compiledPackages(second.main.stdout);
     assert.ok(compiled.has('example.com/go-service/internal/store'), [...compiled].join(', '));
     assert.ok(

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseBuilderInspect, type BuilderNode } from '../../src/buildx/builder.ts';
+import {
+  parseBuilderInspect,
+  sharesHostNetwork,
+  type BuilderNode,
+} from '../../src/buildx/builder.ts';
 import { nodeGroups, normalizePlatform, resolveNodes } from '../../src/buildx/nodes.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'buildx');
@@ -81,4 +85,29 @@ test('platform forms buildx treats as one', () => {
   assert.equal(normalizePlatform('linux/arm/v7'), 'linux/arm/v7');
   const nodes = [node('a', 'linux/amd64*'), node('b', 'linux/arm64/v8*')];
   assert.deepEqual(resolveNodes(nodes, ['linux/arm64']), [1]);
+});
+
+test('the loopback channel is for builders on this machine that share its network', async () => {
+  const docker = {
+    name: 'default',
+    driver: 'docker',
+    platforms: [],
+    nativePlatform: '',
+    nodes: [],
+  };
+  assert.equal(await sharesHostNetwork(docker, undefined), true);
+  assert.equal(await sharesHostNetwork(docker, 'unix:///run/other.sock'), true);
+  // An engine reached over the network runs its builds on another machine's network.
+  assert.equal(await sharesHostNetwork(docker, 'tcp://10.0.0.5:2376'), false);
+  assert.equal(await sharesHostNetwork(docker, 'ssh://builder@ci'), false);
+  // Remote and kubernetes builders never; a docker-container builder with no node container
+  // here (this one does not exist) is not assumed to share it.
+  const remote = { ...docker, driver: 'remote', nodes: twoNodes().nodes };
+  assert.equal(await sharesHostNetwork(remote, undefined), false);
+  const container = {
+    ...docker,
+    driver: 'docker-container',
+    nodes: [node(`bgi-no-such-builder-${process.pid}`, 'linux/amd64*')],
+  };
+  assert.equal(await sharesHostNetwork(container, undefined), false);
 });

@@ -117,6 +117,32 @@ export async function inspectBuilder(name?: string, timeoutMs = 180_000): Promis
   return parseBuilderInspect(r.stdout);
 }
 
+/**
+ * Whether helper builds on this builder run with this machine's network, so that the loopback
+ * channel of cachemounts/direct.ts reaches them: the docker driver of a local engine (a unix
+ * socket), or a docker-container builder whose BuildKit containers on that engine share the host's
+ * network (`network=host`, for which buildx also allows the network.host entitlement). A builder
+ * on its own bridge network is not reached this way: its 127.0.0.1 is not this machine's.
+ */
+export async function sharesHostNetwork(
+  info: BuilderInfo,
+  dockerHost: string | undefined,
+): Promise<boolean> {
+  if (dockerHost && !dockerHost.startsWith('unix://')) return false;
+  if (info.driver === 'docker') return true;
+  if (info.driver !== 'docker-container' || info.nodes.length === 0) return false;
+  for (const node of info.nodes) {
+    // buildx names each node's container so; one on another engine is not found here.
+    const r = await execFile(
+      'docker',
+      ['inspect', '--format', '{{.HostConfig.NetworkMode}}', `buildx_buildkit_${node.name}`],
+      { allowFailure: true },
+    ).catch(() => undefined);
+    if (r?.exitCode !== 0 || r.stdout.trim() !== 'host') return false;
+  }
+  return true;
+}
+
 /** The docker driver can build multi-platform images only with the containerd image store. */
 export async function dockerUsesContainerdStore(): Promise<boolean> {
   const r = await execFile('docker', ['info', '--format', '{{json .DriverStatus}}'], {
