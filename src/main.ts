@@ -274,6 +274,10 @@ export async function runMain(host: Host): Promise<void> {
       env: buildEnv,
       metadataFile,
       onOutput: (c) => host.buildOutput(c),
+      onRetry: (next, attempts, why) =>
+        log.warning(
+          `the push failed with what looks like a passing registry error (${why}); building and pushing again, attempt ${next} of ${attempts} (every step is cached)`,
+        ),
     }),
   );
   state.phase = 'built';

@@ -337,6 +337,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
   after(() => proxy?.close());
   const push = async (host: string, tag: string) => {
     let attempts = 0;
+    const retries: string[] = [];
     const meta = path.join(work, `meta-${tag}.json`);
     const result = await runBuild({
       args: [
@@ -358,8 +359,9 @@ after(() => rmSync(work, { recursive: true, force: true }));
       onOutput: (c) => {
         attempts += (c.toString().match(/load build definition/g) ?? []).length;
       },
+      onRetry: (next, of, why) => retries.push(`${next}/${of} ${why}`),
     }).catch((e: unknown) => e as Error);
-    return { result, attempts };
+    return { result, attempts, retries };
   };
   const failed = async (host: string, tag: string, cause: RegExp, attempts: number) => {
     const r = await push(host, tag);
@@ -367,6 +369,12 @@ after(() => rmSync(work, { recursive: true, force: true }));
     assert.match(r.result.message, /docker buildx build failed/);
     assert.match(r.result.message, cause);
     assert.equal(r.attempts, attempts, `build attempts: ${r.attempts}`);
+    // Each retry is announced, with the registry's own error line.
+    assert.equal(r.retries.length, attempts - 1, r.retries.join('\n'));
+    for (const [i, line] of r.retries.entries()) {
+      assert.ok(line.startsWith(`${i + 2}/2 `), line);
+      assert.match(line, cause);
+    }
   };
   cell(row, 'refused', 'fail-fast', async () => {
     await failed(new URL(await refusedUrl()).host, 'refused', /connection refused/, 1);

@@ -44345,6 +44345,11 @@ async function runBuild(opts) {
                     });
                 throw e;
             }
+            const why = log
+                .split('\n')
+                .filter((l) => /error/i.test(l))
+                .at(-1) ?? 'a registry error';
+            opts.onRetry?.(attempt + 1, attempts, why.replace(/^#\d+\s+/, '').trim());
             await new Promise((r) => setTimeout(r, 2000 * attempt));
         }
     }
@@ -109078,6 +109083,7 @@ async function runMain(host) {
         env: buildEnv,
         metadataFile,
         onOutput: (c) => host.buildOutput(c),
+        onRetry: (next, attempts, why) => log.warning(`the push failed with what looks like a passing registry error (${why}); building and pushing again, attempt ${next} of ${attempts} (every step is cached)`),
     }));
     state.phase = 'built';
     host.saveState(state);

@@ -27,6 +27,8 @@ export async function runBuild(opts: {
   onOutput: (chunk: Buffer) => void;
   attempts?: number;
   signal?: AbortSignal;
+  /** Told before a retry: which attempt comes next, of how many, and the error line that caused it. */
+  onRetry?: (next: number, attempts: number, why: string) => void;
 }): Promise<BuildResult> {
   const attempts = opts.attempts ?? 3;
   const started = Date.now();
@@ -64,6 +66,12 @@ export async function runBuild(opts: {
           });
         throw e;
       }
+      const why =
+        log
+          .split('\n')
+          .filter((l) => /error/i.test(l))
+          .at(-1) ?? 'a registry error';
+      opts.onRetry?.(attempt + 1, attempts, why.replace(/^#\d+\s+/, '').trim());
       await new Promise((r) => setTimeout(r, 2000 * attempt));
     }
   }
