@@ -42,22 +42,31 @@ async function listing(tarFile: string): Promise<string[]> {
     .sort();
 }
 
+/** A work directory holding in.tar: what `populate` writes into a fresh folder, owners numeric. */
+async function archiveOf(prefix: string, populate: (src: string) => void) {
+  const work = mkdtempSync(path.join(tmpdir(), prefix));
+  const src = path.join(work, 'src');
+  mkdirSync(src);
+  populate(src);
+  const tarFile = path.join(work, 'in.tar');
+  await execFile('tar', ['-c', '--numeric-owner', '-f', tarFile, '-C', src, '.']);
+  return { work, tarFile };
+}
+
 test(
   'loopback and context transfers carry the same content; a refused loopback falls back',
   { timeout: 10 * 60_000 },
   async (t) => {
     const engine = await requireEngine(t);
     if (!engine) return;
-    const work = mkdtempSync(path.join(tmpdir(), 'bgi-xfer-'));
-    const src = path.join(work, 'src');
-    mkdirSync(path.join(src, 'ab', 'deep'), { recursive: true });
-    writeFileSync(path.join(src, 'ab', 'entry-d'), randomBytes(3_000_000));
-    writeFileSync(path.join(src, 'ab', 'deep', 'private'), 'only the owner reads this\n');
-    chmodSync(path.join(src, 'ab', 'deep', 'private'), 0o600);
-    chownSync(path.join(src, 'ab', 'deep', 'private'), 1234, 5678);
-    symlinkSync('entry-d', path.join(src, 'ab', 'link'));
-    const tarFile = path.join(work, 'in.tar');
-    await execFile('tar', ['-c', '--numeric-owner', '-f', tarFile, '-C', src, '.']);
+    const { work, tarFile } = await archiveOf('bgi-xfer-', (src) => {
+      mkdirSync(path.join(src, 'ab', 'deep'), { recursive: true });
+      writeFileSync(path.join(src, 'ab', 'entry-d'), randomBytes(3_000_000));
+      writeFileSync(path.join(src, 'ab', 'deep', 'private'), 'only the owner reads this\n');
+      chmodSync(path.join(src, 'ab', 'deep', 'private'), 0o600);
+      chownSync(path.join(src, 'ab', 'deep', 'private'), 1234, 5678);
+      symlinkSync('entry-d', path.join(src, 'ab', 'link'));
+    });
     const want = await listing(tarFile);
     assert.ok(
       want.some((l) => l.includes('1234/5678') && l.startsWith('-rw-------')),
@@ -193,13 +202,11 @@ test(
   async (t) => {
     const engine = await requireEngine(t);
     if (!engine) return;
-    const work = mkdtempSync(path.join(tmpdir(), 'bgi-root-'));
-    const src = path.join(work, 'src');
-    mkdirSync(path.join(src, 'ab'), { recursive: true });
-    writeFileSync(path.join(src, 'ab', 'entry-d'), randomBytes(200_000));
-    chownSync(path.join(src, 'ab', 'entry-d'), 1234, 5678);
-    const tarFile = path.join(work, 'in.tar');
-    await execFile('tar', ['-c', '--numeric-owner', '-f', tarFile, '-C', src, '.']);
+    const { work, tarFile } = await archiveOf('bgi-root-', (src) => {
+      mkdirSync(path.join(src, 'ab'));
+      writeFileSync(path.join(src, 'ab', 'entry-d'), randomBytes(200_000));
+      chownSync(path.join(src, 'ab', 'entry-d'), 1234, 5678);
+    });
     // busybox with the host's dash as /bin/sh: a dynamically linked shell, which cannot start
     // without the loader and libc of its own root.
     const helperImage = await dynamicShellHelper(engine.baseRegistry, work);

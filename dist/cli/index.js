@@ -101455,20 +101455,6 @@ function checkTar(file, limits = { maxFiles: 2_000_000, maxBytes: 64 * 1024 ** 3
     }
 }
 //# sourceMappingURL=tar-check.js.map
-;// CONCATENATED MODULE: ./lib/io/writeback.js
-// Starts writing the machine's dirty pages back to disk, without waiting for it.
-//
-// Data a helper build has just unpacked into a cache mount sit in memory until the kernel writes
-// them back. The next build step that runs on an overlay root (the user's first RUN) syncs the
-// whole filesystem when its root is unmounted, and would wait for all of it there. Started right
-// after the helper build, the writeback overlaps the next build's start (the client, the
-// frontend, the layer-cache lookups) instead of adding to its first step.
-
-/** Runs `program` (sync(1)) detached; a machine without it writes the data back later anyway. */
-function startWriteback(program = 'sync') {
-    startDetached(program);
-}
-//# sourceMappingURL=writeback.js.map
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:net"
@@ -101767,8 +101753,7 @@ function stagingLimit(freeBytes = external_node_os_namespaceObject.freemem()) {
  * - then, while the rest is over the size cap, the oldest entries (least recently used first).
  * Other caches (GOMODCACHE) are kept whole: a module directory missing files breaks the build.
  */
-function extractDockerfile(items, helperImage, opts = {}) {
-    const peer = opts.peer;
+function extractDockerfile(items, helperImage, { peer, root } = {}) {
     const archive = items.map((it, i) => {
         const unused = it.pruneOlderThanMinutes
             ? `find . -type f -mmin +${Math.ceil(it.pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; `
@@ -101796,13 +101781,13 @@ function extractDockerfile(items, helperImage, opts = {}) {
     return [
         ...helperStage({
             helperImage,
-            root: opts.root ?? 'image',
-            hostNetwork: Boolean(opts.peer),
+            root: root ?? 'image',
+            hostNetwork: Boolean(peer),
             mounts: items.map((it, i) => mountFlag(it.mount, `/c${i}`)),
-            script: `${opts.peer ? 'set -o pipefail' : 'mkdir -p /out'} && ${archive.join(' && ')}`,
+            script: `${peer ? 'set -o pipefail' : 'mkdir -p /out'} && ${archive.join(' && ')}`,
             stage: 'dump',
         }),
-        ...(opts.peer ? [] : ['FROM scratch', 'COPY --from=dump /out/ /']),
+        ...(peer ? [] : ['FROM scratch', 'COPY --from=dump /out/ /']),
         '',
     ].join('\n');
 }
@@ -101918,14 +101903,16 @@ async function injectMounts(opts) {
 }
 /**
  * After an inject into an engine on this machine: the archives go (when they were handed over to
- * be consumed) before their pages are written to disk for nothing, then the writeback of what the
- * helper unpacked starts, to overlap the next build's start.
+ * be consumed) before their pages are written to disk for nothing, then sync(1) starts, unwaited.
+ * What the helper unpacked sits in memory until the kernel writes it back, and the user's first
+ * RUN would wait for all of it when its overlay root is unmounted (which syncs the filesystem);
+ * started now, the writeback overlaps the next build's start instead.
  */
 function settleLocal(opts) {
     if (opts.consumeArchives)
         for (const it of opts.items)
             (0,external_node_fs_namespaceObject.rmSync)(it.tarFile, { force: true });
-    startWriteback();
+    startDetached('sync');
 }
 function lastLines(e) {
     return errors_getErrorMessage(e).trim().split('\n').slice(-3).join(' ').slice(0, 400);
@@ -102139,8 +102126,18 @@ async function restoreEach(state, opts, deadline) {
     for (const batch of byNode(ready, (r) => r.ms))
         await injectBatch(batch, state, opts);
 }
-function helperRootNote(image, why) {
-    return `cache mounts: the helper image ${image} does not run from an empty root (${why}); it runs as its own root, which makes each transfer wait for the disk (a statically linked helper such as busybox does not)`;
+/**
+ * The helper root the state knows (transfer.ts HelperRoot), and where a transfer that finds
+ * another one records it: the restore's finding carries over to the save.
+ */
+function helperRootOf(state, log) {
+    return {
+        helperRoot: state.helperRoot,
+        onHelperRoot: (root, why) => {
+            state.helperRoot = root;
+            log.info(`cache mounts: the helper image ${state.helperImage} does not run from an empty root (${why}); it runs as its own root, which makes each transfer wait for the disk (a statically linked helper such as busybox does not)`);
+        },
+    };
 }
 /** Groups items by the builder node their state lives on, in first-seen order. */
 function byNode(items, stateOf) {
@@ -102160,11 +102157,7 @@ async function injectBatch(ready, state, opts) {
             builder: opts.builder,
             direct: opts.direct,
             onLoopbackFailure: (why) => opts.log.info(`cache mounts: loopback transfer not usable (${why}); using the build context`),
-            helperRoot: state.helperRoot,
-            onHelperRoot: (root, why) => {
-                state.helperRoot = root;
-                opts.log.info(helperRootNote(opts.helperImage, why));
-            },
+            ...helperRootOf(state, opts.log),
             platform: ready[0].ms.helperPlatform,
             helperImage: opts.helperImage,
             workDir: opts.workDir,
@@ -102237,11 +102230,7 @@ async function saveEach(state, results, opts, deadline) {
                 builder: state.builder,
                 direct: state.direct,
                 onLoopbackFailure: (why) => opts.log.info(`cache mounts: loopback transfer not usable (${why}); using the build export`),
-                helperRoot: state.helperRoot,
-                onHelperRoot: (root, why) => {
-                    state.helperRoot = root;
-                    opts.log.info(helperRootNote(state.helperImage, why));
-                },
+                ...helperRootOf(state, opts.log),
                 platform: batch[0].ms.helperPlatform,
                 helperImage: state.helperImage,
                 workDir: state.workDir,

@@ -202,8 +202,20 @@ async function restoreEach(
   for (const batch of byNode(ready, (r) => r.ms)) await injectBatch(batch, state, opts);
 }
 
-function helperRootNote(image: string, why: string): string {
-  return `cache mounts: the helper image ${image} does not run from an empty root (${why}); it runs as its own root, which makes each transfer wait for the disk (a statically linked helper such as busybox does not)`;
+/**
+ * The helper root the state knows (transfer.ts HelperRoot), and where a transfer that finds
+ * another one records it: the restore's finding carries over to the save.
+ */
+function helperRootOf(state: CacheRestoreState, log: Logger) {
+  return {
+    helperRoot: state.helperRoot,
+    onHelperRoot: (root: HelperRoot, why: string) => {
+      state.helperRoot = root;
+      log.info(
+        `cache mounts: the helper image ${state.helperImage} does not run from an empty root (${why}); it runs as its own root, which makes each transfer wait for the disk (a statically linked helper such as busybox does not)`,
+      );
+    },
+  };
 }
 
 /** Groups items by the builder node their state lives on, in first-seen order. */
@@ -232,11 +244,7 @@ async function injectBatch(
         opts.log.info(
           `cache mounts: loopback transfer not usable (${why}); using the build context`,
         ),
-      helperRoot: state.helperRoot,
-      onHelperRoot: (root, why) => {
-        state.helperRoot = root;
-        opts.log.info(helperRootNote(opts.helperImage, why));
-      },
+      ...helperRootOf(state, opts.log),
       platform: ready[0]!.ms.helperPlatform,
       helperImage: opts.helperImage,
       workDir: opts.workDir,
@@ -329,11 +337,7 @@ async function saveEach(
           opts.log.info(
             `cache mounts: loopback transfer not usable (${why}); using the build export`,
           ),
-        helperRoot: state.helperRoot,
-        onHelperRoot: (root, why) => {
-          state.helperRoot = root;
-          opts.log.info(helperRootNote(state.helperImage, why));
-        },
+        ...helperRootOf(state, opts.log),
         platform: batch[0]!.ms.helperPlatform,
         helperImage: state.helperImage,
         workDir: state.workDir,

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { docker } from '../buildx/command.ts';
 import { getErrorMessage } from '../errors.ts';
-import { startWriteback } from '../io/writeback.ts';
+import { startDetached } from '../io/exec.ts';
 import { receiveFiles, serveFiles } from './direct.ts';
 import type { CacheMount } from './discover.ts';
 import { checkTar } from './tar-check.ts';
@@ -42,7 +42,7 @@ export interface LoopbackPeer {
  * page on the engine's disk was written, what it had just unpacked and whatever else had been
  * written before it, such as the archive the restore had just unpacked (measured: about 0.3 s
  * after 190 MB were written, however recently). An empty root is a plain bind mount and waits for
- * nothing; the data go to disk in the background (io/writeback.ts). It needs a helper whose tools
+ * nothing; the data go to disk in the background (settleLocal). It needs a helper whose tools
  * run from /h/bin without a root of their own (statically linked, as the busybox images are); any
  * other helper gets its own image as root.
  */
@@ -157,9 +157,8 @@ export interface ExtractItem {
 export function extractDockerfile(
   items: ExtractItem[],
   helperImage: string,
-  opts: { peer?: LoopbackPeer; root?: HelperRoot } = {},
+  { peer, root }: { peer?: LoopbackPeer; root?: HelperRoot } = {},
 ): string {
-  const peer = opts.peer;
   const archive = items.map((it, i) => {
     const unused = it.pruneOlderThanMinutes
       ? `find . -type f -mmin +${Math.ceil(it.pruneOlderThanMinutes)} ! -name trim.txt ! -name README > /tmp/unused; xargs -r rm -f < /tmp/unused; `
@@ -188,13 +187,13 @@ export function extractDockerfile(
   return [
     ...helperStage({
       helperImage,
-      root: opts.root ?? 'image',
-      hostNetwork: Boolean(opts.peer),
+      root: root ?? 'image',
+      hostNetwork: Boolean(peer),
       mounts: items.map((it, i) => mountFlag(it.mount, `/c${i}`)),
-      script: `${opts.peer ? 'set -o pipefail' : 'mkdir -p /out'} && ${archive.join(' && ')}`,
+      script: `${peer ? 'set -o pipefail' : 'mkdir -p /out'} && ${archive.join(' && ')}`,
       stage: 'dump',
     }),
-    ...(opts.peer ? [] : ['FROM scratch', 'COPY --from=dump /out/ /']),
+    ...(peer ? [] : ['FROM scratch', 'COPY --from=dump /out/ /']),
     '',
   ].join('\n');
 }
@@ -365,12 +364,14 @@ export async function injectMounts(
 
 /**
  * After an inject into an engine on this machine: the archives go (when they were handed over to
- * be consumed) before their pages are written to disk for nothing, then the writeback of what the
- * helper unpacked starts, to overlap the next build's start.
+ * be consumed) before their pages are written to disk for nothing, then sync(1) starts, unwaited.
+ * What the helper unpacked sits in memory until the kernel writes it back, and the user's first
+ * RUN would wait for all of it when its overlay root is unmounted (which syncs the filesystem);
+ * started now, the writeback overlaps the next build's start instead.
  */
 function settleLocal(opts: { items: { tarFile: string }[]; consumeArchives?: boolean }): void {
   if (opts.consumeArchives) for (const it of opts.items) rmSync(it.tarFile, { force: true });
-  startWriteback();
+  startDetached('sync');
 }
 
 function lastLines(e: unknown): string {
