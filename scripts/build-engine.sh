@@ -5,16 +5,22 @@
 #   multi-platform images), the buildx plugin, QEMU binfmt for linux/arm64, Debian's registry on
 #   127.0.0.1:5000, and multi-platform base images in it: library/busybox and library/golang.
 #
-# Usage: bash scripts/build-engine.sh up|down|status|env
-#   up      install what is missing, start what is not running, publish missing base images
-#   down    stop the daemons `up` started (pid files under the prefix)
-#   status  print what runs and what is published
-#   env     print `export` lines for tests (also kept in $PREFIX/engine.env)
-#   second-up / second-down   a second, independent engine (its socket is printed), for the
-#           scale-out tests that stand two runners on one machine
+# Usage: bash scripts/build-engine.sh <command> [current|oldest]
+#   up [engine]      install what is missing, start the engine (stopping another one that runs),
+#                    publish missing base images. engine: current (default) or oldest
+#   down             stop the daemons `up` and `second-up` started (pid files under the prefix)
+#   status           print what runs, the versions in use and what is published
+#   env              print `export` lines for tests (also kept in $PREFIX/engine.env)
+#   buildkit-image   build the BuildKit image for docker-container builders of the running engine
+#   second-up [classic] / second-down   a second, independent engine of the same version (its
+#                    socket is printed), for the scale-out tests that stand two runners on one machine
 #
-# Docker's engine, containerd and buildx come from Debian trixie, fetched with a private apt
-# configuration and unpacked into the prefix: the machine's own apt sources stay untouched.
+# Engines are data (ENGINE_* below): the Debian suite their packages come from, the packages, and
+# the oldest versions the tests may accept from that suite. `current` is what hosted runners run
+# (Docker 28+, buildx 0.29+, containerd 2); `oldest` is the oldest engine the action supports.
+# Packages are fetched with a private apt configuration per suite and unpacked into the prefix:
+# the machine's own apt sources stay untouched. Each engine has its own unpacked root and data
+# root, so switching engines never mixes their state; the registry and its images are shared.
 set -euo pipefail
 
 PREFIX=${BGI_ENGINE_PREFIX:-/opt/build-go-image-engine}
@@ -23,23 +29,45 @@ REGISTRY_LISTEN=127.0.0.1:5000
 REGISTRY=localhost:5000
 BASE_REGISTRY=$REGISTRY/library
 DOCKER_SOCKET=/var/run/docker.sock
-# tini is dockerd's docker-init (`docker run --init`; buildx starts docker-container builders so).
-TRIXIE_PACKAGES=(docker.io containerd docker-buildx tini "golang-$GO_MINOR-go:amd64" "golang-$GO_MINOR-go:arm64"
-  "golang-$GO_MINOR-src" busybox-static:amd64 busybox-static:arm64)
+
+# name -> "suite|packages|minimum docker|minimum buildx|minimum containerd|vendored BuildKit"
+# The last field is the BuildKit that suite's docker.io source vendors (its vendor.mod): Debian
+# builds dockerd without BuildKit's version stamp, so buildx reports v0.0.0+unknown for it.
+# tini(-static) is dockerd's docker-init (`docker run --init`; buildx starts docker-container
+# builders so). runc always comes from the host (sid's needs glibc 2.38, the host has 2.36).
+declare -A ENGINE_SPEC=(
+  [current]="sid|docker.io containerd docker-buildx tini-static|28.0|0.29|2.0|0.25.2"
+  [oldest]="trixie|docker.io containerd docker-buildx tini|26.1|0.13|1.7|0.13.2"
+)
+# Base images come from trixie whatever the engine: Go 1.24 and busybox, both architectures.
+IMAGE_SUITE=trixie
+IMAGE_PACKAGES=("golang-$GO_MINOR-go:amd64" "golang-$GO_MINOR-go:arm64" "golang-$GO_MINOR-src"
+  busybox-static:amd64 busybox-static:arm64)
 HOST_PACKAGES=(runc iptables qemu-user-static binfmt-support docker-registry zstd ca-certificates curl jq openssl)
 ARCHES=(amd64 arm64)
 
-ROOT=$PREFIX/root     # unpacked trixie packages (dockerd, containerd, buildx)
-DEBS=$PREFIX/debs     # downloaded .deb files, kept so a second `up` downloads nothing
-APT=$PREFIX/apt       # private apt configuration and package lists for trixie
-RUN=$PREFIX/run       # pid files
+RUN=$PREFIX/run       # pid files, the name of the running engine
 LOGS=$PREFIX/logs     # daemon logs
-DATA=$PREFIX/data     # containerd, docker and registry state
 ETC=$PREFIX/etc
 WORK=$PREFIX/work     # image root filesystems while they are assembled
 ENV_FILE=$PREFIX/engine.env
 CONTAINERD_SOCKET=/run/build-go-image-engine/containerd.sock
 BUILDX_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-buildx
+
+# Sets ENGINE, SUITE, ENGINE_PKGS, MIN_*, VENDORED_BUILDKIT and the engine's paths.
+select_engine() {
+  local name=${1:-current} spec
+  spec=${ENGINE_SPEC[$name]:-} || true
+  [[ -n $spec ]] || die "unknown engine '$name': use one of ${!ENGINE_SPEC[*]}"
+  ENGINE=$name
+  IFS='|' read -r SUITE ENGINE_PKGS MIN_DOCKER MIN_BUILDX MIN_CONTAINERD VENDORED_BUILDKIT <<<"$spec"
+  ROOT=$PREFIX/engines/$name/root # unpacked engine packages (dockerd, containerd, buildx)
+  DATA=$PREFIX/engines/$name/data # containerd and docker state of this engine
+}
+debs_of() { printf '%s\n' "$PREFIX/debs/$1"; } # downloaded .debs of a suite, kept between runs
+REGISTRY_DATA=$PREFIX/registry
+# The engine that `up` last started (or "current" when none did).
+running_engine() { cat "$RUN/engine.name" 2>/dev/null || echo current; }
 
 log() { printf '[build-engine] %s\n' "$*" >&2; }
 die() {
@@ -63,19 +91,23 @@ debian_mirror() {
   printf '%s\n' "${uri%/}"
 }
 
+# private_apt <suite> <apt-get args...>: apt-get over that suite's own lists under the prefix.
 private_apt() {
-  apt-get -o Dir::Etc::sourcelist="$APT/sources.list" -o Dir::Etc::sourceparts=- \
+  local apt=$PREFIX/apt/$1
+  shift
+  apt-get -o Dir::Etc::sourcelist="$apt/sources.list" -o Dir::Etc::sourceparts=- \
     -o Dir::Etc::preferences=/dev/null -o Dir::Etc::preferencesparts=- \
-    -o Dir::State::Lists="$APT/lists" -o Dir::State::status="$APT/status" \
-    -o Dir::Cache="$APT/cache" -o APT::Architecture=amd64 \
+    -o Dir::State::Lists="$apt/lists" -o Dir::State::status="$apt/status" \
+    -o Dir::Cache="$apt/cache" -o APT::Architecture=amd64 \
     -o APT::Architectures::=amd64 -o APT::Architectures::=arm64 \
-    -o Acquire::Languages=none -q "$@"
+    -o Acquire::Languages=none -o APT::Sandbox::User=root -q "$@"
 }
 
-# Newest .deb in $DEBS for a package name and architecture (all = architecture independent).
+# deb_file <suite> <name> <arch>: newest downloaded .deb of that suite (arch all = independent).
 deb_file() {
-  local name=$1 arch=$2 f
-  f=$(ls -1 "$DEBS/${name}_"*"_${arch}.deb" 2>/dev/null | sort -V | tail -n1 || true)
+  local dir name=$2 arch=$3 f
+  dir=$(debs_of "$1")
+  f=$(ls -1 "$dir/${name}_"*"_${arch}.deb" 2>/dev/null | sort -V | tail -n1 || true)
   printf '%s\n' "$f"
 }
 
@@ -155,39 +187,42 @@ install_host_packages() {
   ((rc == 0)) || die "apt-get install ${missing[*]} failed"
 }
 
-download_trixie_packages() {
-  mkdir -p "$DEBS" "$APT/lists/partial" "$APT/cache/archives/partial"
-  local need=() p name arch
-  for p in "${TRIXIE_PACKAGES[@]}"; do
+# download_packages <suite> <package[:arch]...>: fetch the .debs not downloaded yet.
+download_packages() {
+  local suite=$1 apt=$PREFIX/apt/$1 dir need=() p name arch
+  shift
+  dir=$(debs_of "$suite")
+  mkdir -p "$dir" "$apt/lists/partial" "$apt/cache/archives/partial" "$LOGS"
+  for p in "$@"; do
     name=${p%%:*}
     arch=amd64
     [[ $p == *:* ]] && arch=${p#*:}
     [[ $name == golang-*-src ]] && arch=all
-    [[ -n $(deb_file "$name" "$arch") ]] || need+=("$p")
+    [[ -n $(deb_file "$suite" "$name" "$arch") ]] || need+=("$p")
   done
   ((${#need[@]} == 0)) && return 0
   local mirror
   mirror=$(debian_mirror)
-  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$mirror" >"$APT/sources.list"
-  : >"$APT/status"
-  log "fetching trixie package lists from $mirror (private apt configuration under $APT)"
-  private_apt update >"$LOGS/apt-trixie.log" 2>&1 || {
-    tail -n 20 "$LOGS/apt-trixie.log" >&2
-    die "apt-get update for trixie failed"
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$mirror" "$suite" >"$apt/sources.list"
+  : >"$apt/status"
+  log "fetching $suite package lists from $mirror (private apt configuration under $apt)"
+  private_apt "$suite" update >"$LOGS/apt-$suite.log" 2>&1 || {
+    tail -n 20 "$LOGS/apt-$suite.log" >&2
+    die "apt-get update for $suite failed"
   }
-  log "downloading: ${need[*]}"
-  (cd "$DEBS" && private_apt download "${need[@]}") >>"$LOGS/apt-trixie.log" 2>&1 || {
-    tail -n 20 "$LOGS/apt-trixie.log" >&2
-    die "apt-get download failed"
+  log "downloading from $suite: ${need[*]}"
+  (cd "$dir" && private_apt "$suite" download "${need[@]}") >>"$LOGS/apt-$suite.log" 2>&1 || {
+    tail -n 20 "$LOGS/apt-$suite.log" >&2
+    die "apt-get download from $suite failed"
   }
 }
 
 unpack_engine() {
   local p f stamp
   mkdir -p "$ROOT"
-  for p in docker.io containerd docker-buildx tini; do
-    f=$(deb_file "$p" amd64)
-    [[ -n $f ]] || die "no $p .deb in $DEBS"
+  for p in $ENGINE_PKGS; do
+    f=$(deb_file "$SUITE" "$p" amd64)
+    [[ -n $f ]] || die "no $p .deb from $SUITE in $(debs_of "$SUITE")"
     stamp="$ROOT/.unpacked-$(basename "$f")"
     if [[ ! -e $stamp ]]; then
       log "unpacking $(basename "$f")"
@@ -208,6 +243,30 @@ unpack_engine() {
   fi
 }
 
+# version_at_least <have> <minimum>: dotted versions compared numerically.
+version_at_least() { [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1) == "$2" ]]; }
+
+# The versions the running engine reports: DOCKER_V, BUILDX_V, CONTAINERD_V, BUILDKIT_V.
+read_versions() {
+  DOCKER_V=$(docker version -f '{{.Server.Version}}' 2>/dev/null | sed 's/+.*//')
+  BUILDX_V=$(docker buildx version 2>/dev/null | awk '{print $2}' | sed 's/^v//; s/+.*//')
+  CONTAINERD_V=$("$ROOT/usr/bin/containerd" --version 2>/dev/null | awk '{print $3}' | sed 's/^v//; s/+.*//')
+  # The BuildKit dockerd embeds, as buildx reports it for the default (docker driver) builder.
+  BUILDKIT_V=$(docker buildx inspect default 2>/dev/null | awk -F': *' '/^BuildKit version/ {print $2; exit}' | sed 's/^v//; s/+.*//')
+  [[ -n $BUILDKIT_V && $BUILDKIT_V != 0.0.0 ]] || BUILDKIT_V=$VENDORED_BUILDKIT
+}
+
+# Fails when the engine that came from the suite is older than the engine's stated minimum.
+check_versions() {
+  read_versions
+  local what have min
+  for what in "docker $DOCKER_V $MIN_DOCKER" "buildx $BUILDX_V $MIN_BUILDX" "containerd $CONTAINERD_V $MIN_CONTAINERD"; do
+    read -r what have min <<<"$what"
+    version_at_least "${have:-0}" "$min" ||
+      die "the $ENGINE engine runs $what ${have:-unknown}, older than $min: Debian $SUITE no longer has what this engine promises"
+  done
+}
+
 # --- daemons -------------------------------------------------------------------------------------
 
 engine_path() {
@@ -221,8 +280,11 @@ engine_path() {
 start_containerd() {
   if pid_alive "$RUN/containerd.pid" && [[ -S $CONTAINERD_SOCKET ]]; then return 0; fi
   mkdir -p "$DATA/containerd" "$(dirname "$CONTAINERD_SOCKET")" "$ETC"
+  # containerd 2 reads config version 3 (and migrates 2 with a warning on every start).
+  local config_version=2
+  [[ $("$ROOT/usr/bin/containerd" --version | awk '{print $3}') == v1.* ]] || config_version=3
   cat >"$ETC/containerd.toml" <<EOF
-version = 2
+version = $config_version
 root = "$DATA/containerd"
 state = "/run/build-go-image-engine/containerd"
 [grpc]
@@ -238,8 +300,15 @@ EOF
 
 start_dockerd() {
   if docker_answers; then
-    pid_alive "$RUN/dockerd.pid" || log "a Docker engine already answers on the default socket; using it"
-    return 0
+    if ! pid_alive "$RUN/dockerd.pid"; then
+      log "a Docker engine already answers on the default socket; using it"
+      return 0
+    fi
+    [[ $(running_engine) == "$ENGINE" ]] && return 0
+    log "switching from the $(running_engine) engine to the $ENGINE engine"
+    cmd_second_down
+    stop_pid dockerd 30
+    stop_pid containerd 15
   fi
   start_containerd
   mkdir -p "$DATA/docker" "$ETC"
@@ -260,6 +329,7 @@ start_dockerd() {
     show_log_tail containerd
     die "dockerd did not answer within 60 s"
   }
+  printf '%s\n' "$ENGINE" >"$RUN/engine.name"
 }
 
 enable_qemu() {
@@ -279,14 +349,14 @@ enable_qemu() {
 
 start_registry() {
   if registry_answers; then return 0; fi
-  mkdir -p "$DATA/registry" "$ETC"
+  mkdir -p "$REGISTRY_DATA" "$ETC"
   cat >"$ETC/registry.yml" <<EOF
 version: 0.1
 log:
   level: warn
 storage:
   filesystem:
-    rootdirectory: $DATA/registry
+    rootdirectory: $REGISTRY_DATA
   delete:
     enabled: true
 http:
@@ -306,7 +376,7 @@ EOF
 rootfs_busybox() {
   local arch=$1 dir f
   dir=$WORK/busybox-$arch
-  f=$(deb_file busybox-static "$arch")
+  f=$(deb_file "$IMAGE_SUITE" busybox-static "$arch")
   if [[ ! -x $dir/bin/busybox || ! -e $dir/.from-$(basename "$f") ]]; then
     rm -rf "$dir"
     mkdir -p "$dir"
@@ -359,14 +429,14 @@ join_index() {
   shift 2
   local targets=() t
   for t in "$tag" "$@"; do targets+=(-t "$REGISTRY/$repo:$t"); done
-  docker buildx imagetools create "${targets[@]}" "$REGISTRY/$repo:$tag-amd64" "$REGISTRY/$repo:$tag-arm64" >/dev/null
+  docker buildx imagetools create "${targets[@]}" "$REGISTRY/$repo:$tag-amd64" "$REGISTRY/$repo:$tag-arm64" >/dev/null 2>&1
   # A stale local copy would shadow the new index for the docker driver.
   for t in "$tag" "$@"; do docker rmi -f "$REGISTRY/$repo:$t" >/dev/null 2>&1 || true; done
 }
 
 publish_busybox() {
   local version arch
-  version=$(deb_upstream_version "$(deb_file busybox-static amd64)")
+  version=$(deb_upstream_version "$(deb_file "$IMAGE_SUITE" busybox-static amd64)")
   if registry_has_all library/busybox stable latest "$version"; then
     BUSYBOX_VERSION=$version
     return 0
@@ -383,8 +453,8 @@ publish_busybox() {
 
 publish_golang() {
   local src_deb version arch
-  src_deb=$(deb_file "golang-$GO_MINOR-src" all)
-  version=$(deb_upstream_version "$(deb_file "golang-$GO_MINOR-go" amd64)")
+  src_deb=$(deb_file "$IMAGE_SUITE" "golang-$GO_MINOR-src" all)
+  version=$(deb_upstream_version "$(deb_file "$IMAGE_SUITE" "golang-$GO_MINOR-go" amd64)")
   [[ $version == "$GO_MINOR".* ]] || die "golang-$GO_MINOR-go has version $version"
   if registry_has_all library/golang "$version" "$GO_MINOR" "$version-trixie"; then
     GO_VERSION=$version
@@ -395,7 +465,7 @@ publish_golang() {
   for arch in "${ARCHES[@]}"; do
     local dir=$WORK/rootfs-golang-$arch
     make_busybox_rootfs "$arch" "$dir"
-    dpkg-deb -x "$(deb_file "golang-$GO_MINOR-go" "$arch")" "$dir"
+    dpkg-deb -x "$(deb_file "$IMAGE_SUITE" "golang-$GO_MINOR-go" "$arch")" "$dir"
     dpkg-deb -x "$src_deb" "$dir"
     rm -rf "$dir/usr/share/doc" "$dir/usr/share/man" "$dir/usr/share/lintian"
     # pkg/include points into a package that is not installed; assembly packages need its headers.
@@ -424,8 +494,13 @@ write_env() {
     printf 'export BGI_BASE_REGISTRY=%q\n' "$BASE_REGISTRY"
     printf 'export BGI_GO_VERSION=%q\n' "$GO_VERSION"
     printf 'export BGI_BUSYBOX_VERSION=%q\n' "$BUSYBOX_VERSION"
-    # Kept from `buildkit-image`: the image stays in the registry's data between runs.
-    grep -s '^export BGI_BUILDKIT_IMAGE=' "$ENV_FILE" || true
+    printf 'export BGI_ENGINE=%q\n' "$ENGINE"
+    printf 'export BGI_DOCKER_VERSION=%q\n' "$DOCKER_V"
+    printf 'export BGI_BUILDX_VERSION=%q\n' "$BUILDX_V"
+    printf 'export BGI_CONTAINERD_VERSION=%q\n' "$CONTAINERD_V"
+    printf 'export BGI_BUILDKIT_VERSION=%q\n' "$BUILDKIT_V"
+    # Written by `buildkit-image` for this engine: the image stays in the registry between runs.
+    grep -s '^export BGI_BUILDKIT_IMAGE=' "$PREFIX/buildkit-$ENGINE.env" || true
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
@@ -434,16 +509,19 @@ cmd_up() {
   [[ $(id -u) == 0 ]] || die "run as root (installs packages, starts daemons, mounts binfmt_misc)"
   mkdir -p "$PREFIX" "$LOGS" "$RUN" "$WORK"
   install_host_packages
-  download_trixie_packages
+  # shellcheck disable=SC2086 # the engine's package list is words
+  download_packages "$SUITE" $ENGINE_PKGS
+  download_packages "$IMAGE_SUITE" "${IMAGE_PACKAGES[@]}"
   unpack_engine
   start_dockerd
   enable_qemu
   start_registry
   docker buildx version >/dev/null || die "the buildx plugin does not run"
+  check_versions
   publish_busybox
   publish_golang
   write_env
-  log "ready: docker $(docker version -f '{{.Server.Version}}'), $(docker buildx version | awk '{print $1, $2}'), registry $REGISTRY"
+  log "ready: the $ENGINE engine (Debian $SUITE): dockerd $DOCKER_V, buildx $BUILDX_V, containerd $CONTAINERD_V, BuildKit $BUILDKIT_V; registry $REGISTRY"
   log "published $BASE_REGISTRY/busybox:$BUSYBOX_VERSION and $BASE_REGISTRY/golang:$GO_VERSION (also :$GO_MINOR, :$GO_VERSION-trixie)"
   printf 'golang %s\n' "$GO_VERSION"
 }
@@ -465,6 +543,7 @@ stop_pid() { # stop_pid <name> <seconds>
 }
 
 cmd_down() {
+  cmd_second_down
   stop_pid dockerd 30
   stop_pid containerd 15
   stop_pid registry 10
@@ -482,6 +561,10 @@ cmd_status() {
     printf '%-11s %s\n' docker "not answering"
   fi
   printf '%-11s %s\n' buildx "$(docker buildx version 2>/dev/null || echo missing)"
+  if docker_answers; then
+    read_versions
+    printf '%-11s %s\n' engine "$ENGINE (Debian $SUITE): dockerd $DOCKER_V, buildx $BUILDX_V, containerd $CONTAINERD_V, BuildKit $BUILDKIT_V"
+  fi
   if grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null; then
     printf '%-11s %s\n' qemu "qemu-aarch64 enabled"
   else
@@ -522,6 +605,7 @@ cmd_second_up() {
   [[ $mode == containerd || $mode == classic ]] || die "second-up takes no argument or 'classic'"
   data=$DATA/docker2
   [[ $mode == classic ]] && data=$DATA/docker2-classic snapshotter=false
+  [[ -x $ROOT/usr/sbin/dockerd ]] || die "the $ENGINE engine is not unpacked: run '$0 up $ENGINE' first"
   if second_answers && [[ $(cat "$RUN/dockerd2.mode" 2>/dev/null) != "$mode" ]]; then
     log "restarting the second dockerd with the $mode image store"
     stop_pid dockerd2 30
@@ -560,29 +644,39 @@ cmd_second_up() {
 
 cmd_second_down() { stop_pid dockerd2 30; }
 
-# A BuildKit image for docker-container builders, built from Debian's sources (scripts/buildkit-image.sh),
-# pushed to the local registry and recorded in engine.env as BGI_BUILDKIT_IMAGE.
+# A BuildKit image for docker-container builders of the running engine, built from Debian's sources
+# (scripts/buildkit-image.sh, the BuildKit that engine's docker.io vendors), pushed to the local
+# registry and recorded as BGI_BUILDKIT_IMAGE (in $PREFIX/buildkit-<engine>.env and engine.env).
 cmd_buildkit_image() {
   [[ -f $ENV_FILE ]] || die "run '$0 up' first"
-  local image=$REGISTRY/moby/buildkit:v0.13.2-debian
-  MIRROR=$(debian_mirror) WORK=$PREFIX/buildkit IMAGE=$image INSECURE_REGISTRY=$REGISTRY \
-    bash "$(dirname "$0")/buildkit-image.sh"
-  grep -v '^export BGI_BUILDKIT_IMAGE=' "$ENV_FILE" >"$ENV_FILE.tmp" || true
-  printf 'export BGI_BUILDKIT_IMAGE=%q\n' "$image" >>"$ENV_FILE.tmp"
+  local out image version
+  out=$(ENGINE=$ENGINE MIRROR=$(debian_mirror) WORK=$PREFIX/buildkit INSECURE_REGISTRY=$REGISTRY \
+    bash "$(dirname "$0")/buildkit-image.sh")
+  # Its last line: "buildkit <version> <image>".
+  read -r _ version image <<<"$(tail -n1 <<<"$out")"
+  [[ -n $image ]] || die "buildkit-image.sh printed no image"
+  printf 'export BGI_BUILDKIT_IMAGE=%q\nexport BGI_BUILDKIT_IMAGE_VERSION=%q\n' "$image" "$version" >"$PREFIX/buildkit-$ENGINE.env"
+  grep -v '^export BGI_BUILDKIT_IMAGE' "$ENV_FILE" >"$ENV_FILE.tmp" || true
+  cat "$PREFIX/buildkit-$ENGINE.env" >>"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
-  printf 'buildkit %s\n' "$image"
+  printf 'buildkit %s %s\n' "$version" "$image"
 }
 
+# `up` and `second-up` take an engine name; the others act on the engine that runs.
+case ${1:-} in
+  up) select_engine "${2:-current}" ;;
+  *) select_engine "$(running_engine)" ;;
+esac
 case ${1:-} in
   up) cmd_up ;;
   buildkit-image) cmd_buildkit_image ;;
-  down) cmd_second_down && cmd_down ;;
+  down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
   second-up) cmd_second_up "${2:-}" ;;
   second-down) cmd_second_down ;;
   *)
-    echo "usage: $0 up|down|status|env|buildkit-image|second-up|second-down" >&2
+    echo "usage: $0 up [current|oldest] | down | status | env | buildkit-image | second-up [classic] | second-down" >&2
     exit 2
     ;;
 esac
