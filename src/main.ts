@@ -7,9 +7,8 @@ import { adviceStep } from './advice/step.ts';
 import { buildExtras } from './go/private.ts';
 import { buildxArgs, secretEnv } from './buildx/args.ts';
 import {
-  buildxAvailable,
   canBuildMultiPlatform,
-  checkEngine,
+  readEngineVersions,
   createContainerBuilder,
   dockerUsesContainerdStore,
   inspectBuilder,
@@ -18,6 +17,7 @@ import {
 import { runBuild } from './buildx/build.ts';
 import { binfmtRegistered, installBinfmt, nodeArch, platformRuns } from './buildx/qemu.ts';
 import { nodeGroups } from './buildx/nodes.ts';
+import { checkBuildKitVersions, describeEngine } from './buildx/versions.ts';
 import {
   cacheMountsFromInput,
   discoverCacheMounts,
@@ -123,11 +123,7 @@ export async function runMain(host: Host): Promise<void> {
       : inputs.cacheMounts === 'auto'
         ? discoverCacheMounts(dockerfile, inputs.buildArgs)
         : cacheMountsFromInput(inputs.cacheMounts);
-  await checkEngine(env);
-  if (!(await buildxAvailable()))
-    throw new Error(
-      'docker buildx is not available: add docker/setup-buildx-action before this step (https://github.com/docker/setup-buildx-action)',
-    );
+  const versions = await readEngineVersions(env);
 
   const eventName = env['GITHUB_EVENT_NAME'] ?? '';
   const state: MainState = {
@@ -184,6 +180,13 @@ export async function runMain(host: Host): Promise<void> {
     builder = name;
     info = await inspectBuilder(name);
   }
+  const oldBuildKit = checkBuildKitVersions(info.nodes);
+  if (oldBuildKit) throw new Error(oldBuildKit);
+  facts.engine = describeEngine(
+    versions,
+    info.nodes.map((n) => n.buildkit),
+  );
+  log.info(`engine: ${facts.engine} (builder ${info.name}, driver ${info.driver})`);
   // Each platform runs natively or emulated on the node buildx sends it to.
   const groups = nodeGroups(info, inputs.platforms);
   const runs = groups.flatMap((g) => {

@@ -4,6 +4,8 @@ import { humanBytes } from './format.ts';
 export interface SummaryFacts {
   goVersion?: string;
   goFrom?: string;
+  /** Docker, buildx and BuildKit versions (buildx/versions.ts describeEngine). */
+  engine?: string;
   goImage?: string;
   platforms: { platform: string; how: string }[];
   cacheMounts: { id: string; hit: string; restoredBytes: number }[];
@@ -16,6 +18,7 @@ export function renderSummary(f: SummaryFacts): string {
   const rows: [string, string][] = [];
   if (f.goVersion) rows.push(['Go', `${f.goVersion}${f.goFrom ? ` (from ${f.goFrom})` : ''}`]);
   if (f.goImage) rows.push(['Go image', `\`${f.goImage}\``]);
+  if (f.engine) rows.push(['Engine', f.engine]);
   rows.push(['Platforms', f.platforms.map((p) => `${p.platform} (${p.how})`).join(', ')]);
   rows.push([
     'Cache mounts',

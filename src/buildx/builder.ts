@@ -3,6 +3,13 @@
 import { InputError, getErrorMessage } from '../errors.ts';
 import { execFile } from '../io/exec.ts';
 import { docker } from './command.ts';
+import {
+  type EngineVersions,
+  checkVersions,
+  parseBuildKitVersion,
+  parseBuildxVersion,
+  plainVersion,
+} from './versions.ts';
 
 export interface BuilderNode {
   name: string;
@@ -11,6 +18,8 @@ export interface BuilderNode {
   configured: string[];
   /** Everything the node can build, configured ones first, as inspect lists them. */
   platforms: string[];
+  /** The node's BuildKit version, when it reports one (Debian's dockerd reports none). */
+  buildkit?: string;
 }
 
 export interface BuilderInfo {
@@ -39,11 +48,16 @@ export function parseBuilderInspect(text: string): BuilderInfo {
         .split(',')
         .map((p) => p.trim())
         .filter(Boolean);
+      // buildx 0.10-0.11 label it "Buildkit", 0.12 onward "BuildKit version".
+      const buildkit = parseBuildKitVersion(
+        field(block, 'BuildKit version') || field(block, 'Buildkit'),
+      );
       return {
         name: field(block, 'Name'),
         endpoint: field(block, 'Endpoint'),
         configured: listed.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1)),
         platforms: listed.map((p) => p.replace(/\*$/, '')),
+        ...(buildkit ? { buildkit } : {}),
       };
     });
   const platforms = nodes[0]?.platforms ?? [];
@@ -91,9 +105,27 @@ export async function checkEngine(env: NodeJS.ProcessEnv, timeoutMs = 60_000): P
   return version;
 }
 
-export async function buildxAvailable(): Promise<boolean> {
+/** The buildx version, or undefined when buildx does not run. */
+export async function buildxVersion(): Promise<string | undefined> {
   const r = await docker(['buildx', 'version'], { allowFailure: true }).catch(() => undefined);
-  return r?.exitCode === 0;
+  return r?.exitCode === 0 ? (parseBuildxVersion(r.stdout) ?? '0.0.0') : undefined;
+}
+
+/**
+ * The engine's and buildx's versions, read once before any work; fails with the fix when either
+ * is missing or older than the action supports.
+ */
+export async function readEngineVersions(env: NodeJS.ProcessEnv): Promise<EngineVersions> {
+  const server = await checkEngine(env);
+  const buildx = await buildxVersion();
+  if (!buildx)
+    throw new Error(
+      'docker buildx is not available: add docker/setup-buildx-action before this step (https://github.com/docker/setup-buildx-action)',
+    );
+  const versions = { docker: plainVersion(server) ?? server, buildx };
+  const tooOld = checkVersions(versions);
+  if (tooOld) throw new Error(tooOld);
+  return versions;
 }
 
 export async function inspectBuilder(name?: string, timeoutMs = 180_000): Promise<BuilderInfo> {
