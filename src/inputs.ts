@@ -1,5 +1,6 @@
 // The action's inputs: read once, validated up front, named as in action.yml. The CLI passes its
 // options through the same reader, so both fail the same way on the same bad value.
+import { parseSecrets, type BuildSecret } from './buildx/secrets.ts';
 import { InputError } from './errors.ts';
 import { parseImageReference } from './registry/reference.ts';
 
@@ -14,7 +15,7 @@ export interface Inputs {
   labels: string[];
   annotations: string[];
   buildArgs: Map<string, string>;
-  secrets: string[];
+  secrets: BuildSecret[];
   secretFiles: string[];
   ssh: string[];
   push: boolean;
@@ -154,8 +155,7 @@ export function readInputs(get: InputReader): Inputs {
   parseKeyValues('labels', labels, 'key');
   const annotations = parseList(get('annotations'), { commas: false });
   parseKeyValues('annotations', annotations, 'key');
-  const secrets = parseList(get('secrets'), { commas: false });
-  parseKeyValues('secrets', secrets, 'id');
+  const secrets = parseSecrets(get('secrets'));
   const secretFiles = parseList(get('secret-files'), { commas: false });
   parseKeyValues('secret-files', secretFiles, 'id');
   const push = bool('push', false);

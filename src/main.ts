@@ -6,6 +6,7 @@ import path from 'node:path';
 import { adviceStep } from './advice/step.ts';
 import { buildExtras } from './go/private.ts';
 import { buildxArgs, secretEnv } from './buildx/args.ts';
+import { secretValuesToMask } from './buildx/secrets.ts';
 import {
   canBuildMultiPlatform,
   readEngineVersions,
@@ -27,7 +28,7 @@ import { restoreCacheMounts, type CacheRestoreState } from './cachemounts/index.
 import { parseDockerfile, type Dockerfile } from './dockerfile/parse.ts';
 import { InputError, getErrorMessage } from './errors.ts';
 import { goVersionStep } from './go/step.ts';
-import { parseList, readInputs, type Inputs } from './inputs.ts';
+import { readInputs, type Inputs } from './inputs.ts';
 import type { Host } from './host.ts';
 import { mergeStep } from './merge/step.ts';
 import { partTagFor, writePart, repositoryOf } from './merge/parts.ts';
@@ -100,8 +101,8 @@ export async function runMain(host: Host): Promise<void> {
   if (privateToken) host.setSecret(privateToken);
   for (const c of proxyCredentials(env)) host.setSecret(c);
   // Secret values are masked before validation, which may print the input it rejects.
-  for (const s of parseList(host.input('secrets')))
-    if (s.includes('=')) host.setSecret(s.slice(s.indexOf('=') + 1));
+  // Same parser as the build's (src/buildx/secrets.ts): the masked value is the value passed.
+  for (const v of secretValuesToMask(host.input('secrets'))) host.setSecret(v);
   const inputs = readInputs(host.input);
   if (inputs.reportFile) {
     await postReportFile(host, inputs);

@@ -38,7 +38,10 @@ export async function adviceStep(opts: {
     ...secretMountAdvice(
       dockerfile,
       extras.secrets.map((s) => s.id),
-      [...inputs.secrets, ...inputs.secretFiles].map((s) => s.slice(0, s.indexOf('='))),
+      [
+        ...inputs.secrets.map((s) => s.id),
+        ...inputs.secretFiles.map((s) => s.slice(0, s.indexOf('='))),
+      ],
     ),
   ];
   for (const a of advice) {

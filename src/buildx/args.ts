@@ -32,9 +32,7 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   if (!inputs.pushByDigest) for (const t of inputs.tags) a.push('--tag', t);
   for (const l of inputs.labels) a.push('--label', l);
   for (const an of inputs.annotations) a.push('--annotation', an);
-  inputs.secrets.forEach((s, i) =>
-    a.push('--secret', `id=${s.slice(0, s.indexOf('='))},env=BGI_SECRET_${i}`),
-  );
+  inputs.secrets.forEach((s, i) => a.push('--secret', `id=${s.id},env=BGI_SECRET_${i}`));
   for (const s of inputs.secretFiles) {
     const eq = s.indexOf('=');
     a.push('--secret', `id=${s.slice(0, eq)},src=${s.slice(eq + 1)}`);
@@ -76,7 +74,7 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
 export function secretEnv(inputs: Inputs): Record<string, string> {
   const env: Record<string, string> = {};
   inputs.secrets.forEach((s, i) => {
-    env[`BGI_SECRET_${i}`] = s.slice(s.indexOf('=') + 1);
+    env[`BGI_SECRET_${i}`] = s.value;
   });
   return env;
 }
