@@ -175,7 +175,13 @@ export async function runAction(
   for (const [k, v] of Object.entries(opts.inputs))
     base[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   const env = { ...base, ...opts.env };
-  const entry = opts.entry ?? path.join(ROOT, 'dist', 'index.js');
+  // The bundle, as the runner runs it; BGI_ACTION_ENTRY=src runs the sources directly (Node's type
+  // stripping), for trying a change without bundling it first.
+  const entry =
+    opts.entry ??
+    (process.env['BGI_ACTION_ENTRY'] === 'src'
+      ? path.join(ROOT, 'src', 'index.ts')
+      : path.join(ROOT, 'dist', 'index.js'));
   const cwd = opts.cwd ?? ROOT;
   const timeout = opts.timeoutMs ?? 20 * 60_000;
   const collect = (r: { exitCode: number; stdout: string; stderr: string }): StepResult => {
