@@ -1,5 +1,5 @@
-// One sticky comment per PR and image: found by its hidden marker among the token's own comments
-// only (all pages), updated in place, left alone when unchanged.
+// One sticky comment per PR and image: the token's own comment (all pages) that opens with the
+// image's hidden marker, updated in place, left alone when unchanged.
 import * as github from '@actions/github';
 import { getErrorMessage } from '../errors.ts';
 
@@ -90,6 +90,9 @@ export async function upsertComment(opts: {
     request: { signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000) },
   });
   const retry = <T>(fn: () => Promise<T>) => withApiRetry(fn, { backoffMs: opts.retryBackoffMs });
+  // A body that does not open with its marker could never be found again: each run would add one.
+  if (!opts.body.startsWith(opts.marker))
+    return { action: 'failed', reason: 'the comment body does not start with its marker' };
   try {
     const login = await ownLogin(octokit, retry);
     const comments = await retry(() =>
@@ -101,13 +104,15 @@ export async function upsertComment(opts: {
       }),
     );
     if (!Array.isArray(comments)) throw new Error('the comment list is not a list');
+    // Ours only if written by this token's login AND opening with the marker: a marker quoted
+    // inside a body (a bot's quote, a pasted old report, a reply of our own login) is not ours.
     const mine = comments.find(
       (c) =>
         typeof c === 'object' &&
         c !== null &&
         c.user?.login === login &&
         typeof c.body === 'string' &&
-        c.body.includes(opts.marker) &&
+        c.body.startsWith(opts.marker) &&
         Number.isInteger(c.id),
     );
     if (mine) {
