@@ -16,6 +16,7 @@ import {
   sharesHostNetwork,
 } from './buildx/builder.ts';
 import { runBuild } from './buildx/build.ts';
+import { withPushExplanation } from './buildx/push-failure.ts';
 import { binfmtRegistered, installBinfmt, nodeArch, platformRuns } from './buildx/qemu.ts';
 import { nodeGroups } from './buildx/nodes.ts';
 import { checkBuildKitVersions, describeEngine } from './buildx/versions.ts';
@@ -282,6 +283,8 @@ export async function runMain(host: Host): Promise<void> {
         log.warning(
           `the push failed with what looks like a passing registry error (${why}); building and pushing again, attempt ${next} of ${attempts} (every step is cached)`,
         ),
+    }).catch(async (e: unknown) => {
+      throw await withPushExplanation(e, registry);
     }),
   );
   state.phase = 'built';

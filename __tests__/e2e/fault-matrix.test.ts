@@ -18,6 +18,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { installBinfmt } from '../../src/buildx/qemu.ts';
 import { runBuild } from '../../src/buildx/build.ts';
+import { withPushExplanation } from '../../src/buildx/push-failure.ts';
 import { checkEngine, inspectBuilder } from '../../src/buildx/builder.ts';
 import type { CacheMount } from '../../src/cachemounts/discover.ts';
 import {
@@ -360,7 +361,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
         attempts += (c.toString().match(/load build definition/g) ?? []).length;
       },
       onRetry: (next, of, why) => retries.push(`${next}/${of} ${why}`),
-    }).catch((e: unknown) => e as Error);
+    }).catch(async (e: unknown) => (await withPushExplanation(e, new RegistryClient())) as Error);
     return { result, attempts, retries };
   };
   const failed = async (host: string, tag: string, cause: RegExp, attempts: number) => {

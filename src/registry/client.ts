@@ -206,6 +206,40 @@ export class RegistryClient {
       throw new Error(`registry ${ref.registry}: blob ${digest} does not match its digest`);
   }
 
+  /**
+   * What the registry answers about a repository, in words: `HTTP 404 NAME_UNKNOWN (repository
+   * name not known to registry)`. For explaining a failure whose own message lost the cause; the
+   * registry's text is untrusted, so it is cut to printable characters and bounded.
+   */
+  async describeRepository(ref: ImageReference): Promise<string> {
+    let res: HttpResponse;
+    try {
+      res = await this.get(
+        ref,
+        `${this.base(ref)}/tags/list?n=1`,
+        ['application/json'],
+        'GET',
+        64 << 10,
+      );
+    } catch (e) {
+      return printable(e instanceof Error ? e.message : String(e));
+    }
+    let detail = '';
+    try {
+      const body = JSON.parse(res.body.toString('utf8')) as {
+        errors?: { code?: unknown; message?: unknown }[];
+        message?: unknown;
+      };
+      const first = Array.isArray(body.errors) ? body.errors[0] : undefined;
+      const code = typeof first?.code === 'string' ? first.code : '';
+      const message = [first?.message, body.message].find((m) => typeof m === 'string');
+      detail = [code, message ? `(${String(message)})` : ''].filter(Boolean).join(' ');
+    } catch {
+      /* a body that is not JSON says nothing more than the status */
+    }
+    return printable(`HTTP ${res.status}${detail ? ` ${detail}` : ''}`);
+  }
+
   /** Tags of a repository, following the registry's Link pagination (bounded). */
   async listTags(ref: ImageReference): Promise<string[]> {
     const tags: string[] = [];
@@ -272,4 +306,9 @@ export class RegistryClient {
 
 export function platformString(p: { os: string; architecture: string; variant?: string }): string {
   return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+/** Outside text for a log line: printable ASCII only, at most 200 characters. */
+function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]+/g, ' ').slice(0, 200);
 }
