@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseDockerfile } from '../../src/dockerfile/parse.ts';
 import { expandWord, resolveFromImage } from '../../src/dockerfile/args.ts';
 import { cacheMountsFromInput, discoverCacheMounts } from '../../src/cachemounts/discover.ts';
-import { cacheKeys } from '../../src/cachemounts/keys.ts';
+import { cacheKeys } from '../../src/cachemounts/store/keys.ts';
 import { goVersionFromLines } from '../../src/go/image-check.ts';
 import { adviseDockerfile } from '../../src/advice/advice.ts';
 

@@ -1,25 +1,13 @@
 // Cache-mount state across runners: restore (main step, before the build) and save (post step).
 import * as cache from '@actions/cache';
-import { createHash } from 'node:crypto';
-import {
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { tmpdir } from 'node:os';
 import { getErrorMessage } from '../errors.ts';
-import { DeadlineError, withDeadline } from '../io/deadline.ts';
-import { withLock } from '../io/lock.ts';
-import { onCancel } from '../io/cancel.ts';
+import { DeadlineError } from '../io/deadline.ts';
 import type { Logger } from '../log.ts';
 import type { CacheMount } from './discover.ts';
-import { cacheKeys, type KeyParts } from './keys.ts';
-import { checkTar } from './tar-check.ts';
+import { cacheKeys, type KeyParts } from './store/keys.ts';
+import { restoreState, saveState, withTransferPath } from './store/index.ts';
 import { extractMounts, injectMounts, type HelperRoot } from './transfer.ts';
 import type { NodeGroup } from '../buildx/nodes.ts';
 
@@ -37,7 +25,12 @@ export interface MountState {
   /** exact | partial | miss | error */
   hit: string;
   matchedKey?: string;
-  restoredDigest?: string;
+  /** The delta of matchedKey applied on restore. */
+  deltaKey?: string;
+  /** What the restored full entry held (store/manifest.ts), for the save to find what changed. */
+  manifestFile?: string;
+  /** This run's id and attempt: a delta this run saves is named with them (else the time). */
+  runSuffix?: string;
   restoredBytes: number;
   seconds: number;
 }
@@ -66,33 +59,7 @@ export interface TransferOptions {
   timeoutMs?: number;
 }
 
-async function fileDigest(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-/**
- * The one path handed to @actions/cache. It is part of the entry's version, so it must be the same
- * string in every run on every runner: a per-run temp directory would make every restore miss.
- * Mounts are moved through it one at a time.
- */
-const TRANSFER_DIR = path.join(tmpdir(), 'build-go-image-cache-mount');
-const TRANSFER_TAR = path.join(TRANSFER_DIR, 'content.tar');
-const TRANSFER_LOCK = path.join(tmpdir(), 'build-go-image-cache-mount.lock');
 export const DEFAULT_CACHE_TIMEOUT_MS = 600_000;
-
-/** Holds the transfer path for `fn`; a cancelled step leaves no archive there for the next job. */
-function withTransferPath<T>(waitMs: number, fn: () => Promise<T>): Promise<T> {
-  return withLock(TRANSFER_LOCK, waitMs, async () => {
-    const forget = onCancel(() => rmSync(TRANSFER_DIR, { recursive: true, force: true }));
-    try {
-      return await fn();
-    } finally {
-      forget();
-    }
-  });
-}
 
 export async function restoreCacheMounts(
   mounts: CacheMount[],
@@ -120,6 +87,7 @@ export async function restoreCacheMounts(
         helperPlatform: group.helperPlatform,
         key,
         restoreKeys,
+        runSuffix: `${keyParts.runId}-${keyParts.runAttempt}`,
         hit: 'miss',
         restoredBytes: 0,
         seconds: 0,
@@ -160,34 +128,25 @@ async function restoreEach(
     const started = Date.now();
     const dir = path.join(opts.workDir, `mount-${i}`, 'restore');
     rmSync(dir, { recursive: true, force: true });
-    rmSync(TRANSFER_DIR, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     try {
-      const matched = await withDeadline(
-        cache.restoreCache([TRANSFER_TAR], key, restoreKeys),
-        deadline - Date.now(),
-        'the cache service',
-      );
-      if (!matched) {
-        opts.log.info(`cache mount ${ms.label}: no saved state (key prefix ${restoreKeys[0]})`);
-        continue;
-      }
-      if (!existsSync(TRANSFER_TAR)) throw new Error('the restored entry holds no content.tar');
-      const tar = path.join(dir, 'content.tar');
-      renameSync(TRANSFER_TAR, tar);
-      const check = checkTar(tar);
-      if (!check.ok) {
-        ms.hit = 'rejected';
-        opts.log.warning(
-          `cache mount ${ms.label}: restored archive ${matched} discarded (${check.reason}); building with an empty cache mount`,
-        );
-        continue;
-      }
-      ms.restoredDigest = await fileDigest(tar);
-      ms.restoredBytes = statSync(tar).size;
-      ms.hit = matched === key ? 'exact' : 'partial';
-      ms.matchedKey = matched;
-      ready.push({ ms, tarFile: tar, files: check.files });
+      const manifestFile = path.join(opts.workDir, `mount-${i}`, 'manifest.json');
+      const restored = await restoreState({
+        key,
+        restoreKeys,
+        dir,
+        manifestFile,
+        deadline,
+        label: ms.label,
+        log: opts.log,
+      });
+      ms.hit = restored.hit;
+      ms.matchedKey = restored.matchedKey;
+      if (!restored.tarFile) continue;
+      ms.deltaKey = restored.deltaKey;
+      ms.manifestFile = manifestFile;
+      ms.restoredBytes = restored.bytes;
+      ready.push({ ms, tarFile: restored.tarFile, files: restored.files });
     } catch (e) {
       ms.hit = 'error';
       opts.log.warning(
@@ -257,12 +216,12 @@ async function injectBatch(
     );
     for (const r of ready)
       opts.log.info(
-        `cache mount ${r.ms.label}: restored ${r.files} files (${(r.ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${r.ms.matchedKey}`,
+        `cache mount ${r.ms.label}: restored ${r.files} files (${(r.ms.restoredBytes / 1048576).toFixed(1)} MiB) from ${r.ms.matchedKey}${r.ms.deltaKey ? ` and ${r.ms.deltaKey}` : ''}`,
       );
   } catch (e) {
     for (const r of ready) {
       r.ms.hit = 'error';
-      r.ms.restoredDigest = undefined;
+      r.ms.manifestFile = undefined;
       r.ms.restoredBytes = 0;
     }
     opts.log.warning(
@@ -280,6 +239,8 @@ async function injectBatch(
 export interface MountSaveResult {
   id: string;
   saved: boolean;
+  /** What was saved: the whole state, or what changed since the full entry restored. */
+  kind?: 'full' | 'delta';
   reason: string;
   bytes: number;
   seconds: number;
@@ -378,31 +339,20 @@ async function saveEach(
         continue;
       }
       const tar = path.join(dir, 'content.tar');
-      r.bytes = statSync(tar).size;
-      if (r.bytes > opts.sizeLimitBytes) {
-        r.reason = `${(r.bytes / 1048576).toFixed(0)} MiB is over cache-size-limit (${(opts.sizeLimitBytes / 1048576).toFixed(0)} MiB), and only a Go build cache can be cut to fit`;
-        opts.log.warning(`cache mount ${ms.label}: not saved: ${r.reason}`);
-        continue;
-      }
-      if (ms.restoredDigest && ms.restoredDigest === (await fileDigest(tar))) {
-        r.reason = `unchanged since ${ms.matchedKey}`;
-        continue;
-      }
-      rmSync(TRANSFER_DIR, { recursive: true, force: true });
-      mkdirSync(TRANSFER_DIR, { recursive: true });
-      renameSync(tar, TRANSFER_TAR);
-      const id = await withDeadline(
-        cache.saveCache([TRANSFER_TAR], ms.key),
-        deadline - Date.now(),
-        'the cache service',
-      );
-      if (id === -1)
-        r.reason =
-          'the cache service did not take the entry (see the warning above: another job may have saved this key, or the service failed)';
-      else {
-        r.saved = true;
-        r.reason = `saved as ${ms.key}`;
-      }
+      const saved = await saveState({
+        tarFile: tar,
+        fullKey: ms.key,
+        runSuffix: ms.runSuffix ?? String(Date.now()),
+        manifestFile: ms.manifestFile,
+        sizeLimitBytes: opts.sizeLimitBytes,
+        deadline,
+        label: ms.label,
+        log: opts.log,
+      });
+      r.saved = saved.saved;
+      r.reason = saved.reason;
+      r.bytes = saved.bytes;
+      r.kind = saved.kind;
     } catch (e) {
       r.reason = getErrorMessage(e);
       opts.log.warning(`cache mount ${ms.label}: not saved: ${r.reason}`);
@@ -410,7 +360,6 @@ async function saveEach(
     } finally {
       r.seconds = (Date.now() - started) / 1000 + extractSeconds;
       rmSync(dir, { recursive: true, force: true });
-      rmSync(TRANSFER_DIR, { recursive: true, force: true });
       opts.log.info(`cache mount ${ms.label}: ${r.saved ? 'saved' : 'not saved'} (${r.reason})`);
     }
   }
