@@ -266,6 +266,7 @@ export async function runMain(host: Host): Promise<void> {
       inputs.pushByDigest && info.driver === 'docker'
         ? partTagFor(runId, inputs.platforms)
         : undefined,
+    progress: host.buildProgress ?? 'plain',
   };
   if (plan.partTag)
     log.info(
@@ -279,6 +280,7 @@ export async function runMain(host: Host): Promise<void> {
       env: buildEnv,
       metadataFile,
       onOutput: (c) => host.buildOutput(c),
+      terminal: host.buildProgress === 'tty',
       onRetry: (next, attempts, why) =>
         log.warning(
           `the push failed with what looks like a passing registry error (${why}); building and pushing again, attempt ${next} of ${attempts} (every step is cached)`,
@@ -342,6 +344,7 @@ export async function runMain(host: Host): Promise<void> {
           env: buildEnv,
           metadataFile: path.join(workDir, 'metadata-oci.json'),
           onOutput: (c) => host.buildOutput(c),
+          terminal: host.buildProgress === 'tty',
           attempts: 1,
         }),
       );
@@ -356,6 +359,7 @@ export async function runMain(host: Host): Promise<void> {
       );
     }
   }
+  host.summaryFacts?.(facts);
   await host.writeSummary(renderSummary(facts));
   if (inputs.sizeReport)
     await reportSizes(host, inputs, head, baseline, budgets, workDir, {

@@ -1,4 +1,5 @@
-// The job summary: one table per build.
+// The run's summary, from one set of facts: markdown for the job summary, plain text for the
+// terminal at the end of a command-line run.
 import { humanBytes } from './format.ts';
 
 export interface SummaryFacts {
@@ -14,32 +15,46 @@ export interface SummaryFacts {
   tags: string[];
 }
 
-export function renderSummary(f: SummaryFacts): string {
-  const rows: [string, string][] = [];
-  if (f.goVersion) rows.push(['Go', `${f.goVersion}${f.goFrom ? ` (from ${f.goFrom})` : ''}`]);
-  if (f.goImage) rows.push(['Go image', `\`${f.goImage}\``]);
-  if (f.engine) rows.push(['Engine', f.engine]);
-  rows.push(['Platforms', f.platforms.map((p) => `${p.platform} (${p.how})`).join(', ')]);
+/** Label and value lines of each row; `code` marks literal values (backticks in markdown). */
+function summaryRows(f: SummaryFacts, code: (s: string) => string): [string, string[]][] {
+  const rows: [string, string[]][] = [];
+  if (f.goVersion) rows.push(['Go', [`${f.goVersion}${f.goFrom ? ` (from ${f.goFrom})` : ''}`]]);
+  if (f.goImage) rows.push(['Go image', [code(f.goImage)]]);
+  if (f.engine) rows.push(['Engine', [f.engine]]);
+  rows.push(['Platforms', [f.platforms.map((p) => `${p.platform} (${p.how})`).join(', ')]]);
   rows.push([
     'Cache mounts',
     f.cacheMounts.length === 0
-      ? 'none'
-      : f.cacheMounts
-          .map(
-            (m) =>
-              `${m.id}: ${m.hit}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`,
-          )
-          .join('<br>'),
+      ? ['none']
+      : f.cacheMounts.map(
+          (m) =>
+            `${m.id}: ${m.hit}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`,
+        ),
   ]);
-  if (f.buildSeconds !== undefined) rows.push(['Build time', `${f.buildSeconds.toFixed(1)} s`]);
-  if (f.digest) rows.push(['Digest', `\`${f.digest}\``]);
-  if (f.tags.length) rows.push(['Tags', f.tags.map((t) => `\`${t}\``).join('<br>')]);
+  if (f.buildSeconds !== undefined) rows.push(['Build time', [`${f.buildSeconds.toFixed(1)} s`]]);
+  if (f.digest) rows.push(['Digest', [code(f.digest)]]);
+  if (f.tags.length) rows.push(['Tags', f.tags.map(code)]);
+  return rows;
+}
+
+export function renderSummary(f: SummaryFacts): string {
   return [
     '### build-go-image',
     '',
     '| | |',
     '|---|---|',
-    ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
+    ...summaryRows(f, (s) => `\`${s}\``).map(
+      ([k, v]) => `| ${k} | ${v.join('<br>').replace(/\|/g, '\\|')} |`,
+    ),
     '',
   ].join('\n');
+}
+
+/** The same rows as aligned plain text, for a terminal. */
+export function renderSummaryText(f: SummaryFacts): string {
+  const rows = summaryRows(f, (s) => s);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows
+    .flatMap(([k, v]) => v.map((line, i) => `${(i === 0 ? k : '').padEnd(width)}  ${line}`))
+    .join('\n');
 }

@@ -161,6 +161,7 @@ test('CLI: resolve-go-version prints the version a local build script can use', 
     [cli, 'resolve-go-version', '--go-version-file', '/nonexistent/go.mod'],
     { allowFailure: true },
   );
-  assert.equal(bad.exitCode, 1);
+  // A refused input value is a usage error (exit code 2), as an unknown option is.
+  assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /input "go-version-file": \/nonexistent\/go.mod does not exist/);
 });

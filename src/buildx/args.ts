@@ -17,6 +17,8 @@ export interface BuildPlan {
    * under instead (the merge step still works from the digest).
    */
   partTag?: string;
+  /** buildx's progress display: plain lines (default), or its own `tty` display on a terminal. */
+  progress?: 'plain' | 'tty';
 }
 
 export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
@@ -65,8 +67,9 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   else if (inputs.load) a.push('--load');
   for (const o of plan.extraOutputs ?? []) a.push('--output', o);
   a.push('--metadata-file', plan.metadataFile);
-  a.push('--progress', 'plain');
-  a.push(inputs.context);
+  a.push('--progress', plan.progress ?? 'plain');
+  // `--` ends the options: a context is never read as one, whatever its name (it is checked too).
+  a.push('--', inputs.context);
   return a;
 }
 

@@ -27,6 +27,11 @@ export async function runBuild(opts: {
   onOutput: (chunk: Buffer) => void;
   attempts?: number;
   signal?: AbortSignal;
+  /**
+   * buildx draws on the terminal (stderr inherited): its output is not captured, so a failed push
+   * cannot be told transient and is not retried, and the error points to the output above.
+   */
+  terminal?: boolean;
   /** Told before a retry: which attempt comes next, of how many, and the error line that caused it. */
   onRetry?: (next: number, attempts: number, why: string) => void;
 }): Promise<BuildResult> {
@@ -46,6 +51,7 @@ export async function runBuild(opts: {
         onStderr: collect,
         signal: opts.signal,
         maxCapture: 0,
+        inheritStderr: opts.terminal,
       });
       const metadata = JSON.parse(readFileSync(opts.metadataFile, 'utf8')) as Record<
         string,
@@ -60,6 +66,11 @@ export async function runBuild(opts: {
       };
     } catch (e) {
       if (!(e instanceof ExecError) || attempt >= attempts || !isTransientPushFailure(log)) {
+        if (e instanceof ExecError && opts.terminal)
+          throw new Error(
+            `docker buildx build failed (exit code ${e.result.exitCode}): its output is above`,
+            { cause: e },
+          );
         if (e instanceof ExecError)
           throw new Error(`docker buildx build failed:\n${log.split('\n').slice(-25).join('\n')}`, {
             cause: e,

@@ -35,6 +35,8 @@ export interface ExecOptions {
   allowFailure?: boolean;
   /** Cap on captured stdout/stderr (bytes); output past it is dropped from the captured copy. */
   maxCapture?: number;
+  /** The child writes to this process's stderr (a terminal it may draw on); none is captured. */
+  inheritStderr?: boolean;
 }
 
 export interface ExecResult {
@@ -73,9 +75,12 @@ export function execFile(
     const child = spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', opts.inheritStderr ? 'inherit' : 'pipe'],
       signal: opts.signal,
     });
+    // Piped above (stderr may be inherited instead, so the overloads type all three as nullable).
+    const stdin = child.stdin!;
+    const stdout = child.stdout!;
     running.add(child);
     let timedOut = false;
     const timer =
@@ -90,12 +95,12 @@ export function execFile(
     const err: Buffer[] = [];
     let outLen = 0;
     let errLen = 0;
-    child.stdout.on('data', (c: Buffer) => {
+    stdout.on('data', (c: Buffer) => {
       opts.onStdout?.(c);
       if (outLen < max) out.push(c);
       outLen += c.length;
     });
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr?.on('data', (c: Buffer) => {
       opts.onStderr?.(c);
       if (errLen < max) err.push(c);
       errLen += c.length;
@@ -118,11 +123,11 @@ export function execFile(
         reject(new ExecError([file, ...args.slice(0, 3)].join(' '), result));
       } else resolve(result);
     });
-    child.stdin.on('error', () => {
+    stdin.on('error', () => {
       /* the process may exit before reading its input; the exit code tells the story */
     });
-    if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+    if (opts.input !== undefined) stdin.end(opts.input);
+    else stdin.end();
   });
 }
 

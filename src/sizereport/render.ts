@@ -84,3 +84,38 @@ export function renderMarkdown(
     '\n\n_Report truncated at the comment size limit._\n'
   );
 }
+
+/** The per-platform table of renderMarkdown as aligned plain text, for a terminal. */
+export function renderSizeText(diff: SizeDiff, verdict?: BudgetVerdict): string {
+  const size = (n: number | undefined) => (n === undefined ? '—' : humanBytes(n));
+  const unpacked = diff.platforms.some((p) => p.headUnpacked !== undefined);
+  const rows = [
+    ['Platform', 'Base', 'New', 'Change', ...(unpacked ? ['Unpacked', 'Unpacked change'] : [])],
+    ...diff.platforms.map((p) => [
+      p.platform,
+      size(p.base),
+      size(p.head),
+      delta(p.base, p.head),
+      ...(unpacked ? [size(p.headUnpacked), delta(p.baseUnpacked, p.headUnpacked)] : []),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const lines = [
+    `Image size: ${diff.image}`,
+    diff.hasBaseline
+      ? `compared with ${diff.baselineLabel ?? 'the baseline'}`
+      : 'no baseline to compare with',
+    ...rows.map((r) =>
+      r
+        .map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    ),
+  ];
+  if (verdict && verdict.messages.length > 0)
+    lines.push(
+      `size budget ${verdict.level === 'failure' ? 'exceeded' : 'warning'}:`,
+      ...verdict.messages.map((m) => `- ${m}`),
+    );
+  return lines.join('\n');
+}
