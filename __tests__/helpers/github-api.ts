@@ -1,5 +1,6 @@
 // A local stand-in for the GitHub REST API calls the action makes: the token's user, issue
-// comments (paginated list with Link headers, create, update), with 401 for unknown tokens, 403 for
+// comments (paginated list with Link headers, create, update), pull requests (listed with GitHub's
+// `state` and `head=owner:branch` filters, paginated), with 401 for unknown tokens, 403 for
 // read-only tokens on writes, and rate-limit headers on every answer.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,9 +24,35 @@ export interface Comment {
   html_url: string;
 }
 
+export interface PullRequest {
+  number: number;
+  state: 'open' | 'closed';
+  title: string;
+  head: {
+    label: string;
+    ref: string;
+    sha: string;
+    user: { login: string };
+    /** null when the head repository (a fork) was deleted. */
+    repo: { full_name: string; owner: { login: string }; fork: boolean } | null;
+  };
+  base: { label: string; ref: string; sha: string; repo: { full_name: string } };
+}
+
 export interface GitHubApi {
   url: string;
   comments: Map<number, Comment[]>;
+  /** Pull requests of the base repository octo/service (the owner/name in the URL is not checked). */
+  pulls: PullRequest[];
+  /** A pull request from `headRepository` (`owner/name`; a fork when not octo/service). */
+  addPull(p: {
+    number: number;
+    headRepository: string;
+    headRef: string;
+    headSha: string;
+    state?: 'open' | 'closed';
+    baseRef?: string;
+  }): PullRequest;
   requests: { method: string; path: string; status: number }[];
   /** Answer the next N requests with this status (rate limits, outages). */
   fail(status: number, times: number, retryAfter?: number): void;
@@ -42,6 +69,7 @@ const readBody = (req: IncomingMessage) =>
 
 export async function startGitHubApi(tokens: Record<string, TokenInfo>): Promise<GitHubApi> {
   const comments = new Map<number, Comment[]>();
+  const pulls: PullRequest[] = [];
   const requests: GitHubApi['requests'] = [];
   let nextId = 1000;
   let base = '';
@@ -162,9 +190,46 @@ export async function startGitHubApi(tokens: Record<string, TokenInfo>): Promise
         return send(200, c);
       }
     }
+    m = /^\/repos\/([^/]+)\/[^/]+\/pulls$/.exec(url.pathname);
+    if (m && method === 'GET') {
+      // GitHub's filters: state (open by default, closed, all) and head=user:ref-name, where user
+      // is the head repository's owner; a head without `user:` means the base repository's owner.
+      const state = url.searchParams.get('state') ?? 'open';
+      const head = url.searchParams.get('head');
+      const [headUser, headRef] = head?.includes(':')
+        ? [head.slice(0, head.indexOf(':')), head.slice(head.indexOf(':') + 1)]
+        : [m[1]!, head];
+      const all = pulls.filter(
+        (p) =>
+          (state === 'all' || p.state === state) &&
+          (head === null ||
+            (p.head.user.login.toLowerCase() === headUser.toLowerCase() && p.head.ref === headRef)),
+      );
+      const per = Math.min(100, Number(url.searchParams.get('per_page') ?? 30));
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+      const last = Math.max(1, Math.ceil(all.length / per));
+      const query = (p: number) => {
+        const q = new URLSearchParams(url.searchParams);
+        q.set('per_page', String(per));
+        q.set('page', String(p));
+        return q.toString();
+      };
+      const links: string[] = [];
+      const link = (p: number, rel: string) => `<${base}${url.pathname}?${query(p)}>; rel="${rel}"`;
+      if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+      if (page > 1) links.push(link(page - 1, 'prev'), link(1, 'first'));
+      return send(
+        200,
+        all.slice((page - 1) * per, page * per),
+        links.length ? { link: links.join(', ') } : {},
+      );
+    }
     m = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/.exec(url.pathname);
-    if (m && method === 'GET')
+    if (m && method === 'GET') {
+      const pr = pulls.find((p) => p.number === Number(m![1]));
+      if (pr) return send(200, pr);
       return send(200, { number: Number(m[1]), base: { ref: 'main' }, head: { ref: 'feature' } });
+    }
     send(404, { message: 'Not Found' });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -172,6 +237,34 @@ export async function startGitHubApi(tokens: Record<string, TokenInfo>): Promise
   return {
     url: base,
     comments,
+    pulls,
+    addPull: (p) => {
+      const owner = p.headRepository.split('/')[0]!;
+      const pr: PullRequest = {
+        number: p.number,
+        state: p.state ?? 'open',
+        title: `PR ${p.number}`,
+        head: {
+          label: `${owner}:${p.headRef}`,
+          ref: p.headRef,
+          sha: p.headSha,
+          user: { login: owner },
+          repo: {
+            full_name: p.headRepository,
+            owner: { login: owner },
+            fork: p.headRepository !== 'octo/service',
+          },
+        },
+        base: {
+          label: `octo:${p.baseRef ?? 'main'}`,
+          ref: p.baseRef ?? 'main',
+          sha: '0'.repeat(40),
+          repo: { full_name: 'octo/service' },
+        },
+      };
+      pulls.push(pr);
+      return pr;
+    },
     requests,
     fail: (status, times, retryAfter) => {
       injected = { status, times, retryAfter };

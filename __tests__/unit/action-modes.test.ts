@@ -44,9 +44,20 @@ test('comment mode posts a report file from a workflow_run event, then updates i
     report,
     '<!-- build-go-image:size-report:octo/service -->\n### Image size\n| linux/amd64 | 1.0 MiB |\n',
   );
+  // A same-repository PR: GitHub lists it in the event, and the API finds it by its head commit.
+  const sha = 'f0'.repeat(20);
+  api.addPull({ number: 3, headRepository: 'octo/service', headRef: 'feature', headSha: sha });
   const event = {
     name: 'workflow_run',
-    payload: { workflow_run: { pull_requests: [{ number: 3 }] } },
+    payload: {
+      workflow_run: {
+        event: 'pull_request',
+        head_branch: 'feature',
+        head_sha: sha,
+        head_repository: { full_name: 'octo/service', owner: { login: 'octo' } },
+        pull_requests: [{ number: 3 }],
+      },
+    },
   };
   const inputs = { 'report-file': report, 'github-token': 'ghs-write' };
   const first = await runAction({

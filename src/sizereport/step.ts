@@ -4,6 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, getErrorMessage } from '../errors.ts';
 import { upsertComment } from '../github/comment.ts';
+import { findRunPullRequest, readEventPullRequest } from '../github/pull-request.ts';
 import type { Host } from '../host.ts';
 import type { Inputs } from '../inputs.ts';
 import { readBoundedText } from '../io/files.ts';
@@ -102,8 +103,11 @@ export async function reportSizes(
       log.warning(`size report: not saved as a baseline: ${getErrorMessage(e)}`),
     );
   }
-  const pr = inputs.pullRequest ?? prNumber(env);
-  if (inputs.comment && pr && inputs.githubToken) {
+  const target =
+    inputs.comment && inputs.githubToken ? await pullRequestTarget(host, inputs) : undefined;
+  if (target && 'skip' in target) log[target.level](`size report: no PR comment: ${target.skip}`);
+  if (target && 'number' in target) {
+    const pr = target.number;
     const [owner, repo] = (env['GITHUB_REPOSITORY'] ?? '/').split('/');
     const outcome = await upsertComment({
       token: inputs.githubToken,
@@ -172,8 +176,14 @@ export async function postReportFile(host: Host, inputs: Inputs): Promise<void> 
     );
   if (body.length >= COMMENT_LIMIT)
     throw new InputError('report-file', `${file} is larger than a comment may be`);
-  const pr = inputs.pullRequest ?? prNumber(host.env);
-  if (!pr) throw new InputError('pull-request', 'no pull request in the event: give pull-request');
+  const target = await pullRequestTarget(host, inputs);
+  if ('none' in target)
+    throw new InputError('pull-request', 'no pull request in the event: give pull-request');
+  if ('skip' in target) {
+    host.log[target.level](`size report: no PR comment: ${target.skip}`);
+    return;
+  }
+  const pr = target.number;
   const [owner, repo] = (host.env['GITHUB_REPOSITORY'] ?? '/').split('/');
   const outcome = await upsertComment({
     token: inputs.githubToken,
@@ -188,17 +198,48 @@ export async function postReportFile(host: Host, inputs: Inputs): Promise<void> 
   else host.log.info(`size report: comment ${outcome.id} ${outcome.action} on #${pr}`);
 }
 
+/** The pull request of a `pull_request` event's payload (GitHub's own record of it). */
 export function prNumber(env: NodeJS.ProcessEnv): number | undefined {
-  const file = env['GITHUB_EVENT_PATH'];
-  if (!file || !existsSync(file)) return undefined;
-  try {
-    const payload = JSON.parse(readBoundedText(file, 64 * 1024 * 1024, 'the event payload')) as {
-      pull_request?: { number?: unknown };
-      workflow_run?: { pull_requests?: { number?: unknown }[] };
-    };
-    const n = payload.pull_request?.number ?? payload.workflow_run?.pull_requests?.[0]?.number;
-    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
+  const event = readEventPullRequest(env);
+  return event.kind === 'pull_request' ? event.number : undefined;
+}
+
+export type PullRequestTarget =
+  { number: number } | { skip: string; level: 'info' | 'warning' } | { none: true };
+
+/**
+ * The pull request to comment on. `pull_request` events: the payload's, or `pull-request`.
+ * `workflow_run` events: found through the API from the triggering run's head repository, branch
+ * and SHA (GitHub leaves `pull_requests` empty for forks); `pull-request`, which a workflow can
+ * only have read from an artifact the fork's code wrote, is a hint checked against that, never
+ * used alone. Never throws: a PR that cannot be found costs the comment, not the job.
+ */
+export async function pullRequestTarget(host: Host, inputs: Inputs): Promise<PullRequestTarget> {
+  const { env, log } = host;
+  const event = readEventPullRequest(env);
+  if (event.kind !== 'workflow_run') {
+    const n = inputs.pullRequest ?? (event.kind === 'pull_request' ? event.number : undefined);
+    return n ? { number: n } : { none: true };
   }
+  if (!event.run) return { skip: event.problem, level: 'warning' };
+  const { run } = event;
+  if (run.event !== 'pull_request' && run.event !== 'pull_request_target')
+    return {
+      skip: `the triggering run was not for a pull request (event ${JSON.stringify(run.event)})`,
+      level: 'info',
+    };
+  if (!inputs.githubToken)
+    return { skip: 'no github-token to find the pull request with', level: 'warning' };
+  const found = await findRunPullRequest({
+    token: inputs.githubToken,
+    baseUrl: env['GITHUB_API_URL'],
+    repository: env['GITHUB_REPOSITORY'] ?? '',
+    run,
+  });
+  if ('skip' in found) return { skip: found.skip, level: 'warning' };
+  if (inputs.pullRequest !== undefined && inputs.pullRequest !== found.number)
+    log.warning(
+      `pull-request ${inputs.pullRequest} is not the pull request of the triggering run (#${found.number}, found by its head commit ${run.headSha.slice(0, 12)}): ignored`,
+    );
+  return found;
 }
