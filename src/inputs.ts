@@ -2,6 +2,7 @@
 // options through the same reader, so both fail the same way on the same bad value.
 import { parseSecrets, type BuildSecret } from './buildx/secrets.ts';
 import { InputError } from './errors.ts';
+import { checkInput } from './input-grammar.ts';
 import { parseImageReference } from './registry/reference.ts';
 
 export type InputReader = (name: string) => string;
@@ -133,7 +134,13 @@ function parsePullRequest(value: string): number | undefined {
   return Number(v);
 }
 
-export function readInputs(get: InputReader): Inputs {
+export function readInputs(read: InputReader): Inputs {
+  // Every value is checked against its input's grammar as it is read (src/input-grammar.ts).
+  const get: InputReader = (name) => {
+    const value = read(name);
+    checkInput(name, value);
+    return value;
+  };
   const bool = (n: string, d: boolean) => parseBoolean(n, get(n), d);
   const tags = parseList(get('tags'));
   for (const t of tags) {
@@ -274,7 +281,8 @@ export function readInputs(get: InputReader): Inputs {
     goVersionFile: get('go-version-file'),
     goVersionBuildArg,
     goReleaseSource: get('go-release-source') || 'https://go.dev/dl/?mode=json&include=all',
-    goProxy: get('go-proxy') || process.env['GOPROXY'] || 'https://proxy.golang.org',
+    // Empty means GOPROXY from the environment, then the public proxy (go/sources.ts goProxySetting).
+    goProxy: get('go-proxy'),
     checkGoImage: bool('check-go-image', true),
     cacheMounts: get('cache-mounts') || 'auto',
     cacheKey: get('cache-key'),

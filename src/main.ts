@@ -44,7 +44,7 @@ import { parseLimit } from './sizereport/budgets.ts';
 import { knownLayerSizes, measureImage, type ImageSizeReport } from './sizereport/measure.ts';
 import { ociLayoutSource } from './sizereport/sources.ts';
 import { readBoundedText } from './io/files.ts';
-import { proxyCredentials } from './secrets.ts';
+import { proxyCredentials, releaseSourceCredentials } from './secrets.ts';
 import type { MainState } from './state.ts';
 import { renderSummary, type SummaryFacts } from './summary.ts';
 
@@ -101,6 +101,7 @@ export async function runMain(host: Host): Promise<void> {
   const privateToken = host.input('go-private-token');
   if (privateToken) host.setSecret(privateToken);
   for (const c of proxyCredentials(env)) host.setSecret(c);
+  for (const c of releaseSourceCredentials(host.input, env)) host.setSecret(c);
   // Secret values are masked before validation, which may print the input it rejects.
   // Same parser as the build's (src/buildx/secrets.ts): the masked value is the value passed.
   for (const v of secretValuesToMask(host.input('secrets'))) host.setSecret(v);

@@ -1,5 +1,7 @@
 // Secret values that can reach the log through the environment rather than through inputs:
-// credentials inside proxy URLs (http://user:password@proxy:3128).
+// credentials inside proxy URLs (http://user:password@proxy:3128) and inside the URLs of the Go
+// release sources (go-release-source, go-proxy, GOPROXY).
+import { urlCredentialSecrets } from './io/url.ts';
 
 /** BuildKit's predefined proxy args, both cases: what the runner may set and the build may get. */
 export const PROXY_VARIABLES = [
@@ -34,4 +36,18 @@ export function proxyCredentials(env: NodeJS.ProcessEnv): string[] {
       }
   }
   return [...out];
+}
+
+/**
+ * Credentials inside go-release-source, go-proxy and GOPROXY (https://user:token@mirror/): the
+ * action sends them as Basic authorization and prints the URLs without them, and masks every form
+ * of them before any request or log line, including errors about a malformed URL.
+ */
+export function releaseSourceCredentials(
+  read: (name: string) => string,
+  env: NodeJS.ProcessEnv,
+): string[] {
+  return urlCredentialSecrets(
+    [read('go-release-source'), read('go-proxy'), env['GOPROXY'] ?? ''].join('\n'),
+  );
 }

@@ -165,3 +165,159 @@ test('CLI: resolve-go-version prints the version a local build script can use', 
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /input "go-version-file": \/nonexistent\/go.mod does not exist/);
 });
+
+async function serveJson(body: string) {
+  const { createServer } = await import('node:http');
+  const server = createServer((_req, res) => res.writeHead(200).end(body));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/dl/`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+test('release entries whose stable flag contradicts their name are dropped and counted', () => {
+  const r = parseGoDevJson(
+    JSON.stringify([
+      { version: 'go1.24.9', stable: false },
+      { version: 'go1.25rc1', stable: true },
+      { version: 'go1.24.5', stable: true },
+      { version: 'go1.25rc2', stable: false },
+      { version: 'go1.24.6', stable: 'yes' },
+      { version: 'go1.24.4' },
+      null,
+    ]),
+    's',
+  );
+  assert.deepEqual(r.versions, ['1.24.5', '1.25rc2', '1.24.4']);
+  assert.deepEqual(r.dropped, { 'stable flag contradicts the name': 2, malformed: 2 });
+  assert.equal(r.rejected, 4);
+});
+
+test('an unstable build is never the newest patch, from go.mod or go-version', async (t) => {
+  const srv = await serveJson(
+    JSON.stringify([
+      { version: 'go1.24.9', stable: false },
+      { version: 'go1.24.5', stable: true },
+      { version: 'go1.24.1', stable: true },
+      { version: 'go1.25rc2', stable: false },
+    ]),
+  );
+  t.after(() => srv.close());
+  const sources = { releaseSource: srv.url, goProxy: 'off', retryBackoffMs: 1 };
+  for (const how of [
+    { context: module('go 1.24.1\n') },
+    { context: module('go 1.24\n') },
+    { context: '.', goVersion: '1.24' },
+    { context: '.', goVersion: 'go1.24' },
+  ]) {
+    clearReleaseCache();
+    const r = await resolveGoVersion({ ...how, sources, env: {} });
+    assert.equal(formatGoVersion(r.version), '1.24.5', JSON.stringify(how));
+    assert.ok(!r.candidates.some((c) => c.patch === 9));
+    assert.match(
+      r.notices.join('\n'),
+      /1 of 4 entries dropped \(1 stable flag contradicts the name\)/,
+    );
+  }
+});
+
+test('pre-releases qualify only when the requirement is one, the same for go.mod and go-version', async (t) => {
+  const srv = await startReleaseServer(['1.26rc1', '1.25rc2', '1.25rc1', '1.24.5']);
+  t.after(() => srv.close());
+  const sources = { releaseSource: srv.goDevUrl, goProxy: 'off', retryBackoffMs: 1 };
+  const resolve = (how: { context: string; goVersion?: string }) => {
+    clearReleaseCache();
+    return resolveGoVersion({ ...how, sources, env: {} });
+  };
+  // go.mod names an rc: the newest pre-release of the minor, never another minor's.
+  assert.equal(
+    formatGoVersion((await resolve({ context: module('go 1.25rc1\n') })).version),
+    '1.25rc2',
+  );
+  // The same version as input is accepted (Go's grammar, with or without "go"): used as given.
+  for (const v of ['1.25rc1', 'go1.25rc1', ' go1.25rc1 '])
+    assert.equal(
+      formatGoVersion((await resolve({ context: '.', goVersion: v })).version),
+      '1.25rc1',
+      v,
+    );
+  // A stable requirement never resolves to a pre-release, from either path.
+  await assert.rejects(resolve({ context: module('go 1.26\n') }), /no stable release of Go 1\.26/);
+  await assert.rejects(
+    resolve({ context: '.', goVersion: '1.26' }),
+    /input "go-version": no Go release matches "1\.26"/,
+  );
+});
+
+test('go-version: Go version forms and semver ranges are accepted, anything else refused at once', async () => {
+  const { readInputs } = await import('../../src/inputs.ts');
+  const read = (v: string) => readInputs((n) => (n === 'go-version' ? v : ''));
+  for (const ok of [
+    '1.21',
+    '1.21.0',
+    'go1.21rc1',
+    'go1.22.3',
+    '1.25beta1',
+    '~1.24',
+    '>=1.23 <1.25',
+    '1.24.x',
+    '^1.22',
+  ])
+    assert.doesNotThrow(() => read(ok), ok);
+  for (const bad of [
+    '1.21rc',
+    '1.21.1rc1',
+    '-1.21',
+    '1.21\n1.22',
+    'latest',
+    'go 1.21',
+    '1.21;id',
+    `1.${'1'.repeat(200)}`,
+  ])
+    assert.throws(() => read(bad), /input "go-version": .* is not a Go version/, bad);
+});
+
+test('a hostile list used after a failed source: one notice with the counts and the reason', async (t) => {
+  const srv = await startReleaseServer(['1.24.5']);
+  t.after(() => srv.close());
+  const hostile = await serveJson('not json');
+  t.after(() => hostile.close());
+  clearReleaseCache();
+  srv.fault.proxy = 'none';
+  const body = [
+    'v0.0.1-go1.24.5.linux-amd64',
+    'v0.0.1-go1.24.9$(id).linux-amd64',
+    'garbage',
+    '',
+  ].join('\n');
+  const proxy = await (async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => res.writeHead(200).end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`,
+      close: () => new Promise<void>((r) => server.close(() => r())),
+    };
+  })();
+  t.after(() => proxy.close());
+  const list = await fetchReleases({
+    releaseSource: hostile.url,
+    goProxy: proxy.url,
+    retryBackoffMs: 1,
+  });
+  assert.deepEqual(list.versions, ['1.24.5']);
+  const notice = list.notice ?? '';
+  assert.equal(notice.split('\n').length, 1);
+  assert.match(
+    notice,
+    /^go release list from http:\/\/127\.0\.0\.1:\d+\/golang\.org\/toolchain\/@v\/list: 2 of 3 entries dropped \(2 malformed\); used this list because http:\/\/127\.0\.0\.1:\d+\/dl\/: not a JSON release list/,
+  );
+  // A clean first source: no notice at all.
+  clearReleaseCache();
+  assert.equal(
+    (await fetchReleases({ releaseSource: srv.goDevUrl, goProxy: 'off' })).notice,
+    undefined,
+  );
+});

@@ -1,12 +1,12 @@
 // The Go version step: from go.work/go.mod (or the go-version input) to the release to build with.
 import { existsSync } from 'node:fs';
-import { readBoundedText } from '../io/files.ts';
 import path from 'node:path';
+import { readInputFile } from '../io/files.ts';
 import { InputError, getErrorMessage } from '../errors.ts';
 import { goRequirement, parseGoDirectives } from './gomod.ts';
-import { fetchReleases, type ReleaseSources } from './releases.ts';
-import { candidatesNewestFirst, newestInRange } from './resolve.ts';
-import { formatGoVersion, parseGoVersion, type GoVersion } from './version.ts';
+import { fetchReleases, type ReleaseList, type ReleaseSources } from './releases.ts';
+import { newestInRange, qualifyingReleases } from './resolve.ts';
+import { formatGoVersion, parseGoVersionInput, type GoVersion } from './version.ts';
 
 export interface GoResolution {
   version: GoVersion;
@@ -19,17 +19,14 @@ export interface GoResolution {
   /** Releases of the minor, newest first, >= minimum: what the image check may fall back through. */
   candidates: GoVersion[];
   warnings: string[];
+  /** One-line notices: entries a release list dropped, a fall back to a later source. */
+  notices: string[];
 }
 
+const GO_FILE_FIX = 'give the path of go.mod or go.work (or set go-version)';
+
 export function findGoVersionFile(context: string, explicit?: string): string {
-  if (explicit) {
-    if (!existsSync(explicit))
-      throw new InputError(
-        'go-version-file',
-        `${explicit} does not exist: give the path of go.mod or go.work`,
-      );
-    return explicit;
-  }
+  if (explicit) return explicit;
   for (const name of ['go.work', 'go.mod']) {
     const p = path.join(context, name);
     if (existsSync(p)) return p;
@@ -48,11 +45,16 @@ export async function resolveGoVersion(opts: {
   env: NodeJS.ProcessEnv;
 }): Promise<GoResolution> {
   const warnings: string[] = [];
-  const input = opts.goVersion?.trim().replace(/^go/, '');
-  if (input) {
-    const exact = parseGoVersion(input);
-    if (exact && exact.patch !== undefined) {
-      // An exact release from the user is used as given: they asked for it.
+  const notices: string[] = [];
+  const noted = (list: ReleaseList) => {
+    if (list.notice) notices.push(list.notice);
+    return list;
+  };
+  if (opts.goVersion?.trim()) {
+    const asked = parseGoVersionInput(opts.goVersion);
+    if ('version' in asked && (asked.version.patch !== undefined || asked.version.pre)) {
+      // An exact release (1.24.3, 1.25rc1) from the user is used as given: they asked for it.
+      const exact = asked.version;
       return {
         version: exact,
         minimum: exact,
@@ -60,40 +62,61 @@ export async function resolveGoVersion(opts: {
         source: 'go-version input',
         candidates: [exact],
         warnings,
+        notices,
       };
     }
-    const list = await fetchReleases(opts.sources).catch((e: unknown) => {
-      throw new InputError(
-        'go-version',
-        `${input} needs the Go release list, which could not be read: ${getErrorMessage(e)}. Give an exact version (1.24.3) or fix go-release-source/go-proxy`,
-      );
-    });
-    const minor = exact;
-    const v = minor
-      ? candidatesNewestFirst(minor, list.versions).find((c) => !c.pre)
-      : newestInRange(input, list.versions);
+    const shown = 'version' in asked ? formatGoVersion(asked.version) : asked.range;
+    const list = noted(
+      await fetchReleases(opts.sources).catch((e: unknown) => {
+        if (e instanceof InputError) throw e;
+        throw new InputError(
+          'go-version',
+          `${shown} needs the Go release list, which could not be read: ${getErrorMessage(e)}. Give an exact version (1.24.3) or fix go-release-source/go-proxy`,
+        );
+      }),
+    );
+    if ('version' in asked) {
+      const minimum = asked.version;
+      const candidates = qualifyingReleases(minimum, list.versions);
+      if (candidates.length === 0)
+        throw new InputError('go-version', `no Go release matches "${shown}" in ${list.source}`);
+      return {
+        version: candidates[0]!,
+        minimum,
+        from: 'go-version input',
+        source: list.source,
+        candidates,
+        warnings,
+        notices,
+      };
+    }
+    const v = newestInRange(asked.range, list.versions);
     if (!v)
-      throw new InputError('go-version', `no Go release matches "${input}" in ${list.source}`);
+      throw new InputError('go-version', `no Go release matches "${shown}" in ${list.source}`);
     return {
       version: v,
-      minimum: minor ?? v,
+      minimum: v,
       from: 'go-version input',
       source: list.source,
-      candidates: minor ? candidatesNewestFirst(minor, list.versions).filter((c) => !c.pre) : [v],
+      candidates: [v],
       warnings,
+      notices,
     };
   }
+  const input = 'go-version-file';
   const file = findGoVersionFile(opts.context, opts.goVersionFile);
-  const text = readBoundedText(file, 4 * 1024 * 1024, path.basename(file));
+  const text = readInputFile(input, file, {
+    maxBytes: 4 * 1024 * 1024,
+    what: path.basename(file),
+    fix: GO_FILE_FIX,
+  });
   const req = goRequirement(parseGoDirectives(text, file), file, opts.env);
   try {
-    const list = await fetchReleases(opts.sources);
-    const candidates = candidatesNewestFirst(req.minimum, list.versions);
-    const stable = candidates.filter((c) => !c.pre);
-    const ordered = stable.length > 0 ? stable : candidates;
+    const list = noted(await fetchReleases(opts.sources));
+    const ordered = qualifyingReleases(req.minimum, list.versions);
     if (ordered.length === 0)
       throw new Error(
-        `no release of Go ${req.minimum.major}.${req.minimum.minor} >= ${formatGoVersion(req.minimum)} in ${list.source}`,
+        `no ${req.minimum.pre ? '' : 'stable '}release of Go ${req.minimum.major}.${req.minimum.minor} >= ${formatGoVersion(req.minimum)} in ${list.source}`,
       );
     return {
       version: ordered[0]!,
@@ -102,8 +125,11 @@ export async function resolveGoVersion(opts: {
       source: list.source,
       candidates: ordered,
       warnings,
+      notices,
     };
   } catch (e) {
+    // A source the user named wrongly is their input to fix, not an outage to build through.
+    if (e instanceof InputError) throw e;
     if (!req.exact) {
       throw new Error(
         `${req.why} names no exact release and the newest Go ${req.minimum.major}.${req.minimum.minor}.x could not be resolved: ${getErrorMessage(e)}. Set go-version to an exact release, or point go-release-source/go-proxy at a reachable mirror`,
@@ -120,6 +146,7 @@ export async function resolveGoVersion(opts: {
       source: 'none reachable',
       candidates: [req.minimum],
       warnings,
+      notices,
     };
   }
 }

@@ -1,5 +1,6 @@
 // Picks the release to build with: the newest stable patch of the required minor that is not older
-// than the requirement; pre-releases only when the minor has no stable release yet.
+// than the requirement. A pre-release qualifies only when the requirement is itself one (go 1.25rc1,
+// go-version: 1.25rc1), and then only while the minor has no stable release.
 import semver from 'semver';
 import { compareGo, parseGoVersion, sameMinor, toSemver, type GoVersion } from './version.ts';
 
@@ -7,11 +8,20 @@ export function newestPatch(
   minimum: GoVersion,
   releases: readonly string[],
 ): GoVersion | undefined {
-  const candidates = candidatesNewestFirst(minimum, releases);
-  return candidates.find((v) => !v.pre) ?? candidates[0];
+  return qualifyingReleases(minimum, releases)[0];
 }
 
-/** Every usable release of the minimum's minor that is >= minimum, newest first, stable before pre. */
+/**
+ * The releases a build may use for this requirement, newest first: the one rule for go.mod,
+ * go.work, GOTOOLCHAIN and the go-version input alike.
+ */
+export function qualifyingReleases(minimum: GoVersion, releases: readonly string[]): GoVersion[] {
+  const candidates = candidatesNewestFirst(minimum, releases);
+  const stable = candidates.filter((c) => !c.pre);
+  return stable.length > 0 || !minimum.pre ? stable : candidates;
+}
+
+/** Every release of the minimum's minor that is >= minimum, newest first, stable before pre. */
 export function candidatesNewestFirst(
   minimum: GoVersion,
   releases: readonly string[],

@@ -6,7 +6,8 @@ import type { Logger } from '../log.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { checkGoImage, releasesFromRegistryTags } from './image-check.ts';
 import { resolveGoVersion } from './index.ts';
-import { candidatesNewestFirst } from './resolve.ts';
+import { goProxySetting } from './sources.ts';
+import { qualifyingReleases } from './resolve.ts';
 import { formatGoVersion } from './version.ts';
 
 export interface GoStepResult {
@@ -32,13 +33,19 @@ export async function goVersionStep(opts: {
     return { version: userPinned, from: `build-args ${inputs.goVersionBuildArg}` };
   }
   const res = await log.group('Resolve Go version', async () => {
+    const proxy = goProxySetting(inputs.goProxy, env);
     const r = await resolveGoVersion({
       context: inputs.context,
       goVersion: inputs.goVersion,
       goVersionFile: inputs.goVersionFile,
-      sources: { releaseSource: inputs.goReleaseSource, goProxy: inputs.goProxy },
+      sources: {
+        releaseSource: inputs.goReleaseSource,
+        goProxy: proxy.value,
+        goProxyInput: proxy.input,
+      },
       env,
     });
+    for (const n of r.notices) log.notice(n);
     for (const w of r.warnings) log.warning(w);
     log.info(
       `Go ${formatGoVersion(r.version)}: newest release for ${r.from} (release list: ${r.source})`,
@@ -55,7 +62,7 @@ export async function goVersionStep(opts: {
       inputs.goVersionBuildArg,
       registry,
     ).catch(() => []);
-    const fromTags = candidatesNewestFirst(res.minimum, tags).filter((c) => !c.pre);
+    const fromTags = qualifyingReleases(res.minimum, tags);
     if (fromTags.length > 0) {
       res.candidates = fromTags;
       log.info(

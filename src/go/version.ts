@@ -1,5 +1,6 @@
 // Go version strings: go1.24, go1.24.3, go1.25rc1 (Go's own forms) and their semver equivalents.
 import semver from 'semver';
+import { InputError } from '../errors.ts';
 
 const GO_VERSION = /^(?:go)?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,4}))?(?:(rc|beta)(\d{1,3}))?$/;
 
@@ -40,4 +41,23 @@ export function compareGo(a: GoVersion, b: GoVersion): number {
 
 export function sameMinor(a: GoVersion, b: GoVersion): boolean {
   return a.major === b.major && a.minor === b.minor;
+}
+
+/**
+ * The go-version input: a Go version in Go's own spelling (go1.24, 1.24.3, 1.25rc1), read by the
+ * parser go.mod's lines go through, else a semver range (~1.24, >=1.23 <1.25).
+ */
+export function parseGoVersionInput(
+  value: string,
+  input = 'go-version',
+): { version: GoVersion } | { range: string } {
+  const text = value.trim();
+  const version = parseGoVersion(text);
+  if (version) return { version };
+  if (text.length <= 100 && /^[0-9A-Za-z.~^<>=|*xX +-]+$/.test(text) && semver.validRange(text))
+    return { range: text };
+  throw new InputError(
+    input,
+    `${JSON.stringify(text.slice(0, 100))} is not a Go version (1.24, 1.24.3, go1.25rc1) or a semver range (~1.24)`,
+  );
 }

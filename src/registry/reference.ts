@@ -8,7 +8,9 @@ export interface ImageReference {
   digest?: string;
 }
 
-const DOMAIN = /^(?:localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+|[a-z0-9-]+)(?::\d+)?$/i;
+// Each label starts and ends with a letter or digit (docker's domain-component): `-x.io/y` is no host.
+const LABEL = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?';
+const DOMAIN = new RegExp(`^(?:localhost|${LABEL}(?:\\.${LABEL})*)(?::\\d+)?$`, 'i');
 const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
