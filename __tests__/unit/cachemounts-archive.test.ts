@@ -369,21 +369,29 @@ test('the Go build cache is also known by its README', async () => {
   assert.match(other.rejected ?? '', /a device/);
 });
 
-test('a later regular file replaces an earlier one (a delta laid over its full entry)', async () => {
+test('a later file replaces a file, a symlink a symlink (a delta laid over its full entry)', async () => {
   const dirPath = work();
   const out = path.join(dirPath, 'out.tar');
   writeFileSync(
     path.join(dirPath, 'in.tar'),
-    archive(dir('./d/'), file('./d/x', 'old'), file('./d/x', 'new')),
+    archive(
+      dir('./d/'),
+      file('./d/x', 'old'),
+      symlink('./d/l', 'x'),
+      file('./d/y', 'y'),
+      file('./d/x', 'new'),
+      symlink('./d/l', 'y'),
+    ),
   );
   const r = await normaliseArchive(path.join(dirPath, 'in.tar'), out, {
     ...OWNER,
     uid: process.getuid!(),
     gid: process.getgid!(),
   });
-  assert.equal(r.files, 2);
+  assert.deepEqual([r.files, r.symlinks, r.dropped], [2, 1, 0]);
   mkdirSync(path.join(dirPath, 'x'));
   execFileSync('tar', ['-x', '-f', out, '-C', path.join(dirPath, 'x')]);
+  assert.equal(readlinkSync(path.join(dirPath, 'x', 'd', 'l')), 'y');
   assert.equal(readFileSync(path.join(dirPath, 'x', 'd', 'x'), 'utf8'), 'new');
 });
 

@@ -10,6 +10,7 @@ import { cacheKeys, type KeyParts } from './store/keys.ts';
 import { restoreState, saveState, withTransferPath } from './store/index.ts';
 import { extractMounts, injectMounts, type HelperRoot } from './transfer.ts';
 import type { NodeGroup } from '../buildx/nodes.ts';
+import { ArchiveRejected, mountOwnership, normaliseArchive } from './archive/normalise.ts';
 
 export interface MountState {
   mount: CacheMount;
@@ -143,10 +144,13 @@ async function restoreEach(
       ms.hit = restored.hit;
       ms.matchedKey = restored.matchedKey;
       if (!restored.tarFile) continue;
+      const from = [restored.matchedKey, restored.deltaKey].filter(Boolean).join(' + ');
+      const normalised = await normaliseRestored(ms, restored.tarFile, from, opts.log);
+      if (!normalised) continue;
       ms.deltaKey = restored.deltaKey;
       ms.manifestFile = manifestFile;
       ms.restoredBytes = restored.bytes;
-      ready.push({ ms, tarFile: restored.tarFile, files: restored.files });
+      ready.push({ ms, tarFile: normalised.tarFile, files: normalised.files });
     } catch (e) {
       ms.hit = 'error';
       opts.log.warning(
@@ -159,6 +163,38 @@ async function restoreEach(
     }
   }
   for (const batch of byNode(ready, (r) => r.ms)) await injectBatch(batch, state, opts);
+}
+
+/**
+ * Replaces a restored archive by the archive the action writes from it (archive/normalise.ts): the
+ * only form a helper build ever gets. Undefined when it is refused, with a warning naming the
+ * entry and why; no manifest is kept then, so the save writes a full entry, not a delta of it.
+ */
+async function normaliseRestored(
+  ms: MountState,
+  tarFile: string,
+  from: string,
+  log: Logger,
+): Promise<{ tarFile: string; files: number } | undefined> {
+  const normalised = path.join(path.dirname(tarFile), 'normalised.tar');
+  rmSync(normalised, { force: true });
+  try {
+    const r = await normaliseArchive(tarFile, normalised, mountOwnership(ms.mount));
+    if (r.dropped > 0)
+      log.warning(
+        `cache mount ${ms.label}: ${r.dropped} entries of ${from} left out of the Go build cache (${r.firstDropped})`,
+      );
+    return { tarFile: normalised, files: r.files };
+  } catch (e) {
+    if (!(e instanceof ArchiveRejected)) throw e;
+    ms.hit = 'rejected';
+    log.warning(
+      `cache mount ${ms.label}: restored archive ${from} discarded (${e.message}); building with an empty cache mount`,
+    );
+    return undefined;
+  } finally {
+    rmSync(tarFile, { force: true });
+  }
 }
 
 /**

@@ -18,7 +18,7 @@ import { getErrorMessage } from '../errors.ts';
 import { startDetached } from '../io/exec.ts';
 import { receiveFiles, serveFiles } from './direct.ts';
 import type { CacheMount } from './discover.ts';
-import { checkTar } from './tar-check.ts';
+import { scanArchive } from './archive/reader.ts';
 
 export function mountFlag(m: CacheMount, target: string): string {
   const opts = [`type=cache`, `id=${m.id}`, `target=${target}`, `sharing=${m.sharing}`];
@@ -91,18 +91,25 @@ export interface InjectSource {
  * into a tmpfs at /in, unpacked from there and deleted, one at a time; else wget pipes into tar.
  * BusyBox tar reading a pipe costs about as much again as the unpack itself (measured for 190 MB:
  * 0.63 s piped, 0.36 s fetched to tmpfs and unpacked).
+ *
+ * The archives are normalised (archive/normalise.ts), and each is unpacked by its own tar into its
+ * own mount, emptied first: a mount a builder kept from an earlier run may hold links, and tar
+ * would write through a link to a directory. In an empty mount the only links are the archive's
+ * own, which point inside it and have nothing written beneath them. rm does not follow links.
  */
 export function injectScript(count: number, { peer, staged }: InjectSource = {}): string {
   const file = (i: number) => `/in/mount-${i}.tar`;
+  const empty = (i: number) => `rm -rf /c${i}/* /c${i}/.[!.]* /c${i}/..?*`;
   const untar = (i: number, from?: string) =>
     `tar -x --numeric-owner${from ? ` -f ${from}` : ''} -C /c${i}`;
   const url = (i: number) => `http://${peer?.host}:${peer?.port}/${peer?.token}/mount-${i}.tar`;
-  const unpack = (i: number) =>
+  const fill = (i: number) =>
     !peer
       ? untar(i, file(i))
       : staged
         ? `wget -q -O ${file(i)} ${url(i)} && ${untar(i, file(i))} && rm -f ${file(i)}`
         : `wget -q -O - ${url(i)} | ${untar(i)}`;
+  const unpack = (i: number) => `${empty(i)} && ${fill(i)}`;
   const steps = Array.from({ length: count }, (_, i) => unpack(i));
   return `${peer ? 'set -o pipefail && ' : ''}echo "restore $BGI_RUN" && ${steps.join(' && ')}`;
 }
@@ -417,10 +424,12 @@ export async function extractMounts(
         // The stream's end is not proof of a whole archive: the archive's own end marker is.
         for (const n of names) {
           if (!channel.completed.has(n)) throw new Error(`${n} arrived without the archive's end`);
-          const check = checkTar(path.join(opts.outDir, n, 'content.tar'));
-          if (!check.ok && check.reason !== 'empty archive')
-            throw new Error(`${n} arrived damaged: ${check.reason}`);
-          writeFileSync(path.join(opts.outDir, n, 'files'), `${check.files}\n`);
+          const scan = await scanArchive(path.join(opts.outDir, n, 'content.tar')).catch(
+            (e: unknown) => {
+              throw new Error(`${n} arrived damaged: ${getErrorMessage(e)}`);
+            },
+          );
+          writeFileSync(path.join(opts.outDir, n, 'files'), `${scan.files}\n`);
         }
       });
       return 'loopback';

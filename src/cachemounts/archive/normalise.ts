@@ -5,7 +5,7 @@
 // the mount's owner. Only that new archive reaches the helper build. The helper's tar then reads
 // bytes this module wrote, in the simplest subset of the format, into an emptied mount, and:
 // - never follows a link: an entry beneath a symlink of the same archive, a name listed twice
-//   (which could replace a directory by a link; only a regular file may replace a regular file),
+//   (which could replace a directory by a link; only a file may replace a file, a link a link),
 //   or a directory listed after its contents is not written;
 // - creates no link that points out: link targets are relative, climb only with leading `..`, and
 //   not above the mount (a `..` after a name could climb through another link, so it is refused).
@@ -58,6 +58,18 @@ export interface NormaliseResult {
   /** sha256 (when asked for) and length of the archive as restored: a save compares against them. */
   sourceDigest?: string;
   sourceBytes: number;
+}
+
+/**
+ * What a mount's archive is written with: BuildKit's owner and mode for the mount (its `uid`,
+ * `gid` and `mode` options, else 0, 0 and 0755), never the archive's own.
+ */
+export function mountOwnership(m: {
+  uid?: number;
+  gid?: number;
+  mode?: string;
+}): Pick<NormaliseOptions, 'uid' | 'gid' | 'rootMode'> {
+  return { uid: m.uid ?? 0, gid: m.gid ?? 0, rootMode: m.mode ? parseInt(m.mode, 8) : 0o755 };
 }
 
 /** Permission bits carried: no setuid, setgid or sticky bit, no write for group or others. */
@@ -189,10 +201,13 @@ class Normaliser implements TarVisitor {
       if (kind === 'file') return `beneath the file ${quote(parent)}`;
       if (kind === undefined) missing.push(parent);
     }
-    // A regular file may replace a regular file (a delta laid over its full entry): tar unlinks
-    // the first and creates the second, and neither is a link. Any other pair is refused.
+    // A file may replace a file, a symlink a symlink (a delta laid over its full entry): tar
+    // unlinks the first and creates the second, following nothing. Any other pair is refused: a
+    // file written over a link could be written through it, a directory replaced by a link moves
+    // what follows.
     const before = this.seen.get(key);
-    if (before !== undefined && !(before === 'file' && e.type === 'file'))
+    const replaces = before !== undefined;
+    if (replaces && !(before === e.type && e.type !== 'directory'))
       return 'listed twice (or a directory listed after its contents)';
     let linkname: string | undefined;
     if (e.type === 'symlink') {
@@ -212,13 +227,13 @@ class Normaliser implements TarVisitor {
     const mode = type === 'symlink' ? 0o777 : e.mode & PERMISSIONS;
     this.writer.add({ name: key, type, mode, mtime, size: e.size, linkname, ...owner });
     if (type === 'file') {
-      this.result.files++;
+      if (!replaces) this.result.files++;
       this.result.bytes += e.size;
       this.keeping = e.size > 0;
       if (key === 'trim.txt') this.result.goBuildCache = true;
       this.capturing = key === 'README';
     } else if (type === 'directory') this.result.directories++;
-    else this.result.symlinks++;
+    else if (!replaces) this.result.symlinks++;
     return undefined;
   }
 }

@@ -10,7 +10,7 @@ import { DeadlineError, withDeadline } from '../../io/deadline.ts';
 import { withLock } from '../../io/lock.ts';
 import { onCancel } from '../../io/cancel.ts';
 import type { Logger } from '../../log.ts';
-import { checkTar } from '../tar-check.ts';
+import { scanArchive } from '../archive/reader.ts';
 import {
   DELTA_SHARE_MAX,
   applyDelta,
@@ -96,7 +96,11 @@ export async function restoreState(opts: {
   if (!existsSync(TRANSFER_TAR)) throw new Error('the restored entry holds no content.tar');
   const tar = path.join(dir, 'content.tar');
   renameSync(TRANSFER_TAR, tar);
-  const check = checkTar(tar);
+  // Read whole and strictly here; the builder gets the archive index.ts writes from it.
+  const check = await scanArchive(tar).then(
+    (s) => ({ ok: true as const, files: s.files }),
+    (e: unknown) => ({ ok: false as const, reason: getErrorMessage(e), files: 0 }),
+  );
   if (!check.ok) {
     log.warning(
       `cache mount ${label}: restored archive ${matched} discarded (${check.reason}); building with an empty cache mount`,
@@ -149,7 +153,10 @@ async function restoreDelta(
       throw new Error('the entry holds no delta.tar and delta.json');
     const tar = path.join(dir, 'delta.tar');
     renameSync(DELTA_TAR, tar);
-    const check = checkTar(tar);
+    const check = await scanArchive(tar).then(
+      (s) => ({ ok: true as const, files: s.files }),
+      (e: unknown) => ({ ok: false as const, reason: getErrorMessage(e), files: 0 }),
+    );
     if (!check.ok) throw new Error(`its archive is not accepted (${check.reason})`);
     const meta = readDeltaMeta(DELTA_META, fullKey);
     indexTar(tar);
