@@ -22,7 +22,7 @@ import { startCacheServer } from '../__tests__/helpers/cache-server.ts';
 import { runAction, type StepResult } from '../__tests__/helpers/run-action.ts';
 import { changeOneLine } from '../__tests__/helpers/go-service.ts';
 import { median } from './timing.ts';
-import { restoreState } from '../src/cachemounts/store/index.ts';
+import { restoreState, withTransferPath } from '../src/cachemounts/store/index.ts';
 import { consoleLogger, type Logger } from '../src/log.ts';
 
 const WARM_RUNS = Number(process.env['BENCH_WARM_RUNS'] ?? 6);
@@ -171,23 +171,27 @@ const restoreOnce = async (server: typeof cache, n: number) => {
   const dir = path.join(work, `r${n}`);
   mkdirSync(dir, { recursive: true });
   const t = process.hrtime.bigint();
-  const r = await restoreState({
-    key: `${prefix}none`,
-    restoreKeys: [prefix],
-    dir,
-    manifestFile: path.join(dir, 'manifest.json'),
-    deadline: Date.now() + 600_000,
-    label: 'gocache',
-    log: quiet,
-  });
+  const r = await withTransferPath(600_000, () =>
+    restoreState({
+      key: `${prefix}none`,
+      restoreKeys: [prefix],
+      dir,
+      manifestFile: path.join(dir, 'manifest.json'),
+      deadline: Date.now() + 600_000,
+      label: 'gocache',
+      log: quiet,
+    }),
+  );
   return { seconds: Number(process.hrtime.bigint() - t) / 1e9, r, dir };
 };
 const merged = await restoreOnce(cache, 0);
 Object.assign(process.env, single.env());
 const sameSize = path.join(tmpdir(), 'build-go-image-cache-mount', 'content.tar');
-mkdirSync(path.dirname(sameSize), { recursive: true });
-renameSync(merged.r.tarFile!, sameSize);
-await saveCache([sameSize], `${prefix}single`);
+await withTransferPath(600_000, async () => {
+  mkdirSync(path.dirname(sameSize), { recursive: true });
+  renameSync(merged.r.tarFile!, sameSize);
+  await saveCache([sameSize], `${prefix}single`);
+});
 const withDelta: number[] = [];
 const alone: number[] = [];
 for (let i = 1; i <= 3; i++) {

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as cache from '@actions/cache';
 import { startCacheServer, type CacheServer } from '../helpers/cache-server.ts';
-import { restoreState, saveState } from '../../src/cachemounts/store/index.ts';
+import { restoreState, saveState, withTransferPath } from '../../src/cachemounts/store/index.ts';
 import { deltaPrefix } from '../../src/cachemounts/store/keys.ts';
 import type { Logger } from '../../src/log.ts';
 
@@ -145,15 +145,18 @@ async function harness(t: TestContext): Promise<Harness> {
       const dir = path.join(work, run, 'restore');
       mkdirSync(dir, { recursive: true });
       const manifestFile = path.join(work, run, 'manifest.json');
-      const r = await restoreState({
-        key: `${PREFIX}${run}-1`,
-        restoreKeys: [PREFIX],
-        dir,
-        manifestFile,
-        deadline: deadline(),
-        label: 'gocache',
-        log,
-      });
+      // The store's fixed transfer path is shared with every job on the machine: hold its lock.
+      const r = await withTransferPath(60_000, () =>
+        restoreState({
+          key: `${PREFIX}${run}-1`,
+          restoreKeys: [PREFIX],
+          dir,
+          manifestFile,
+          deadline: deadline(),
+          label: 'gocache',
+          log,
+        }),
+      );
       const builder = path.join(work, run, 'builder');
       if (r.tarFile) unpack(r.tarFile, builder);
       else mkdirSync(builder, { recursive: true });
@@ -167,16 +170,18 @@ async function harness(t: TestContext): Promise<Harness> {
     },
     save(run, builder, manifestFile) {
       const tar = archive(builder, path.join(work, run, `extract-${hex(4)}.tar`));
-      return saveState({
-        tarFile: tar,
-        fullKey: `${PREFIX}${run}-1`,
-        runSuffix: `${run}-1`,
-        manifestFile,
-        sizeLimitBytes: 1024 ** 3,
-        deadline: deadline(),
-        label: 'gocache',
-        log,
-      });
+      return withTransferPath(60_000, () =>
+        saveState({
+          tarFile: tar,
+          fullKey: `${PREFIX}${run}-1`,
+          runSuffix: `${run}-1`,
+          manifestFile,
+          sizeLimitBytes: 1024 ** 3,
+          deadline: deadline(),
+          label: 'gocache',
+          log,
+        }),
+      );
     },
     committed: () =>
       server.entries.filter((e) => e.committed).map((e) => ({ key: e.key, bytes: e.data.length })),
@@ -309,19 +314,21 @@ test(
     const good = await h.save('r7', r7.builder, r7.manifestFile);
     assert.equal(good.kind, 'delta');
     // Another entry under the same prefix, newer, whose description names another full entry.
-    const forged = path.join(tmpdir(), 'build-go-image-cache-mount');
-    mkdirSync(forged, { recursive: true });
-    writeFileSync(path.join(forged, 'delta.tar'), Buffer.alloc(1024));
-    writeFileSync(
-      path.join(forged, 'delta.json'),
-      JSON.stringify({ v: 1, base: `${PREFIX}r0-1`, digest: 'x', touched: [] }),
-    );
     await new Promise((r) => setTimeout(r, 5));
-    await cache.saveCache(
-      [path.join(forged, 'delta.tar'), path.join(forged, 'delta.json')],
-      `${deltaPrefix(`${PREFIX}r6-1`)}forged-1`,
-    );
-    rmSync(forged, { recursive: true, force: true });
+    await withTransferPath(60_000, async () => {
+      const forged = path.join(tmpdir(), 'build-go-image-cache-mount');
+      mkdirSync(forged, { recursive: true });
+      writeFileSync(path.join(forged, 'delta.tar'), Buffer.alloc(1024));
+      writeFileSync(
+        path.join(forged, 'delta.json'),
+        JSON.stringify({ v: 1, base: `${PREFIX}r0-1`, digest: 'x', touched: [] }),
+      );
+      await cache.saveCache(
+        [path.join(forged, 'delta.tar'), path.join(forged, 'delta.json')],
+        `${deltaPrefix(`${PREFIX}r6-1`)}forged-1`,
+      );
+      rmSync(forged, { recursive: true, force: true });
+    });
     h.log.lines.length = 0;
     const r8 = await h.restore('r8');
     assert.equal(r8.matchedKey, `${PREFIX}r6-1`);
