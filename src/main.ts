@@ -1,7 +1,7 @@
 // The main step: inputs -> Go version -> image check -> advice -> builder and QEMU -> cache-mount
 // restore -> build -> outputs, size report and summary. Fails fast on input that cannot work.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { adviceStep } from './advice/step.ts';
 import { buildExtras } from './go/private.ts';
@@ -27,7 +27,7 @@ import {
 } from './cachemounts/discover.ts';
 import { restoreCacheMounts, type CacheRestoreState } from './cachemounts/index.ts';
 import { parseDockerfile, type Dockerfile } from './dockerfile/parse.ts';
-import { InputError, getErrorMessage } from './errors.ts';
+import { getErrorMessage } from './errors.ts';
 import { goVersionStep } from './go/step.ts';
 import { readInputs, type Inputs } from './inputs.ts';
 import type { Host } from './host.ts';
@@ -43,7 +43,7 @@ import { RegistryClient } from './registry/client.ts';
 import { parseLimit } from './sizereport/budgets.ts';
 import { knownLayerSizes, measureImage, type ImageSizeReport } from './sizereport/measure.ts';
 import { ociLayoutSource } from './sizereport/sources.ts';
-import { readBoundedText } from './io/files.ts';
+import { checkInputDirectory, checkInputFile, readInputFile } from './io/files.ts';
 import { proxyCredentials, releaseSourceCredentials } from './secrets.ts';
 import type { MainState } from './state.ts';
 import { renderSummary, type SummaryFacts } from './summary.ts';
@@ -73,14 +73,20 @@ function goSumHash(context: string): string {
 
 function readDockerfile(inputs: Inputs): Dockerfile {
   const file = inputs.file || path.join(inputs.context, 'Dockerfile');
-  if (!existsSync(inputs.context))
-    throw new InputError(
-      'context',
-      `${inputs.context} does not exist: give the directory to build`,
+  checkInputDirectory('context', inputs.context, 'give the directory to build');
+  const text = readInputFile('file', file, {
+    maxBytes: 1024 * 1024,
+    what: 'the Dockerfile',
+    fix: inputs.file ? "give the Dockerfile's path" : 'add a Dockerfile to the context or set file',
+  });
+  // secret-files are read by buildx; a wrong path is told here, with the input, before any work.
+  for (const s of inputs.secretFiles)
+    checkInputFile(
+      'secret-files',
+      s.slice(s.indexOf('=') + 1),
+      'give id=path of a file on the runner',
     );
-  if (!existsSync(file))
-    throw new InputError('file', `${file} does not exist: give the Dockerfile's path`);
-  return parseDockerfile(readBoundedText(file, 1024 * 1024, 'the Dockerfile'), file);
+  return parseDockerfile(text, file);
 }
 
 /** This run's scratch directory under RUNNER_TEMP (which the runner empties after the job). */

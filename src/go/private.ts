@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import { readBoundedText } from '../io/files.ts';
+import { readBoundedText, readInputFile } from '../io/files.ts';
 import type { Inputs } from '../inputs.ts';
 import { PROXY_VARIABLES } from '../secrets.ts';
 
@@ -55,9 +55,11 @@ export function combineCaBundle(
   outFile: string,
   systemBundles = SYSTEM_BUNDLES,
 ): string {
-  if (!existsSync(userFile))
-    throw new InputError('ca-bundle', `${userFile} does not exist: give the path of a PEM file`);
-  const extra = readBoundedText(userFile, 1024 * 1024, 'the CA bundle');
+  const extra = readInputFile('ca-bundle', userFile, {
+    maxBytes: 1024 * 1024,
+    what: 'the CA bundle',
+    fix: 'give the path of a PEM file',
+  });
   if (!extra.includes('-----BEGIN CERTIFICATE-----'))
     throw new InputError(
       'ca-bundle',

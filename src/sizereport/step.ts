@@ -1,13 +1,13 @@
 // The size-report step: measure, compare with the baseline, render, comment, and enforce budgets.
 // Also comment mode, which only posts a report another workflow wrote.
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, getErrorMessage } from '../errors.ts';
 import { upsertComment } from '../github/comment.ts';
 import { findRunPullRequest, readEventPullRequest } from '../github/pull-request.ts';
 import type { Host } from '../host.ts';
 import type { Inputs } from '../inputs.ts';
-import { readBoundedText } from '../io/files.ts';
+import { readInputFile } from '../io/files.ts';
 import type { Logger } from '../log.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { parseImageReference } from '../registry/reference.ts';
@@ -162,12 +162,11 @@ export async function measurePushedImage(
 /** Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input. */
 export async function postReportFile(host: Host, inputs: Inputs): Promise<void> {
   const file = inputs.reportFile;
-  if (!existsSync(file))
-    throw new InputError(
-      'report-file',
-      `${file} does not exist: download the report artifact first`,
-    );
-  const body = readBoundedText(file, COMMENT_LIMIT, 'the report file');
+  const body = readInputFile('report-file', file, {
+    maxBytes: COMMENT_LIMIT,
+    what: 'the report file',
+    fix: 'download the report artifact first and give the path of its file',
+  });
   const m = /^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.exec(body);
   if (!m)
     throw new InputError(
