@@ -2,28 +2,9 @@
 // function in rules.ts; this module gathers what they need and runs them in a fixed order.
 import type { Dockerfile } from '../dockerfile/parse.ts';
 import { RULES, type RuleContext } from './rules.ts';
+import type { Advice, AdviceOptions } from './types.ts';
 
-export interface Advice {
-  /** Stable name of the rule, for docs and filtering. */
-  id?: string;
-  /** Notices are facts worth knowing; warnings cost size, speed or correctness. */
-  severity?: 'warning' | 'notice';
-  line: number;
-  title: string;
-  message: string;
-}
-
-export interface AdviceOptions {
-  platforms: string[];
-  context: string;
-  hostArch: string;
-  buildArgs?: ReadonlyMap<string, string>;
-  /** The --target stage, when the build stops before the last one. */
-  target?: string;
-  /** Digest -> kind, for FROM lines pinned by digest (looked up by the caller; may be partial). */
-  digestKinds?: ReadonlyMap<string, 'index' | 'manifest'>;
-  syntaxReachable?: boolean;
-}
+export type { Advice, AdviceOptions } from './types.ts';
 
 export function adviseDockerfile(df: Dockerfile, opts: AdviceOptions): Advice[] {
   const ctx: RuleContext = { df, ...opts, buildArgs: opts.buildArgs ?? new Map() };

@@ -7,7 +7,7 @@ import { resolveFromImage } from '../dockerfile/args.ts';
 import { humanBytes } from '../format.ts';
 import type { Dockerfile, Instruction, Stage } from '../dockerfile/parse.ts';
 import { isRegistryHost } from '../registry/reference.ts';
-import type { Advice } from './advice.ts';
+import type { Advice } from './types.ts';
 
 export interface RuleContext {
   df: Dockerfile;

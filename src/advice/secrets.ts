@@ -2,7 +2,7 @@
 // that no RUN mounts does nothing, and a mount of a secret nothing provides fails quietly later.
 import type { Dockerfile, Instruction } from '../dockerfile/parse.ts';
 import { CA_SECRET, NETRC_SECRET } from '../go/private.ts';
-import type { Advice } from './advice.ts';
+import type { Advice } from './types.ts';
 
 /** The secrets the action provides: the input behind each, what to set, how a RUN mounts it. */
 const PROVIDED: Record<string, { input: string; set: string; mount: string }> = {
