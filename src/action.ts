@@ -2,6 +2,7 @@
 import * as core from '@actions/core';
 import { getErrorMessage } from './errors.ts';
 import { actionsLogger } from './log.ts';
+import { oneLine } from './markdown.ts';
 import { runMain } from './main.ts';
 import { runPost } from './post.ts';
 import { installCancelHandlers } from './io/cancel.ts';
@@ -47,7 +48,10 @@ export async function runAction(): Promise<void> {
       log: actionsLogger,
       input: (name) => core.getInput(name),
       env: process.env,
-      setOutput: core.setOutput,
+      // Values can hold outside text (versions, names): no line break reaches an output, but
+      // the markdown report, which is lines by design.
+      setOutput: (name, value) =>
+        core.setOutput(name, name === 'size-report-markdown' ? value : oneLine(value)),
       saveState,
       writeSummary: async (md) => {
         await core.summary.addRaw(md, true).write();

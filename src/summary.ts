@@ -1,6 +1,7 @@
 // The run's summary, from one set of facts: markdown for the job summary, plain text for the
 // terminal at the end of a command-line run.
 import { humanBytes } from './format.ts';
+import { mdCode, mdText } from './markdown.ts';
 
 export interface SummaryFacts {
   goVersion?: string;
@@ -15,20 +16,31 @@ export interface SummaryFacts {
   tags: string[];
 }
 
-/** Label and value lines of each row; `code` marks literal values (backticks in markdown). */
-function summaryRows(f: SummaryFacts, code: (s: string) => string): [string, string[]][] {
+/**
+ * Label and value lines of each row; `code` marks literal values, `text` any other value that came
+ * from outside (a Go version, an engine's answer, a platform): the markdown escapes both.
+ */
+function summaryRows(
+  f: SummaryFacts,
+  code: (s: string) => string,
+  text: (s: string) => string = (s) => s,
+): [string, string[]][] {
   const rows: [string, string[]][] = [];
-  if (f.goVersion) rows.push(['Go', [`${f.goVersion}${f.goFrom ? ` (from ${f.goFrom})` : ''}`]]);
+  if (f.goVersion)
+    rows.push(['Go', [`${text(f.goVersion)}${f.goFrom ? ` (from ${text(f.goFrom)})` : ''}`]]);
   if (f.goImage) rows.push(['Go image', [code(f.goImage)]]);
-  if (f.engine) rows.push(['Engine', [f.engine]]);
-  rows.push(['Platforms', [f.platforms.map((p) => `${p.platform} (${p.how})`).join(', ')]]);
+  if (f.engine) rows.push(['Engine', [text(f.engine)]]);
+  rows.push([
+    'Platforms',
+    [f.platforms.map((p) => `${text(p.platform)} (${text(p.how)})`).join(', ')],
+  ]);
   rows.push([
     'Cache mounts',
     f.cacheMounts.length === 0
       ? ['none']
       : f.cacheMounts.map(
           (m) =>
-            `${m.id}: ${m.hit}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`,
+            `${text(m.id)}: ${text(m.hit)}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`,
         ),
   ]);
   if (f.buildSeconds !== undefined) rows.push(['Build time', [`${f.buildSeconds.toFixed(1)} s`]]);
@@ -43,9 +55,11 @@ export function renderSummary(f: SummaryFacts): string {
     '',
     '| | |',
     '|---|---|',
-    ...summaryRows(f, (s) => `\`${s}\``).map(
-      ([k, v]) => `| ${k} | ${v.join('<br>').replace(/\|/g, '\\|')} |`,
-    ),
+    ...summaryRows(
+      f,
+      (s) => mdCode(s),
+      (s) => mdText(s, 500),
+    ).map(([k, v]) => `| ${k} | ${v.join('<br>')} |`),
     '',
   ].join('\n');
 }

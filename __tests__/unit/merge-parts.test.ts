@@ -61,13 +61,17 @@ test('parts: hostile or inconsistent files are refused with the merge input name
     [bad({ repository: 'Upper/Case' }), /repository/],
     [bad({ platforms: ['linux/amd64; rm -rf /'] }), /platforms/],
     [bad({ platforms: [] }), /platforms/],
-    [bad({ goVersion: 42 }), /goVersion/],
   ] as const)
     assert.throws(
       () => parsePart(text, 'p.json'),
       (e: Error) => /"merge"/.test(e.message) && why.test(e.message),
       text,
     );
+
+  // The Go version only labels the result: a bad one is dropped, not trusted and not fatal.
+  for (const goVersion of [42, '1.24.5\n@org/team', '1.24.5 | x', '<!-- m -->', '1.24.5abc'])
+    assert.equal(parsePart(bad({ goVersion }), 'p.json').goVersion, '', String(goVersion));
+  assert.equal(parsePart(bad({ goVersion: '1.25rc1' }), 'p.json').goVersion, '1.25rc1');
 
   const two = mkdtempSync(path.join(tmpdir(), 'bgi-parts-'));
   writePart(two, part());

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { InputError } from '../errors.ts';
 import { readBoundedText } from '../io/files.ts';
 import { parseImageReference } from '../registry/reference.ts';
+import { GO_VERSION, PLATFORM, checkReport } from '../sizereport/fields.ts';
 import type { ImageSizeReport } from '../sizereport/measure.ts';
 
 export interface PartFile {
@@ -14,12 +15,12 @@ export interface PartFile {
   repository: string;
   digest: string;
   platforms: string[];
+  /** '' when the part's value is not a Go release (dropped when read). */
   goVersion: string;
   report?: ImageSizeReport;
 }
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9]+(\/v\d)?$/;
 const MAX_PARTS = 64;
 
 export function writePart(dir: string, part: PartFile): string {
@@ -53,9 +54,18 @@ export function parsePart(text: string, file: string): PartFile {
     !p.platforms.every((x) => typeof x === 'string' && PLATFORM.test(x))
   )
     throw bad('platforms');
-  if (typeof p.goVersion !== 'string' || !/^\d+\.\d+(\.\d+)?/.test(p.goVersion))
-    throw bad('goVersion');
-  return p as PartFile;
+  // Fields that only label the result are dropped when they do not match their grammar (the
+  // merge warns); the fields above, which say what is merged, refuse the part.
+  const report = p.report === undefined ? undefined : checkReport(p.report).report;
+  return {
+    schema: 1,
+    kind: 'build-go-image-part',
+    repository: p.repository,
+    digest: p.digest,
+    platforms: [...p.platforms],
+    goVersion: typeof p.goVersion === 'string' && GO_VERSION.test(p.goVersion) ? p.goVersion : '',
+    ...(report ? { report } : {}),
+  };
 }
 
 /** Every part file in `dir` (and its subdirectories, as artifact downloads nest them). */

@@ -48,14 +48,17 @@ export async function mergeStep(
   // baseline's layers are the ones not unpacked again.
   const known = knownLayerSizes(baseline.base);
   const head = await measurePushedImage(registry, inputs.tags[0]!, index?.digest ?? '', log, known);
+  const goVersion = parts[0]!.goVersion;
+  if (!goVersion)
+    log.warning('merge: the part file names no valid Go version (dropped); go-version stays empty');
   if (head) {
-    head.goVersion = parts[0]!.goVersion;
+    if (goVersion) head.goVersion = goVersion;
     host.setOutput(
       'platform-digests',
       JSON.stringify(Object.fromEntries(head.platforms.map((p) => [p.platform, p.digest]))),
     );
   }
-  host.setOutput('go-version', parts[0]!.goVersion);
+  host.setOutput('go-version', goVersion);
   await host.writeSummary(
     `### build-go-image merge\n\n| platform | part digest |\n| --- | --- |\n${parts
       .map((p) => `| ${p.platforms.join(', ')} | \`${p.digest}\` |`)

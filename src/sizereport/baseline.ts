@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { checkReport } from './fields.ts';
 import type { ImageSizeReport } from './measure.ts';
 
 function prefix(name: string, branch: string): string {
@@ -29,31 +30,41 @@ export async function saveBaseline(
   return (await cache.saveCache(reportPaths(), `${prefix(name, branch)}${runId}`)) !== -1;
 }
 
-/** Strictly validated: the restored file is untrusted input. */
-export function parseReport(text: string): ImageSizeReport | undefined {
-  if (text.length > 4 * 1024 * 1024) return undefined;
-  const r = JSON.parse(text) as ImageSizeReport;
-  if (r?.schema !== 1 || !Array.isArray(r.platforms)) return undefined;
-  for (const p of r.platforms) {
-    if (
-      typeof p.platform !== 'string' ||
-      typeof p.compressed !== 'number' ||
-      !Array.isArray(p.layers)
-    )
-      return undefined;
-    for (const l of p.layers)
-      if (typeof l.size !== 'number' || typeof l.instruction !== 'string') return undefined;
+/**
+ * Strictly validated, field by field (src/sizereport/fields.ts): the restored file is untrusted
+ * input. Undefined when refused; `problems` receives why, or which fields were dropped.
+ */
+export function parseReport(text: string, problems: string[] = []): ImageSizeReport | undefined {
+  if (text.length > 4 * 1024 * 1024) {
+    problems.push('larger than 4 MiB');
+    return undefined;
   }
-  return r;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    problems.push('not JSON');
+    return undefined;
+  }
+  const checked = checkReport(value);
+  problems.push(...checked.problems);
+  return checked.report;
 }
 
 export async function loadBaseline(
   name: string,
   branch: string,
+  warn: (message: string) => void = () => {},
 ): Promise<ImageSizeReport | undefined> {
   rmSync(REPORT_DIR, { recursive: true, force: true });
   const p = prefix(name, branch);
   const hit = await cache.restoreCache(reportPaths(), `${p}latest`, [p]);
   if (!hit) return undefined;
-  return parseReport(readFileSync(reportPaths()[0]!, 'utf8'));
+  const problems: string[] = [];
+  const report = parseReport(readFileSync(reportPaths()[0]!, 'utf8'), problems);
+  if (problems.length)
+    warn(
+      `size report: the saved baseline ${report ? 'had fields dropped' : 'is not used'}: ${problems.join('; ')}`,
+    );
+  return report;
 }

@@ -1,6 +1,7 @@
 // Measures an image per platform without pulling it: compressed sizes from the manifests, the
 // instruction behind each layer from the image config's history.
 import { createGunzip, createZstdDecompress, type Gunzip, type ZstdDecompress } from 'node:zlib';
+import { DIGEST, MEDIA_TYPE, checkReport, isSize } from './fields.ts';
 import type { ImageSource } from './sources.ts';
 
 export interface LayerSize {
@@ -34,13 +35,17 @@ interface ConfigHistory {
 }
 
 /** `RUN |2 A=b /bin/sh -c go build` and `/bin/sh -c #(nop) COPY` -> a short readable instruction. */
-export function shortInstruction(createdBy: string): string {
-  let s = createdBy.trim();
+export function shortInstruction(createdBy: unknown): string {
+  if (typeof createdBy !== 'string') return '(unknown)';
+  // Image history is outside text: no control character or line break survives.
+  // eslint-disable-next-line no-control-regex
+  let s = createdBy.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
   s = s.replace(/^\/bin\/sh -c #\(nop\)\s*/, '');
   s = s.replace(/^RUN \|\d+(?: \S+=\S*)* /, 'RUN ');
   s = s.replace(/^(RUN )?\/bin\/sh -c /, 'RUN ');
   s = s.replace(/ # buildkit$/, '');
   s = s.replace(/\s+/g, ' ');
+  if (!s) return '(unknown)';
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
@@ -103,6 +108,17 @@ export async function measureImage(
     platforms.map(async (p): Promise<PlatformSize> => {
       const body = p.manifest.body;
       const layers = body.layers ?? [];
+      // The registry's (or layout's) fields, each against its grammar before any is used.
+      if (!Array.isArray(layers) || layers.length > 1000)
+        throw new Error(`${label}: the layers of ${p.platform} are not a list of at most 1000`);
+      for (const l of [...layers, ...(body.config ? [body.config] : [])]) {
+        if (typeof l !== 'object' || l === null || !DIGEST.test(String(l.digest)))
+          throw new Error(`${label}: a layer of ${p.platform} has no valid digest`);
+        if (!isSize(l.size))
+          throw new Error(`${label}: the size of ${l.digest} is not a byte count`);
+        if (l.mediaType !== undefined && !MEDIA_TYPE.test(String(l.mediaType)))
+          throw new Error(`${label}: the media type of ${l.digest} is not a media type`);
+      }
       let history: ConfigHistory[] = [];
       if (body.config) {
         let config: { history?: unknown };
@@ -132,7 +148,10 @@ export async function measureImage(
     }),
   );
   out.sort((a, b) => a.platform.localeCompare(b.platform));
-  return { schema: 1, image: label, platforms: out };
+  // The same checks a saved report gets: platform strings, digests, sizes, instructions.
+  const checked = checkReport({ schema: 1, image: label, platforms: out });
+  if (!checked.report) throw new Error(`${label}: ${checked.problems.join('; ')}`);
+  return checked.report;
 }
 
 /** Layer digest -> unpacked size, from reports measured before. */

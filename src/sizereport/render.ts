@@ -3,6 +3,7 @@
 import type { SizeDiff } from './diff.ts';
 import type { BudgetVerdict } from './budgets.ts';
 import { humanBytes } from '../format.ts';
+import { mdCode, mdText } from '../markdown.ts';
 
 export const COMMENT_LIMIT = 65_536;
 
@@ -17,24 +18,24 @@ function delta(base: number | undefined, head: number | undefined): string {
   return `${d > 0 ? '+' : ''}${humanBytes(d)}${pct}`;
 }
 
-const cell = (s: string) =>
-  s.replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
-
 export function renderMarkdown(
   diff: SizeDiff,
   name: string,
   verdict?: BudgetVerdict,
   withLayers = true,
 ): string {
-  const lines: string[] = [marker(name), `### Image size: \`${cell(diff.image)}\``, ''];
+  // Every value below that came from outside (image names, platforms, Go versions, instructions,
+  // a saved baseline) goes through mdText/mdCode: it cannot add a column, a line, a mention or a
+  // second marker. The marker itself is the only raw HTML comment.
+  const lines: string[] = [marker(name), `### Image size: ${mdCode(diff.image)}`, ''];
   if (!diff.hasBaseline)
     lines.push(
       'No baseline to compare with: this is the first measured build (or the base branch has no saved report).',
       '',
     );
-  else if (diff.baselineLabel) lines.push(`Compared with ${cell(diff.baselineLabel)}.`, '');
+  else if (diff.baselineLabel) lines.push(`Compared with ${mdText(diff.baselineLabel)}.`, '');
   if (diff.hasBaseline && diff.goBase !== diff.goHead && diff.goHead)
-    lines.push(`Go: ${diff.goBase ?? '?'} → ${diff.goHead}`, '');
+    lines.push(`Go: ${mdText(diff.goBase ?? '?')} → ${mdText(diff.goHead)}`, '');
   const unpacked = diff.platforms.some((p) => p.headUnpacked !== undefined);
   lines.push(
     `| Platform | Base | New | Change |${unpacked ? ' Unpacked | Unpacked change |' : ''}`,
@@ -46,28 +47,28 @@ export function renderMarkdown(
       ? ` ${size(p.headUnpacked)} | ${delta(p.baseUnpacked, p.headUnpacked)} |`
       : '';
     lines.push(
-      `| ${p.platform} | ${size(p.base)} | ${size(p.head)} | ${delta(p.base, p.head)} |${extra}`,
+      `| ${mdText(p.platform)} | ${size(p.base)} | ${size(p.head)} | ${delta(p.base, p.head)} |${extra}`,
     );
   }
   lines.push('');
   if (verdict && verdict.messages.length > 0) {
     lines.push(
       `**Size budget ${verdict.level === 'failure' ? 'exceeded' : 'warning'}:**`,
-      ...verdict.messages.map((m) => `- ${cell(m)}`),
+      ...verdict.messages.map((m) => `- ${mdText(m, 500)}`),
       '',
     );
   }
   if (withLayers) {
     for (const p of diff.platforms) {
       lines.push(
-        `<details><summary>${p.platform}: layers</summary>`,
+        `<details><summary>${mdText(p.platform)}: layers</summary>`,
         '',
         '| Instruction | Base | New | Change |',
         '|---|---:|---:|---:|',
       );
       for (const l of p.layers)
         lines.push(
-          `| \`${cell(l.instruction).replace(/`/g, "'")}\` | ${l.base === undefined ? 'added' : humanBytes(l.base)} | ${l.head === undefined ? 'removed' : humanBytes(l.head)} | ${delta(l.base, l.head)} |`,
+          `| ${mdCode(l.instruction)} | ${l.base === undefined ? 'added' : humanBytes(l.base)} | ${l.head === undefined ? 'removed' : humanBytes(l.head)} | ${delta(l.base, l.head)} |`,
         );
       lines.push('', '</details>', '');
     }

@@ -50,7 +50,7 @@ export async function readBaseline(
     }
     if (env['GITHUB_EVENT_NAME'] === 'pull_request' && env['GITHUB_BASE_REF'])
       return {
-        base: await loadBaseline(name, env['GITHUB_BASE_REF']),
+        base: await loadBaseline(name, env['GITHUB_BASE_REF'], (m) => log.warning(m)),
         label: `the last build of ${env['GITHUB_BASE_REF']}`,
       };
   } catch (e) {
