@@ -20,6 +20,7 @@ import { runPost } from './post.ts';
 import type { MainState } from './state.ts';
 import { resolveGoVersion } from './go/index.ts';
 import { formatGoVersion } from './go/version.ts';
+import { DEFAULT_RELEASE_SOURCE, goProxySetting } from './go/sources.ts';
 import { renderSummaryText, type SummaryFacts } from './summary.ts';
 import { renderSizeText } from './sizereport/render.ts';
 import type { SizeDiff } from './sizereport/diff.ts';
@@ -57,16 +58,19 @@ async function run(argv: string[]): Promise<number> {
   const opts = parsed.values;
   const log = consoleLogger(opts.get('verbose')?.toLowerCase() === 'true');
   if (parsed.command === 'resolve-go-version') {
+    const proxy = goProxySetting(opts.get('go-proxy') ?? '', process.env);
     const r = await resolveGoVersion({
       context: opts.get('context') ?? '.',
       goVersion: opts.get('go-version'),
       goVersionFile: opts.get('go-version-file'),
       sources: {
-        releaseSource: opts.get('go-release-source') ?? 'https://go.dev/dl/?mode=json&include=all',
-        goProxy: opts.get('go-proxy') ?? process.env['GOPROXY'] ?? 'https://proxy.golang.org',
+        releaseSource: opts.get('go-release-source') ?? DEFAULT_RELEASE_SOURCE,
+        goProxy: proxy.value,
+        goProxyInput: proxy.input,
       },
       env: process.env,
     });
+    for (const n of r.notices) log.notice(n);
     for (const w of r.warnings) log.warning(w);
     console.log(formatGoVersion(r.version));
     return 0;

@@ -101,7 +101,7 @@ test('ca-bundle and report-file: the same messages through the same function', a
   );
 });
 
-for (const c of [
+const STOPS: { inputs: Record<string, string>; says: RegExp }[] = [
   {
     inputs: { context: 'examples/go-service', file: 'examples/go-service' },
     says: /input "file": .* is a directory/,
@@ -114,7 +114,8 @@ for (const c of [
     inputs: { context: 'examples/go-service', 'secret-files': 'npmrc=/nonexistent/.npmrc' },
     says: /input "secret-files": \/nonexistent\/\.npmrc does not exist/,
   },
-])
+];
+for (const c of STOPS)
   test(`the action stops before any work: ${c.says.source}`, async () => {
     const res = await runAction({
       entry: path.join(ROOT, 'src', 'index.ts'),
