@@ -128,11 +128,6 @@ export const buildArg: Check = (item, input) => {
 export const buildxSpec: Check = (item, input) => {
   noControl(item, input);
   noLeadingDash(item, input, 'write type=...,key=value (buildx reads "-" as standard output)');
-  if (/\s/.test(item.replace(/"[^"]*"/g, '')))
-    throw new InputError(
-      input,
-      `${shown(item)} holds spaces outside quotes: write type=...,key=value`,
-    );
 };
 
 /** A value joined to its option (`--provenance=...`): printable, no spaces. */

@@ -119,8 +119,13 @@ const KINDS: { kind: string; inputs: string[]; bad: string[]; good: string[] }[]
   {
     kind: 'buildx spec',
     inputs: ['outputs', 'cache-from', 'cache-to'],
-    bad: ['-', '-o', '--push', 'type=local, dest=/x', 'type=gha\u0000'],
-    good: ['type=local,dest=out', 'type=registry,ref=ghcr.io/o/r:cache', '"type=local,dest=a b"'],
+    bad: ['-', '-o', '--push', 'type=gha\u0000'],
+    good: [
+      'type=local,dest=out',
+      'type=registry,ref=ghcr.io/o/r:cache',
+      '"type=local,dest=a,b"',
+      'type=local,dest=my dir',
+    ],
   },
   {
     kind: 'attestation',
