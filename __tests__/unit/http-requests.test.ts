@@ -223,3 +223,39 @@ test('redirects: credentials go to their own origin only, never to another host 
   assert.equal(home.seen[2]!.authorization, 'Bearer registry-token');
   assert.equal(other.seen[1]!.authorization, undefined);
 });
+
+test('redirects: userinfo in a Location is never used or sent on', async (t) => {
+  const other = await serve((_req, res) => res.writeHead(200).end('ok'));
+  const home = await serve((_req, res) =>
+    res
+      .writeHead(302, { location: other.url.replace('http://', 'http://evil:stolen@') + '/x' })
+      .end(),
+  );
+  t.after(() => Promise.all([home.close(), other.close()]));
+  const res = await request(`${home.url}/start`, {
+    attempts: 1,
+    credentials: { username: 'bot', password: 'mine' },
+  });
+  assert.equal(res.status, 200);
+  assert.equal(home.seen[0]!.authorization, `Basic ${Buffer.from('bot:mine').toString('base64')}`);
+  assert.equal(other.seen[0]!.authorization, undefined);
+});
+
+test('each GOPROXY entry sends its own credentials, to its own host only', async (t) => {
+  const first = await serve((_req, res) => res.writeHead(404).end());
+  const second = await serve((_req, res) =>
+    res.writeHead(200).end('v0.0.1-go1.24.5.linux-amd64\n'),
+  );
+  t.after(() => Promise.all([first.close(), second.close()]));
+  clearReleaseCache();
+  const list = await fetchReleases({
+    releaseSource: '',
+    goProxy: `${first.url.replace('//', '//one:pw1@')},${second.url.replace('//', '//two:pw2@')}`,
+    retryBackoffMs: 1,
+  });
+  assert.deepEqual(list.versions, ['1.24.5']);
+  assert.equal(first.seen[0]!.authorization, `Basic ${Buffer.from('one:pw1').toString('base64')}`);
+  assert.equal(second.seen[0]!.authorization, `Basic ${Buffer.from('two:pw2').toString('base64')}`);
+  assert.match(list.notice ?? '', /used this list because .*HTTP 404/);
+  assert.doesNotMatch(list.notice ?? '', /pw1|pw2/);
+});
