@@ -43,6 +43,14 @@ import { RegistryClient } from './registry/client.ts';
 import { parseLimit } from './sizereport/budgets.ts';
 import { knownLayerSizes, measureImage, type ImageSizeReport } from './sizereport/measure.ts';
 import { ociLayoutSource } from './sizereport/sources.ts';
+import {
+  estimatePushedSizes,
+  layoutDir,
+  loadNameFor,
+  localExportFor,
+  localExportOverrides,
+  saveLoadedImage,
+} from './sizereport/local-build.ts';
 import { checkInputDirectory, checkInputFile, readInputFile } from './io/files.ts';
 import { proxyCredentials, releaseSourceCredentials } from './secrets.ts';
 import type { MainState } from './state.ts';
@@ -331,17 +339,21 @@ export async function runMain(host: Host): Promise<void> {
     log.info(`part file for the merge job: ${partFile}`);
   }
   if (!head && inputs.sizeReport && inputs.outputs.length === 0 && !inputs.pushByDigest) {
-    // Nothing was pushed: export the same build as an OCI layout (every step is a cache hit now)
-    // and measure the build's own output.
+    // Nothing was pushed: export the same build (every step is a cache hit now) and measure the
+    // build's own output (src/sizereport/local-build.ts: how, by driver and image store).
+    const how = localExportFor(
+      info.driver,
+      info.driver === 'docker' && (await dockerUsesContainerdStore()),
+    );
+    const layout = layoutDir(workDir);
+    const loadName = loadNameFor(runId);
     try {
-      const layout = path.join(workDir, 'oci-layout');
       const exportArgs = buildxArgs(
         {
           ...inputs,
           builder: builder ?? '',
           push: false,
-          load: false,
-          outputs: [`type=oci,dest=${layout},tar=false`],
+          ...localExportOverrides(how, layout, loadName),
         },
         { ...plan, metadataFile: path.join(workDir, 'metadata-oci.json') },
       );
@@ -355,10 +367,10 @@ export async function runMain(host: Host): Promise<void> {
           attempts: 1,
         }),
       );
-      head = await measureImage(ociLayoutSource(layout), inputs.tags[0] ?? 'image', {
-        uncompressed: true,
-        known,
-      });
+      if (how === 'load-and-save') await saveLoadedImage(loadName, layout, buildEnv);
+      const source = ociLayoutSource(layout);
+      head = await measureImage(source, inputs.tags[0] ?? 'image', { uncompressed: true, known });
+      if (head && how === 'load-and-save') head = await estimatePushedSizes(head, source);
       if (head) head.goVersion = goVersion;
     } catch (e) {
       log.warning(

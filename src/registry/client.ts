@@ -289,12 +289,7 @@ export class RegistryClient {
       );
     const out = [];
     for (const d of top.body.manifests) {
-      if (
-        !d.platform ||
-        d.platform.os === 'unknown' ||
-        d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest'
-      )
-        continue;
+      if (!d.platform || isAttestation(d)) continue;
       const m = await this.getManifest(ref, d.digest);
       if (!m)
         throw new Error(`registry ${ref.registry}: index names ${d.digest}, which is missing`);
@@ -302,6 +297,14 @@ export class RegistryClient {
     }
     return out;
   }
+}
+
+/** An index entry for attestations (provenance, SBOM) that BuildKit adds beside each image. */
+export function isAttestation(d: Descriptor): boolean {
+  return (
+    d.platform?.os === 'unknown' ||
+    d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest'
+  );
 }
 
 export function platformString(p: { os: string; architecture: string; variant?: string }): string {

@@ -3,6 +3,7 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  isAttestation,
   platformString,
   type Descriptor,
   type Manifest,
@@ -30,11 +31,6 @@ export function registrySource(client: RegistryClient, ref: ImageReference): Ima
   };
 }
 
-const isAttestation = (d: Descriptor) =>
-  !d.platform ||
-  d.platform.os === 'unknown' ||
-  d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
-
 export function ociLayoutSource(dir: string): ImageSource {
   const blobPath = (digest: string) => {
     if (!/^sha256:[a-f0-9]{64}$/.test(digest))
@@ -56,11 +52,23 @@ export function ociLayoutSource(dir: string): ImageSource {
           if (body.manifests && depth < 3) walk(body.manifests, depth + 1);
           else if (body.layers && !isAttestation(d))
             out.push({
-              platform: platformString(d.platform!),
+              // `docker save` lists its one image without a platform: the config names it.
+              platform: platformString(d.platform ?? configPlatform(body.config?.digest)),
               digest: d.digest,
               manifest: { mediaType: body.mediaType ?? d.mediaType, digest: d.digest, body, raw },
             });
         }
+      };
+      const configPlatform = (digest: string | undefined) => {
+        const c = digest ? (readJson(digest).body as { os?: unknown; architecture?: unknown }) : {};
+        if (typeof c.os !== 'string' || typeof c.architecture !== 'string')
+          throw new Error(`OCI layout ${dir}: a manifest names no platform, nor does its config`);
+        const variant = (c as { variant?: unknown }).variant;
+        return {
+          os: c.os,
+          architecture: c.architecture,
+          ...(typeof variant === 'string' ? { variant } : {}),
+        };
       };
       const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { manifests?: Descriptor[] };
       walk(index.manifests ?? [], 0);
