@@ -126,3 +126,15 @@ for (const c of STOPS)
     assert.match(res.main.stdout, c.says);
     assert.doesNotMatch(res.main.stdout, /EISDIR|ENOENT|ENOTDIR/);
   });
+
+test('merge: a missing path or a file is told as such, with the input', async () => {
+  const { readParts } = await import('../../src/merge/parts.ts');
+  assert.throws(
+    () => readParts(p('nope-dir')),
+    /^InputError: input "merge": .*nope-dir does not exist: download/,
+  );
+  assert.throws(
+    () => readParts(p('plain')),
+    /^InputError: input "merge": .*plain is not a directory/,
+  );
+});

@@ -3,7 +3,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import { readBoundedText } from '../io/files.ts';
+import { checkInputDirectory, readBoundedText } from '../io/files.ts';
 import { parseImageReference } from '../registry/reference.ts';
 import { GO_VERSION, PLATFORM, checkReport } from '../sizereport/fields.ts';
 import type { ImageSizeReport } from '../sizereport/measure.ts';
@@ -87,6 +87,7 @@ export function readParts(dir: string): PartFile[] {
       else if (e.isFile() && /^part-[0-9a-f]{12}\.json$/.test(e.name)) files.push(p);
     }
   };
+  checkInputDirectory('merge', dir, 'download the part artifacts into it');
   walk(dir, 0);
   if (files.length === 0)
     throw new InputError(
