@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { diffReports } from '../../src/sizereport/diff.ts';
+import { renderMarkdown } from '../../src/sizereport/render.ts';
+import { reportFileText } from '../../src/sizereport/report-file.ts';
 import { startGitHubApi } from '../helpers/github-api.ts';
 import { runAction } from '../helpers/run-action.ts';
 
@@ -27,6 +30,24 @@ test('bad input fails the main step before any work, naming the input and the fi
   assert.match(res.post?.stdout ?? '', /main did not get far enough/);
 });
 
+/** A size-report file as a build writes it: its markdown, then its data. */
+function sizeReportFile(name: string, bytes: number): string {
+  const head = {
+    schema: 1 as const,
+    image: `${name}:pr`,
+    platforms: [
+      {
+        platform: 'linux/amd64',
+        digest: `sha256:${'1'.repeat(64)}`,
+        compressed: bytes,
+        layers: [{ digest: `sha256:${'2'.repeat(64)}`, size: bytes, instruction: 'COPY . .' }],
+      },
+    ],
+  };
+  const markdown = renderMarkdown(diffReports(head, undefined), name);
+  return reportFileText(markdown, { v: 1, name, head, budgets: {} });
+}
+
 test('comment mode posts a report file from a workflow_run event, then updates it', async (t) => {
   const api = await startGitHubApi({
     'ghs-write': {
@@ -40,10 +61,7 @@ test('comment mode posts a report file from a workflow_run event, then updates i
   t.after(() => api.close());
   const dir = mkdtempSync(path.join(tmpdir(), 'bgi-report-'));
   const report = path.join(dir, 'size-report.md');
-  writeFileSync(
-    report,
-    '<!-- build-go-image:size-report:octo/service -->\n### Image size\n| linux/amd64 | 1.0 MiB |\n',
-  );
+  writeFileSync(report, sizeReportFile('octo/service', 1024 * 1024));
   // A same-repository PR: GitHub lists it in the event, and the API finds it by its head commit.
   const sha = 'f0'.repeat(20);
   api.addPull({ number: 3, headRepository: 'octo/service', headRef: 'feature', headSha: sha });
@@ -68,10 +86,7 @@ test('comment mode posts a report file from a workflow_run event, then updates i
   });
   assert.equal(first.main.exitCode, 0, first.main.stdout);
   assert.equal(api.comments.get(3)?.length, 1);
-  writeFileSync(
-    report,
-    '<!-- build-go-image:size-report:octo/service -->\n### Image size\n| linux/amd64 | 2.0 MiB |\n',
-  );
+  writeFileSync(report, sizeReportFile('octo/service', 2 * 1024 * 1024));
   const second = await runAction({
     inputs,
     event,
@@ -108,7 +123,7 @@ test('comment mode with a read-only token warns and does not fail', async (t) =>
   });
   t.after(() => api.close());
   const report = path.join(mkdtempSync(path.join(tmpdir(), 'bgi-report-')), 'r.md');
-  writeFileSync(report, '<!-- build-go-image:size-report:svc -->\nreport\n');
+  writeFileSync(report, sizeReportFile('svc', 1000));
   const res = await runAction({
     inputs: { 'report-file': report, 'github-token': 'ghs-read', 'pull-request': '4' },
     env: { GITHUB_API_URL: api.url },

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { readInputs } from '../../src/inputs.ts';
+import { marker } from '../../src/sizereport/render.ts';
+import { reportFileText } from '../../src/sizereport/report-file.ts';
 import { pullRequestTarget } from '../../src/sizereport/step.ts';
 import { startGitHubApi, type GitHubApi } from '../helpers/github-api.ts';
 import { ROOT, runAction } from '../helpers/run-action.ts';
@@ -206,7 +208,27 @@ test('comment mode on workflow_run posts a fork PR report to the PR the API name
   api.addPull({ number: 3, headRepository: 'octo/service', headRef: 'feature', headSha: SHA });
   api.addPull({ number: 7, headRepository: 'forker/service', headRef: 'feature', headSha: SHA });
   const report = path.join(mkdtempSync(path.join(tmpdir(), 'bgi-fork-')), 'size-report.md');
-  writeFileSync(report, '<!-- build-go-image:size-report:octo/service -->\n### Image size\n');
+  const head = {
+    schema: 1 as const,
+    image: 'octo/service:pr',
+    platforms: [
+      {
+        platform: 'linux/amd64',
+        digest: `sha256:${'1'.repeat(64)}`,
+        compressed: 1000,
+        layers: [{ digest: `sha256:${'2'.repeat(64)}`, size: 1000, instruction: 'COPY . .' }],
+      },
+    ],
+  };
+  writeFileSync(
+    report,
+    reportFileText(`${marker('octo/service')}\n(markdown)`, {
+      v: 1,
+      name: 'octo/service',
+      head,
+      budgets: {},
+    }),
+  );
   const res = await runAction({
     entry: path.join(ROOT, 'src', 'index.ts'),
     inputs: { 'report-file': report, 'github-token': 'ghs-write', 'pull-request': '3' },

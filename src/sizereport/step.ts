@@ -15,7 +15,8 @@ import { loadBaseline, saveBaseline } from './baseline.ts';
 import { evaluateBudgets } from './budgets.ts';
 import { diffReports } from './diff.ts';
 import { measureImage, type ImageSizeReport } from './measure.ts';
-import { COMMENT_LIMIT, marker, renderMarkdown } from './render.ts';
+import { marker, renderMarkdown } from './render.ts';
+import { renderReportFile, reportFileText } from './report-file.ts';
 import { registrySource } from './sources.ts';
 
 export interface Baseline {
@@ -84,7 +85,8 @@ export async function reportSizes(
   host.setOutput('size-report-markdown', markdown);
   await host.writeSummary(markdown);
   const reportFile = path.join(workDir, 'size-report.md');
-  writeFileSync(reportFile, markdown);
+  // With its data, so comment mode renders the comment itself (src/sizereport/report-file.ts).
+  writeFileSync(reportFile, reportFileText(markdown, { v: 1, name, head, base, label, budgets }));
   host.setOutput('size-report-file', reportFile);
 
   if (opts.part) {
@@ -159,22 +161,32 @@ export async function measurePushedImage(
   }
 }
 
-/** Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input. */
+/**
+ * Comment mode: post a report another (read-only) workflow wrote. The file is untrusted input (the
+ * fork's code wrote it): its markdown is never posted; the comment is rendered here from the
+ * file's data, every field checked against its grammar.
+ */
 export async function postReportFile(host: Host, inputs: Inputs): Promise<void> {
   const file = inputs.reportFile;
-  const body = readInputFile('report-file', file, {
-    maxBytes: COMMENT_LIMIT,
+  const text = readInputFile('report-file', file, {
+    maxBytes: 8 * 1024 * 1024,
     what: 'the report file',
     fix: 'download the report artifact first and give the path of its file',
   });
-  const m = /^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.exec(body);
-  if (!m)
+  if (!/^<!-- build-go-image:size-report:([A-Za-z0-9_./:@-]{1,200}) -->/.test(text))
     throw new InputError(
       'report-file',
       `${file} is not a size report written by this action (no marker on its first line)`,
     );
-  if (body.length >= COMMENT_LIMIT)
-    throw new InputError('report-file', `${file} is larger than a comment may be`);
+  const dropped: string[] = [];
+  let rendered: { name: string; body: string };
+  try {
+    rendered = renderReportFile(text, dropped);
+  } catch (e) {
+    throw new InputError('report-file', `${file} is not used: ${getErrorMessage(e)}`);
+  }
+  if (dropped.length) host.log.warning(`size report: ${dropped.join('; ')}`);
+  const { body } = rendered;
   const target = await pullRequestTarget(host, inputs);
   if ('none' in target)
     throw new InputError('pull-request', 'no pull request in the event: give pull-request');
@@ -190,7 +202,7 @@ export async function postReportFile(host: Host, inputs: Inputs): Promise<void> 
     owner: owner!,
     repo: repo!,
     issue: pr,
-    marker: marker(m[1]!),
+    marker: marker(rendered.name),
     body,
   });
   if ('reason' in outcome) host.log.warning(`size report: no PR comment: ${outcome.reason}`);
