@@ -6,9 +6,10 @@ npm run bundle >/tmp/bundle.log 2>&1 || {
   cat /tmp/bundle.log
   exit 1
 }
-if ! git diff --quiet -- dist; then
+# A file the bundle newly emits (ncc copies assets such as dist/cli/action.yml) is untracked, not a diff.
+if ! git diff --quiet -- dist || [ -n "$(git ls-files --others --exclude-standard -- dist)" ]; then
   echo "dist/ differs from a fresh bundle of src/: run 'npm run bundle' and commit dist/" >&2
-  git diff --stat -- dist >&2
+  git status --short -- dist >&2
   exit 1
 fi
 echo "dist/ matches a fresh bundle"
