@@ -655,6 +655,9 @@ cmd_buildkit_image() {
   # Its last line: "buildkit <version> <image>".
   read -r _ version image <<<"$(tail -n1 <<<"$out")"
   [[ -n $image ]] || die "buildkit-image.sh printed no image"
+  # buildkit-image.sh reads the version from docker.io's vendor.mod; ENGINE_SPEC names it too
+  [[ $version == "$VENDORED_BUILDKIT" ]] ||
+    log "warning: docker.io's source vendors BuildKit $version, ENGINE_SPEC says $VENDORED_BUILDKIT for '$ENGINE': update it"
   printf 'export BGI_BUILDKIT_IMAGE=%q\nexport BGI_BUILDKIT_IMAGE_VERSION=%q\n' "$image" "$version" >"$PREFIX/buildkit-$ENGINE.env"
   grep -v '^export BGI_BUILDKIT_IMAGE' "$ENV_FILE" >"$ENV_FILE.tmp" || true
   cat "$PREFIX/buildkit-$ENGINE.env" >>"$ENV_FILE.tmp"
