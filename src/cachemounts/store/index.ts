@@ -53,6 +53,7 @@ function freshTransferDir(): void {
 }
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(2);
 
 export interface RestoredState {
   hit: 'exact' | 'partial' | 'miss' | 'rejected';
@@ -84,6 +85,7 @@ export async function restoreState(opts: {
   const { dir, log, label } = opts;
   rmSync(opts.manifestFile, { force: true });
   rmSync(TRANSFER_DIR, { recursive: true, force: true });
+  const downloadStarted = Date.now();
   const matched = await withDeadline(
     cache.restoreCache([TRANSFER_TAR], opts.key, opts.restoreKeys),
     opts.deadline - Date.now(),
@@ -108,6 +110,9 @@ export async function restoreState(opts: {
     return { hit: 'rejected', matchedKey: matched, files: 0, bytes: 0 };
   }
   const fullBytes = statSync(tar).size;
+  log.info(
+    `cache mount ${label}: downloaded ${matched} (${mib(fullBytes)}) in ${seconds(downloadStarted)} s`,
+  );
   const index = indexTar(tar);
   const manifest = manifestOf(tar, matched, fullBytes);
   const state: RestoredState = {
@@ -142,6 +147,7 @@ async function restoreDelta(
 ) {
   rmSync(TRANSFER_DIR, { recursive: true, force: true });
   const prefix = deltaPrefix(fullKey);
+  const started = Date.now();
   try {
     const key = await withDeadline(
       cache.restoreCache([DELTA_TAR, DELTA_META], prefix, [prefix]),
@@ -160,6 +166,9 @@ async function restoreDelta(
     if (!check.ok) throw new Error(`its archive is not accepted (${check.reason})`);
     const meta = readDeltaMeta(DELTA_META, fullKey);
     indexTar(tar);
+    log.info(
+      `cache mount ${label}: downloaded delta ${key} (${mib(statSync(tar).size)}) in ${seconds(started)} s`,
+    );
     return { key, tar, meta, bytes: statSync(tar).size };
   } catch (e) {
     if (e instanceof DeadlineError) throw e;
@@ -232,6 +241,7 @@ export async function saveState(opts: {
         touched: plan.touched,
       });
       const key = deltaKey(base.fullKey, opts.runSuffix);
+      const started = Date.now();
       const saved = await upload([DELTA_TAR, DELTA_META], key, opts.deadline);
       return {
         saved,
@@ -239,7 +249,7 @@ export async function saveState(opts: {
         key,
         bytes: plan.bytes,
         reason: saved
-          ? `saved as delta ${key} of ${base.fullKey} (${plan.entries} entries, ${plan.touched.length} refreshed, ${mib(plan.bytes)})`
+          ? `saved as delta ${key} of ${base.fullKey} (${plan.entries} entries, ${plan.touched.length} refreshed, ${mib(plan.bytes)}) in ${seconds(started)} s`
           : NOT_TAKEN,
       };
     }
@@ -248,13 +258,16 @@ export async function saveState(opts: {
   const bytes = stateBytes;
   freshTransferDir();
   renameSync(opts.tarFile, TRANSFER_TAR);
+  const started = Date.now();
   const saved = await upload([TRANSFER_TAR], opts.fullKey, opts.deadline);
   return {
     saved,
     kind: 'full',
     key: opts.fullKey,
     bytes,
-    reason: saved ? `saved as ${opts.fullKey} (full entry: ${why})` : NOT_TAKEN,
+    reason: saved
+      ? `saved as ${opts.fullKey} (full entry: ${why}, ${mib(bytes)}) in ${seconds(started)} s`
+      : NOT_TAKEN,
   };
 }
 
