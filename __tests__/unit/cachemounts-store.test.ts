@@ -22,6 +22,8 @@ import * as cache from '@actions/cache';
 import { startCacheServer, type CacheServer } from '../helpers/cache-server.ts';
 import { restoreState, saveState, withTransferPath } from '../../src/cachemounts/store/index.ts';
 import { deltaPrefix } from '../../src/cachemounts/store/keys.ts';
+import { planDelta, writeDeltaArchive } from '../../src/cachemounts/store/delta.ts';
+import { manifestOf } from '../../src/cachemounts/store/manifest.ts';
 import type { Logger } from '../../src/log.ts';
 
 const hex = (n: number) => randomBytes(n).toString('hex');
@@ -383,3 +385,40 @@ test(
     assert.ok(files(after.builder).some((f) => f.includes(onlyB)));
   },
 );
+
+test('outside a Go build cache, a new mtime at the same size is a change, and new module versions are what the delta holds', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'bgi-store-mod-'));
+  try {
+    const mod = path.join(work, 'mod');
+    const old = path.join(mod, 'example.com', 'lib@v1.0.0');
+    mkdirSync(old, { recursive: true });
+    writeFileSync(path.join(old, 'lib.go'), 'package lib\n'.repeat(1000));
+    writeFileSync(path.join(old, 'go.mod'), 'module example.com/lib\n');
+    const before = archive(mod, path.join(work, 'before.tar'));
+    const base = manifestOf(before, 'full-key', statSync(before).size);
+    assert.equal(base.goBuildCache, false);
+
+    const added = path.join(mod, 'example.com', 'lib@v1.1.0');
+    mkdirSync(added);
+    writeFileSync(path.join(added, 'lib.go'), 'package lib // v1.1\n');
+    const later = new Date(Date.now() + 7200_000);
+    utimesSync(path.join(old, 'lib.go'), later, later);
+    const after = archive(mod, path.join(work, 'after.tar'));
+    const plan = planDelta(after, base);
+    assert.equal(plan.touched.length, 0, 'no refreshes outside a Go build cache');
+    assert.equal(plan.entries, 2, 'the new version and the file whose mtime moved');
+    const out = path.join(work, 'delta.tar');
+    writeDeltaArchive(after, plan, out);
+    const listed = execFileSync('tar', ['-t', '-f', out], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((n) => n.replace(/^\.\//, ''));
+    assert.deepEqual(listed.sort(), [
+      'example.com/lib@v1.0.0/lib.go',
+      'example.com/lib@v1.1.0/',
+      'example.com/lib@v1.1.0/lib.go',
+    ]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
