@@ -46,6 +46,8 @@ const inputs = {
 const runnerImages = [`${base}/golang:${env['BGI_GO_VERSION']}`, `${base}/busybox:stable`];
 
 interface Phases {
+  /** What post said it saved, per mount: kind, entries, refreshes, uncompressed size. */
+  saved: string[];
   /** The build's base-image step (pull and unpack on a fresh runner), inside `build`. */
   base: number;
   download: number;
@@ -79,6 +81,11 @@ function phasesOf(
     return n + (done ? Number(done[1]) : 0);
   }, 0);
   return {
+    saved: [
+      ...(post?.stdout ?? '').matchAll(
+        /^cache mount (\S+): saved \(saved as (delta|\S+) .*?\(([^()]*)\)/gm,
+      ),
+    ].map((m) => `${m[1]}: ${m[2] === 'delta' ? 'delta' : 'full'} (${m[3]})`),
     base,
     download: sum(main.stdout, /: downloaded .* in ([\d.]+) s$/gm),
     inject: sum(main.stdout, /put into the builder through .* in ([\d.]+) s$/gm),
@@ -147,13 +154,14 @@ for (let i = 1; i <= WARM_RUNS; i++) {
   const fr = await step('fresh', {}, `f${i}`);
   fresh.push(fr);
   console.log(row(`fresh runner #${i}`, fr));
+  console.log(`  saved ${fr.saved.join('; ')}`);
   changeOneLine(svc);
   const pe = await step('persistent', { 'cache-mounts': 'false' }, `p${i}`);
   persistent.push(pe);
   console.log(row(`persistent builder #${i}`, pe));
 }
 
-const med = (xs: Phases[], k: keyof Phases) => median(xs.map((p) => p[k]));
+const med = (xs: Phases[], k: Exclude<keyof Phases, 'saved'>) => median(xs.map((p) => p[k]));
 const state = mountEntries();
 console.log('');
 console.log(
