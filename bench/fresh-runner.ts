@@ -132,7 +132,7 @@ async function wipe(): Promise<void> {
   await execFile('sync', []);
 }
 
-const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(6) : '     -');
+const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(7) : '      -');
 const row = (label: string, p: Phases) =>
   `${label.padEnd(22)}${f(p.base)}${f(p.download)}${f(p.inject)}${f(p.build)}${f(p.extract)}${f(p.upload)}${f(p.main)}${f(p.post)}${f(p.total)}  ${(p.uploaded / 1048576).toFixed(2).padStart(7)} MiB`;
 
@@ -140,7 +140,7 @@ console.log(
   `fresh runner vs persistent builder, reference service, linux/amd64+linux/arm64, ${WARM_RUNS} warm runs`,
 );
 console.log(
-  `${''.padEnd(22)}  base     dl inject  build extrct upload   main   post  total   uploaded`,
+  `${''.padEnd(22)}   base      dl  inject   build  extrct  upload    main    post   total   uploaded`,
 );
 await wipe();
 const cold = await step('cold', {}, 'cold');
