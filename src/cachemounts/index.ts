@@ -379,7 +379,11 @@ async function saveEach(
         tarFile: tar,
         fullKey: ms.key,
         runSuffix: ms.runSuffix ?? String(Date.now()),
-        manifestFile: ms.manifestFile,
+        // Only a manifest this run's main wrote into its own scratch folder.
+        manifestFile:
+          ms.manifestFile && path.dirname(path.dirname(ms.manifestFile)) === state.workDir
+            ? ms.manifestFile
+            : undefined,
         sizeLimitBytes: opts.sizeLimitBytes,
         deadline,
         label: ms.label,
