@@ -162,11 +162,9 @@ test('a plain Go build cache archive comes through, owner and root mode from the
   assert.equal(o.result!.dropped, 0);
 });
 
-test('the digest is of the archive as restored (a save of unchanged content compares to it)', async () => {
+test('sourceBytes is the length of the archive as restored', async () => {
   const bytes = archive(file('./a', 'one'), file('./b', 'two'));
-  const o = await normalise(bytes, { ...OWNER, digest: true });
-  assert.equal(o.result!.sourceDigest, createHash('sha256').update(bytes).digest('hex'));
-  assert.equal(o.result!.sourceBytes, bytes.length);
+  assert.equal((await normalise(bytes)).result!.sourceBytes, bytes.length);
 });
 
 /**

@@ -12,7 +12,6 @@
 // What the reader frames but does not understand, or what may not be carried (hard links, devices,
 // fifos, escaping names or links): a Go build cache loses that entry (Go rebuilds what is missing);
 // any other cache loses the whole archive (a module directory missing a file breaks the build).
-import { createHash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import {
   DEFAULT_LIMITS,
@@ -39,8 +38,6 @@ export interface NormaliseOptions {
   gid: number;
   /** Mode of the mount's own root (the mount's `mode`, else BuildKit's 0755): not the archive's. */
   rootMode: number;
-  /** Also hash the archive as restored (NormaliseResult.sourceDigest). */
-  digest?: boolean;
   limits?: TarLimits;
 }
 
@@ -55,8 +52,7 @@ export interface NormaliseResult {
   firstDropped?: string;
   /** The archive holds Go's trim.txt, or its README, at the top: a Go build cache. */
   goBuildCache: boolean;
-  /** sha256 (when asked for) and length of the archive as restored: a save compares against them. */
-  sourceDigest?: string;
+  /** Length of the archive as restored. */
   sourceBytes: number;
 }
 
@@ -126,7 +122,7 @@ class Normaliser implements TarVisitor {
   /** The top-level README's first bytes, while its data pass (capturing) and after. */
   private capturing = false;
   private readonly readme: Buffer[] = [];
-  readonly result: Omit<NormaliseResult, 'sourceDigest' | 'sourceBytes'> = {
+  readonly result: Omit<NormaliseResult, 'sourceBytes'> = {
     files: 0,
     directories: 0,
     symlinks: 0,
@@ -256,12 +252,10 @@ export async function normaliseArchive(
   const writer = new TarWriter(fh);
   const normaliser = new Normaliser(writer, opts);
   const reader = new TarReader(normaliser, opts.limits ?? DEFAULT_LIMITS);
-  const digest = opts.digest ? createHash('sha256') : undefined;
   let sourceBytes = 0;
   try {
     // Synchronous up to the write: a chunk the reader refuses stops the loop before the next.
     await readChunks(source, (chunk) => {
-      digest?.update(chunk);
       sourceBytes += chunk.length;
       reader.feed(chunk);
       // The writer holds pieces of this chunk by reference: written before the buffer is reused.
@@ -277,7 +271,5 @@ export async function normaliseArchive(
     if (e instanceof TarFormatError) throw new ArchiveRejected(e.message);
     throw e;
   }
-  const result: NormaliseResult = { ...normaliser.result, sourceBytes };
-  if (digest) result.sourceDigest = digest.digest('hex');
-  return result;
+  return { ...normaliser.result, sourceBytes };
 }
