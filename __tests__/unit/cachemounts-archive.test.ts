@@ -540,6 +540,11 @@ const ARCHIVE_CLASSES: [string, [string, Buffer, RegExp][]][] = [
         /NUL-terminated/,
       ],
       [
+        'a GNU long name of no bytes',
+        archive(gnuLong(Buffer.alloc(0)), file('./x')),
+        /NUL-terminated/,
+      ],
+      [
         'a GNU long name without its NUL',
         archive(gnuLong(Buffer.from('abc')), file('./x')),
         /NUL-terminated/,

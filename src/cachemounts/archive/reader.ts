@@ -270,10 +270,10 @@ export class TarReader {
       if (headerSize > MAX_EXTENSION)
         throw new TarFormatError(`extension header at byte ${at} claims ${headerSize} bytes`);
       this.pending ??= { offset: at };
+      if (headerSize === 0) return this.applyExtension(typeflag, Buffer.alloc(0), at);
       this.extension = { typeflag, data: Buffer.alloc(headerSize), fill: 0, offset: at };
       this.padding = (BLOCK - (headerSize % BLOCK)) % BLOCK;
-      this.state = headerSize > 0 ? 'extension' : 'header';
-      if (headerSize === 0) this.applyExtension(typeflag, this.extension.data, at);
+      this.state = 'extension';
       return;
     }
     const type = TYPES[typeflag] ?? 'unknown';
