@@ -61,8 +61,11 @@ interface Phases {
   uploaded: number;
 }
 
-const sum = (text: string, re: RegExp) =>
-  [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+const sum = (text: string, re: RegExp, group = 1) =>
+  [...text.matchAll(re)].reduce((n, m) => n + Number(m[group]), 0);
+/** The store's line after each upload: kind, what it holds, seconds. */
+const UPLOADED =
+  /^cache mount (\S+): (delta|full entry) (?:of \S+ )?\((.*)\) uploaded in ([\d.]+) s$/gm;
 
 function phasesOf(
   main: StepResult,
@@ -81,17 +84,15 @@ function phasesOf(
     return n + (done ? Number(done[1]) : 0);
   }, 0);
   return {
-    saved: [
-      ...(post?.stdout ?? '').matchAll(
-        /^cache mount (\S+): saved \(saved as (delta|\S+) .*?\(([^()]*)\)/gm,
-      ),
-    ].map((m) => `${m[1]}: ${m[2] === 'delta' ? 'delta' : 'full'} (${m[3]})`),
+    saved: [...(post?.stdout ?? '').matchAll(UPLOADED)].map(
+      (m) => `${m[1]}: ${m[2] === 'delta' ? 'delta' : 'full'} (${m[3]})`,
+    ),
     base,
     download: sum(main.stdout, /: downloaded .* in ([\d.]+) s$/gm),
     inject: sum(main.stdout, /put into the builder through .* in ([\d.]+) s$/gm),
     build: buildRow ? Number(buildRow[1]) : NaN,
     extract: sum(post?.stdout ?? '', /taken out of the builder through .* in ([\d.]+) s$/gm),
-    upload: sum(post?.stdout ?? '', /: saved \(saved as .* in ([\d.]+) s\)$/gm),
+    upload: sum(post?.stdout ?? '', UPLOADED, 4),
     main: mainS,
     post: postS,
     total: mainS + postS,

@@ -224,7 +224,13 @@ test(
     assert.equal(delta1.kind, 'delta', delta1.reason);
     assert.ok(delta1.saved, delta1.reason);
     assert.equal(delta1.key, `${deltaPrefix(`${PREFIX}r1-1`)}r2-1`);
-    assert.match(delta1.reason, /5 entries, 30 refreshed/);
+    assert.equal(delta1.reason, `saved as ${delta1.key}`);
+    assert.ok(
+      h.log.lines.some((l) =>
+        /: delta of .*r1-1 \(5 entries, 30 refreshed, .*\) uploaded in/.test(l),
+      ),
+      h.log.lines.join('\n'),
+    );
     assert.ok(delta1.bytes < 0.1 * full.bytes, `delta ${delta1.bytes} of full ${full.bytes}`);
 
     // Run 3: full entry + delta = what run 2 left, mtimes of the refreshed outputs too.
@@ -236,7 +242,12 @@ test(
     const added = addEntry(third.builder, 16 * 1024);
     const delta2 = await h.save('r3', third.builder, third.manifestFile);
     assert.equal(delta2.kind, 'delta', delta2.reason);
-    assert.match(delta2.reason, /7 entries, 30 refreshed/);
+    assert.ok(
+      h.log.lines.some((l) =>
+        /: delta of .*r1-1 \(7 entries, 30 refreshed, .*\) uploaded in/.test(l),
+      ),
+      h.log.lines.join('\n'),
+    );
     const fourth = await h.restore('r4');
     assert.equal(fourth.deltaKey, delta2.key, 'the newest delta of the full entry');
     assert.deepEqual(snapshot(fourth.builder), snapshot(third.builder));
@@ -268,7 +279,11 @@ test(
     rmSync(path.join(second.builder, gone));
     const rolled = await h.save('r2', second.builder, second.manifestFile);
     assert.equal(rolled.kind, 'full');
-    assert.match(rolled.reason, /full entry: the delta \(.*\) is over 25% of .*r1-1/);
+    assert.equal(rolled.reason, `saved as ${PREFIX}r2-1`);
+    assert.ok(
+      h.log.lines.some((l) => /: full entry \(the delta \(.*\) is over 25% of .*r1-1 /.test(l)),
+      h.log.lines.join('\n'),
+    );
     const third = await h.restore('r3');
     assert.equal(third.matchedKey, `${PREFIX}r2-1`, 'the newest full entry');
     assert.equal(third.deltaKey, undefined);
