@@ -282,7 +282,7 @@ start_containerd() {
   mkdir -p "$DATA/containerd" "$(dirname "$CONTAINERD_SOCKET")" "$ETC"
   # containerd 2 reads config version 3 (and migrates 2 with a warning on every start).
   local config_version=2
-  [[ $("$ROOT/usr/bin/containerd" --version | awk '{print $3}') == v1.* ]] || config_version=3
+  [[ $("$ROOT/usr/bin/containerd" --version | awk '{print $3}') =~ ^v?1\. ]] || config_version=3
   cat >"$ETC/containerd.toml" <<EOF
 version = $config_version
 root = "$DATA/containerd"
