@@ -24,6 +24,7 @@ import { restoreState, saveState, withTransferPath } from '../../src/cachemounts
 import { deltaPrefix } from '../../src/cachemounts/store/keys.ts';
 import { planDelta, writeDeltaArchive } from '../../src/cachemounts/store/delta.ts';
 import { manifestOf } from '../../src/cachemounts/store/manifest.ts';
+import { indexTar } from '../../src/cachemounts/store/tar-index.ts';
 import type { Logger } from '../../src/log.ts';
 
 const hex = (n: number) => randomBytes(n).toString('hex');
@@ -433,6 +434,26 @@ test('outside a Go build cache, a new mtime at the same size is a change, and ne
       'example.com/lib@v1.1.0/',
       'example.com/lib@v1.1.0/lib.go',
     ]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('the store index leaves hard links and fifos to the normaliser instead of failing the restore', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'bgi-store-index-'));
+  try {
+    const dir = path.join(work, 'c');
+    mkdirSync(path.join(dir, 'aa'), { recursive: true });
+    writeFileSync(path.join(dir, 'aa', 'one-d'), 'x'.repeat(5000));
+    execFileSync('ln', [path.join(dir, 'aa', 'one-d'), path.join(dir, 'aa', 'two-d')]);
+    execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+    const long = `${'n'.repeat(120)}-d`;
+    writeFileSync(path.join(dir, 'aa', long), 'long name');
+    const tar = archive(dir, path.join(work, 'c.tar'));
+    const names = indexTar(tar)
+      .entries.map((e) => `${e.kind} ${e.name}`)
+      .sort();
+    assert.deepEqual(names, ['dir aa', `file aa/${long}`, 'file aa/one-d']);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

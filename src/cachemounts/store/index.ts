@@ -114,7 +114,7 @@ export async function restoreState(opts: {
     `cache mount ${label}: downloaded ${matched} (${mib(fullBytes)}) in ${seconds(downloadStarted)} s`,
   );
   const index = indexTar(tar);
-  const manifest = manifestOf(tar, matched, fullBytes);
+  const manifest = manifestOf(tar, matched, fullBytes, index);
   const state: RestoredState = {
     hit: matched === opts.key ? 'exact' : 'partial',
     matchedKey: matched,

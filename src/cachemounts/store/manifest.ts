@@ -60,8 +60,13 @@ export function manifestEntries(file: string, index: TarIndex = indexTar(file)) 
   return { entries, goBuildCache };
 }
 
-export function manifestOf(file: string, fullKey: string, archiveBytes: number): Manifest {
-  return { fullKey, archiveBytes, ...manifestEntries(file) };
+export function manifestOf(
+  file: string,
+  fullKey: string,
+  archiveBytes: number,
+  index: TarIndex = indexTar(file),
+): Manifest {
+  return { fullKey, archiveBytes, ...manifestEntries(file, index) };
 }
 
 interface ManifestFile {

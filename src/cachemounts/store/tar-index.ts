@@ -1,8 +1,8 @@
 // Where each entry of a tar archive sits, without reading the data: what the store needs to list a
 // mount's state (manifest.ts), to copy some entries out of it (a delta) and to change an entry's
 // mtime in place (a delta's access-time refreshes). The archives come from BusyBox or GNU tar
-// (ustar headers, GNU long-name records); they were checked (tar-check.ts) before they get here,
-// and anything this reader does not understand throws rather than being guessed at.
+// (ustar headers, GNU long-name and pax records) and were read strictly (archive/reader.ts) before
+// they get here; a header this reader cannot frame throws rather than being guessed at.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 
 export type EntryKind = 'file' | 'dir' | 'symlink';
@@ -109,10 +109,10 @@ export function indexTar(file: string): TarIndex {
             : type === '2'
               ? 'symlink'
               : undefined;
-      if (!kind)
-        throw new Error(`tar entry "${raw}" has type "${type}", which a mount never holds`);
       const name = normaliseName(raw);
-      if (name !== '' && name !== '.')
+      // Other types (hard links, devices, fifos) are left out of the index: the normaliser decides
+      // what becomes of them (archive/normalise.ts), and the store never carries them.
+      if (kind && name !== '' && name !== '.')
         entries.push({
           name,
           kind,
