@@ -158,7 +158,15 @@ start_daemon() { # start_daemon <name> <command...>: background, own session, lo
   local name=$1
   shift
   mkdir -p "$LOGS" "$RUN"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # A daemon outlives this script, so it must not inherit the script's open files: a caller's
+  # `flock <lockfile> ...` would otherwise stay locked for as long as dockerd runs.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$RUN/$name.pid"
 }
 
