@@ -258,7 +258,7 @@ version_at_least() { [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1) == "
 read_versions() {
   DOCKER_V=$(docker version -f '{{.Server.Version}}' 2>/dev/null | sed 's/+.*//')
   BUILDX_V=$(docker buildx version 2>/dev/null | awk '{print $2}' | sed 's/^v//; s/+.*//')
-  CONTAINERD_V=$("$ROOT/usr/bin/containerd" --version 2>/dev/null | awk '{print $3}' | sed 's/^v//; s/+.*//')
+  CONTAINERD_V=$("$ROOT/usr/bin/containerd" --version 2>/dev/null | awk '{print $3}' | sed 's/^v//; s/[+~].*//')
   # The BuildKit dockerd embeds, as buildx reports it for the default (docker driver) builder.
   BUILDKIT_V=$(docker buildx inspect default 2>/dev/null | awk -F': *' '/^BuildKit version/ {print $2; exit}' | sed 's/^v//; s/+.*//')
   [[ -n $BUILDKIT_V && $BUILDKIT_V != 0.0.0 ]] || BUILDKIT_V=$VENDORED_BUILDKIT

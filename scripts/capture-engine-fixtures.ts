@@ -7,7 +7,7 @@
 // docker-container inspect). Run: npm run fixtures:engine
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFile } from '../src/io/exec.ts';
@@ -19,9 +19,11 @@ const buildx = env['BGI_BUILDX_VERSION'];
 if (!docker || !buildx) throw new Error('engine.env names no versions: run build-engine.sh up');
 const name = `docker-${docker}-buildx-${buildx}`;
 const out = path.join(import.meta.dirname, '..', '__tests__', 'fixtures', 'engines', name);
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
-const save = (file: string, text: string) => writeFileSync(path.join(out, file), text);
+// Written aside and moved into place at the end: a capture that fails keeps the old fixtures.
+const draft = `${out}.capturing`;
+rmSync(draft, { recursive: true, force: true });
+mkdirSync(draft, { recursive: true });
+const save = (file: string, text: string) => writeFileSync(path.join(draft, file), text);
 const run = async (args: string[]) => (await execFile('docker', args)).stdout;
 // Timings and local paths vary from run to run; the parsers never read them.
 const scrub = (text: string) =>
@@ -98,30 +100,41 @@ try {
   await build(['--platform', 'linux/amd64', '--output', `type=oci,dest=${layout}`], 'oci.json');
   save('metadata-oci.json', readFileSync(path.join(work, 'oci.json'), 'utf8'));
 
-  // A registry that answers /v2/ and then 404 to everything, as the fault matrix's `notfound`.
-  const registry = createServer((req, res) => {
-    req.resume();
-    if (req.url === '/v2/' || req.url === '/v2') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      return;
+  // Registries that answer /v2/ and then 404 to everything: with a message, as real registries
+  // send it, and with a bare error code, as the fault matrix's `notfound` (BuildKit 0.25 then says
+  // only "unknown").
+  const bodies = {
+    'build-push-notfound.txt':
+      '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}',
+    'build-push-notfound-bare.txt': '{"errors":[{"code":"NAME_UNKNOWN"}]}',
+  };
+  for (const [file, body] of Object.entries(bodies)) {
+    const registry = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/v2/' || req.url === '/v2') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (registry.address() as AddressInfo).port;
+      const refused = await build(
+        ['--platform', 'linux/amd64', '--tag', `127.0.0.1:${port}/fixtures/refused:x`, '--push'],
+        'refused.json',
+        true,
+      );
+      if (refused.exitCode === 0) throw new Error('a push to a 404 registry succeeded');
+      save(file, refused.log.replaceAll(`127.0.0.1:${port}`, '127.0.0.1:PORT'));
+    } finally {
+      registry.close();
     }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}');
-  });
-  await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
-  try {
-    const port = (registry.address() as AddressInfo).port;
-    const refused = await build(
-      ['--platform', 'linux/amd64', '--tag', `127.0.0.1:${port}/fixtures/refused:x`, '--push'],
-      'refused.json',
-      true,
-    );
-    if (refused.exitCode === 0) throw new Error('a push to a 404 registry succeeded');
-    save('build-push-notfound.txt', refused.log.replaceAll(`127.0.0.1:${port}`, '127.0.0.1:PORT'));
-  } finally {
-    registry.close();
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+rmSync(out, { recursive: true, force: true });
+renameSync(draft, out);
 console.log(`fixtures of ${name} in ${path.relative(process.cwd(), out)}`);

@@ -49,7 +49,7 @@ test('the engine under test is the one this leg promises, and reports its versio
   // Debian's dockerd carries no BuildKit version stamp: then the BuildKit its source vendors,
   // which build-engine.sh read from that source, is the one that runs.
   const buildkit = info.nodes[0]?.buildkit ?? vars['BGI_BUILDKIT_VERSION'];
-  const containerd = vars['BGI_CONTAINERD_VERSION'];
+  const containerd = plainVersion(vars['BGI_CONTAINERD_VERSION'] ?? '');
   t.diagnostic(
     `engine ${engine}: dockerd ${docker}, buildx ${buildx}, containerd ${containerd}, BuildKit ${buildkit}`,
   );
