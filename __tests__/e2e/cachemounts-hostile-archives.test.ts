@@ -26,9 +26,10 @@ import { execFile } from '../../src/io/exec.ts';
 import type { Logger } from '../../src/log.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';
 import { requireEngine } from '../helpers/engine.ts';
-import { archive, dir, file, pax, paxRecord, symlink } from '../helpers/tar-bytes.ts';
+import { archive, dir, file, gnuLong, pax, paxRecord, symlink } from '../helpers/tar-bytes.ts';
 
 const PLATFORM = 'linux/amd64';
+const LONG = `${'m'.repeat(120)}.zip`;
 
 function captureLog() {
   const warnings: string[] = [];
@@ -186,6 +187,12 @@ test(
         dir('./pkg/'),
         file('./pkg/mod.zip', 'module'),
         symlink('./latest', 'pkg'),
+        // Names over 100 bytes as BusyBox's save writes them (GNU long-name records): they reach
+        // the helper's tar as pax records the normaliser wrote.
+        gnuLong(`./pkg/${LONG}`),
+        file('./pkg/truncated', 'long name'),
+        gnuLong(`pkg/${LONG}`, 'K'),
+        symlink('./long-link', 'truncated'),
       ),
     );
     const first = await restore('restore-1');
@@ -197,7 +204,9 @@ test(
     const modWant = [
       'dir mod',
       'link mod/latest -> pkg => /cache/mod/pkg',
+      `link mod/long-link -> pkg/${LONG} => /cache/mod/pkg/${LONG}`,
       'dir mod/pkg',
+      `file mod/pkg/${LONG} long name`,
       'file mod/pkg/mod.zip module',
     ];
     const afterFirst = await listing();
@@ -250,6 +259,7 @@ test(
         'link go/planted -> /c1 => OUTSIDE',
         'link go/tomod -> ../c1 => OUTSIDE',
         'link mod/latest -> pkg => /cache/mod/pkg',
+        `link mod/long-link -> pkg/${LONG} => /cache/mod/pkg/${LONG}`,
       ],
       'the links are in place',
     );
