@@ -508,7 +508,7 @@ write_env() {
     printf 'export BGI_CONTAINERD_VERSION=%q\n' "$CONTAINERD_V"
     printf 'export BGI_BUILDKIT_VERSION=%q\n' "$BUILDKIT_V"
     # Written by `buildkit-image` for this engine: the image stays in the registry between runs.
-    grep -s '^export BGI_BUILDKIT_IMAGE=' "$PREFIX/buildkit-$ENGINE.env" || true
+    grep -s '^export BGI_BUILDKIT_IMAGE' "$PREFIX/buildkit-$ENGINE.env" || true
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
