@@ -210,9 +210,11 @@ test(
     assert.equal(second.matchedKey, `${PREFIX}r1-1`);
     assert.equal(second.deltaKey, undefined);
     assert.deepEqual(snapshot(second.builder), snapshot(first.builder));
-    addEntry(second.builder, 16 * 1024);
-    addEntry(second.builder, 16 * 1024);
+    // The outputs to refresh are chosen before the new entries exist: a new entry's random name
+    // could otherwise sort among them and be counted as new rather than refreshed.
     const outputs = files(second.builder).filter((f) => f.endsWith('-d'));
+    addEntry(second.builder, 16 * 1024);
+    addEntry(second.builder, 16 * 1024);
     const now = new Date();
     for (const f of outputs.slice(0, 30)) utimesSync(path.join(second.builder, f), now, now);
     const action = files(second.builder).find((f) => f.endsWith('-a'))!;
