@@ -102,14 +102,7 @@ export function writeDeltaArchive(current: string, plan: DeltaPlan, out: string)
   try {
     const buf = Buffer.alloc(1 << 20);
     let at = 0;
-    for (const [a, b] of plan.spans)
-      for (let pos = a; pos < b;) {
-        const n = readSync(from, buf, 0, Math.min(buf.length, b - pos), pos);
-        if (n === 0) throw new Error(`${current} ends at byte ${pos}`);
-        writeSync(to, buf, 0, n, at);
-        pos += n;
-        at += n;
-      }
+    for (const [a, b] of plan.spans) at = copyBytes(from, a, b, to, at, buf, current);
     writeSync(to, END_MARKER, 0, END_MARKER.length, at);
   } finally {
     closeSync(from);
@@ -178,14 +171,7 @@ export function applyDelta(
     const from = openSync(deltaTar, 'r');
     try {
       const buf = Buffer.alloc(1 << 20);
-      let at = fullIndex.endOfEntries;
-      for (let pos = 0; pos < delta.endOfEntries;) {
-        const n = readSync(from, buf, 0, Math.min(buf.length, delta.endOfEntries - pos), pos);
-        if (n === 0) throw new Error(`${deltaTar} ends at byte ${pos}`);
-        writeSync(fd, buf, 0, n, at);
-        pos += n;
-        at += n;
-      }
+      const at = copyBytes(from, 0, delta.endOfEntries, fd, fullIndex.endOfEntries, buf, deltaTar);
       writeSync(fd, END_MARKER, 0, END_MARKER.length, at);
     } finally {
       closeSync(from);
@@ -194,4 +180,27 @@ export function applyDelta(
     closeSync(fd);
   }
   return { entries: delta.entries.filter((e) => e.kind !== 'dir').length, refreshed };
+}
+
+/**
+ * Copies bytes [start, end) of one open file to another at `at`, through `buf`; returns where the
+ * copy ends. `name` is for the error when the source is shorter than it should be.
+ */
+function copyBytes(
+  from: number,
+  start: number,
+  end: number,
+  to: number,
+  at: number,
+  buf: Buffer,
+  name: string,
+): number {
+  for (let pos = start; pos < end;) {
+    const n = readSync(from, buf, 0, Math.min(buf.length, end - pos), pos);
+    if (n === 0) throw new Error(`${name} ends at byte ${pos}`);
+    writeSync(to, buf, 0, n, at);
+    pos += n;
+    at += n;
+  }
+  return at;
 }
