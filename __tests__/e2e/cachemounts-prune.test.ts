@@ -4,36 +4,16 @@
 // exactly what the build used (a rebuild from it stays fully cached) and drop the rest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { files } from '../helpers/tree.ts';
 import { execFile } from '../../src/io/exec.ts';
 import { discoverCacheMounts } from '../../src/cachemounts/discover.ts';
 import { extractMount, injectMount } from '../../src/cachemounts/transfer.ts';
 import { parseDockerfile } from '../../src/dockerfile/parse.ts';
 import { requireEngine } from '../helpers/engine.ts';
 import { compiledPackages, serviceCopy } from '../helpers/go-service.ts';
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(path.relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 test(
   'pruning keeps the entries a build used and drops the ones it did not',

@@ -9,7 +9,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -18,6 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { files } from '../helpers/tree.ts';
 import * as cache from '@actions/cache';
 import { startCacheServer, type CacheServer } from '../helpers/cache-server.ts';
 import { restoreState, saveState, withTransferPath } from '../../src/cachemounts/store/index.ts';
@@ -53,19 +53,6 @@ function addEntry(dir: string, outputBytes: number, when = Date.now()): string {
   writeFileSync(d, randomBytes(outputBytes));
   for (const f of [a, d]) utimesSync(f, new Date(when), new Date(when));
   return id;
-}
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(path.relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out.sort();
 }
 
 /** Names, content and mtime (seconds) of every file: what a restore must reproduce. */
