@@ -27,7 +27,7 @@ import {
   extractMounts,
   injectMount,
   injectMounts,
-} from '../src/cachemounts/transfer.ts';
+} from '../src/cachemounts/transport/index.ts';
 import type { CacheMount } from '../src/cachemounts/discover.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);

@@ -21,7 +21,7 @@ import type { CacheMount } from '../../src/cachemounts/discover.ts';
 import { restoreCacheMounts } from '../../src/cachemounts/index.ts';
 import { withTransferPath } from '../../src/cachemounts/store/index.ts';
 import { cacheKeys } from '../../src/cachemounts/store/keys.ts';
-import { extractMounts, injectMounts } from '../../src/cachemounts/transfer.ts';
+import { extractMounts, injectMounts } from '../../src/cachemounts/transport/index.ts';
 import { execFile } from '../../src/io/exec.ts';
 import type { Logger } from '../../src/log.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { files } from '../helpers/tree.ts';
 import { execFile } from '../../src/io/exec.ts';
 import { discoverCacheMounts } from '../../src/cachemounts/discover.ts';
-import { extractMount, injectMount } from '../../src/cachemounts/transfer.ts';
+import { extractMount, injectMount } from '../../src/cachemounts/transport/index.ts';
 import { parseDockerfile } from '../../src/dockerfile/parse.ts';
 import { requireEngine } from '../helpers/engine.ts';
 import { compiledPackages, serviceCopy } from '../helpers/go-service.ts';

@@ -21,12 +21,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { CacheMount } from '../../src/cachemounts/discover.ts';
+import { injectScript } from '../../src/cachemounts/transport/helper-dockerfile.ts';
 import {
   extractMount,
   injectMount,
-  injectScript,
   type HelperRoot,
-} from '../../src/cachemounts/transfer.ts';
+} from '../../src/cachemounts/transport/index.ts';
 import { execFile } from '../../src/io/exec.ts';
 import { requireEngine, startSecondEngine } from '../helpers/engine.ts';
 

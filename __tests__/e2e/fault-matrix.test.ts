@@ -26,7 +26,7 @@ import {
   saveCacheMounts,
   type CacheRestoreState,
 } from '../../src/cachemounts/index.ts';
-import { injectMount } from '../../src/cachemounts/transfer.ts';
+import { injectMount } from '../../src/cachemounts/transport/index.ts';
 import { parseDockerfile } from '../../src/dockerfile/parse.ts';
 import { upsertComment } from '../../src/github/comment.ts';
 import { checkGoImage } from '../../src/go/image-check.ts';

@@ -1,5 +1,6 @@
-// Work left running on its own (the writeback after an inject, transfer.ts): a missing program must
-// not take the step down with it (an unhandled 'error' event would end the process).
+// Work left running on its own (the writeback after an inject, cachemounts/transport/index.ts): a
+// missing program must not take the step down with it (an unhandled 'error' event would end the
+// process).
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -151,10 +151,10 @@ export async function inspectBuilder(name?: string, timeoutMs = 180_000): Promis
 
 /**
  * Whether helper builds on this builder run with this machine's network, so that the loopback
- * channel of cachemounts/direct.ts reaches them: the docker driver of a local engine (a unix
- * socket), or a docker-container builder whose BuildKit containers on that engine share the host's
- * network (`network=host`, for which buildx also allows the network.host entitlement). A builder
- * on its own bridge network is not reached this way: its 127.0.0.1 is not this machine's.
+ * channel of cachemounts/transport/loopback.ts reaches them: the docker driver of a local engine
+ * (a unix socket), or a docker-container builder whose BuildKit containers on that engine share
+ * the host's network (`network=host`, for which buildx also allows the network.host entitlement).
+ * A builder on its own bridge network is not reached this way: its 127.0.0.1 is not this machine's.
  */
 export async function sharesHostNetwork(
   info: BuilderInfo,

@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import type { CacheMount } from './discover.ts';
 import { cacheKeys, type KeyParts } from './store/keys.ts';
 import { restoreState, saveState, withTransferPath } from './store/index.ts';
-import { extractMounts, injectMounts, type HelperRoot } from './transfer.ts';
+import { extractMounts, injectMounts, type HelperRoot } from './transport/index.ts';
 import type { NodeGroup } from '../buildx/nodes.ts';
 import { ArchiveRejected, mountOwnership, normaliseArchive } from './archive/normalise.ts';
 
@@ -41,7 +41,7 @@ export interface CacheRestoreState {
   /** The builder's BuildKit runs on this machine with its network: try the loopback path. */
   direct?: boolean;
   helperImage: string;
-  /** What the helper ran on in the restore, for the save to start from (transfer.ts). */
+  /** What the helper ran on in the restore, for the save to start from (transport/). */
   helperRoot?: HelperRoot;
   workDir: string;
   mounts: MountState[];
@@ -198,7 +198,7 @@ async function normaliseRestored(
 }
 
 /**
- * The helper root the state knows (transfer.ts HelperRoot), and where a transfer that finds
+ * The helper root the state knows (transport/ HelperRoot), and where a transfer that finds
  * another one records it: the restore's finding carries over to the save.
  */
 function helperRootOf(state: CacheRestoreState, log: Logger) {

@@ -4,8 +4,8 @@
 // - the entries the build added or whose content changed (new Go build-cache entries, new module
 //   versions), copied byte for byte from the archive taken out of the builder;
 // - the mtimes of the entries the build only refreshed: Go marks a build-cache entry as used by
-//   setting its mtime when that is more than an hour old, and its trimming and ours (transfer.ts)
-//   read that mark. A refresh costs a name and a number instead of the file.
+//   setting its mtime when that is more than an hour old, and its trimming and ours (the extract
+//   helper build, transport/helper-dockerfile.ts) read that mark. A refresh costs a name and a number instead of the file.
 // What a build removed is not recorded: a restore brings it back from the full entry, where it is
 // harmless (an unused cache entry) until the next full entry, which is pruned.
 import { createHash } from 'node:crypto';

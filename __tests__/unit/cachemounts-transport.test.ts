@@ -14,9 +14,14 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { receiveFiles, serveFiles, TarEndFinder } from '../../src/cachemounts/direct.ts';
+import {
+  receiveFiles,
+  serveFiles,
+  TarEndFinder,
+} from '../../src/cachemounts/transport/loopback.ts';
 import { scanArchive } from '../../src/cachemounts/archive/reader.ts';
-import { stagingLimit, uploadCommand } from '../../src/cachemounts/transfer.ts';
+import { uploadCommand } from '../../src/cachemounts/transport/helper-dockerfile.ts';
+import { stagingLimit } from '../../src/cachemounts/transport/index.ts';
 
 const work = () => mkdtempSync(path.join(tmpdir(), 'bgi-direct-'));
 
