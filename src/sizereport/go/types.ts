@@ -11,6 +11,8 @@ export interface GoModuleSize {
   path: string;
   version: string;
   bytes: number;
+  /** The build info's `=>` replacement: a directory, or 'module version'. */
+  replacedBy?: string;
 }
 
 /** Code size of one package (from the function table); module is the GoModuleSize.path it counts to. */

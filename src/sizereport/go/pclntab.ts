@@ -1,0 +1,134 @@
+// The Go function table (.gopclntab), which every Go executable keeps even when built with -s -w:
+// the runtime needs it for stack traces. Only the layouts of Go 1.18-1.19 (magic 0xfffffff0) and
+// Go 1.20 onward (0xfffffff1) are read; any other magic is reported, never guessed at.
+import { ByteReader, ElfFormatError, findSection, sectionBytes, type ElfFile } from './elf.ts';
+
+export interface GoFunction {
+  name: string;
+  /**
+   * The function's own code: where its stack-pointer delta table (pcsp) ends, which covers exactly
+   * the function's instructions; the span when the function has no such table.
+   */
+  size: number;
+  /** Bytes from this function's entry to the next one's: its code plus the alignment padding after it. */
+  span: number;
+}
+
+export type FunctionTable =
+  | { ok: true; magic: number; functions: GoFunction[]; textBytes: number }
+  | { ok: false; reason: string };
+
+export const PCLNTAB_GO118 = 0xfffffff0;
+export const PCLNTAB_GO120 = 0xfffffff1;
+const OLDER: Record<number, string> = {
+  0xfffffffb: 'Go 1.2-1.15',
+  0xfffffffa: 'Go 1.16-1.17',
+};
+/** Section names the linker gives the table: plain, or inside RELRO data for position-independent executables. */
+const SECTION_NAMES = ['.gopclntab', '.data.rel.ro.gopclntab'];
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/** A varint of a pc-value table (at most 32 bits, as the runtime reads them). */
+function varint(r: ByteReader, at: number): [value: number, next: number] {
+  let value = 0;
+  let shift = 0;
+  for (let i = 0; i < 5; i++) {
+    const b = r.u8(at + i, 'pc-value table');
+    value += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return [value, at + i + 1];
+    shift += 7;
+  }
+  throw new ElfFormatError(`pc-value table: bad varint at offset ${at}`);
+}
+
+/**
+ * How many bytes of code a pc-value table covers: the sum of its pc deltas (each a count of
+ * instruction quanta) up to the terminating zero value delta, as runtime.step walks it.
+ */
+function pcValueTableEnd(r: ByteReader, at: number, quantum: number): number {
+  let pc = 0;
+  for (let first = true; ; first = false) {
+    if (r.u8(at, 'pc-value table') === 0 && !first) return pc;
+    const [, afterValue] = varint(r, at);
+    const [pcDelta, next] = varint(r, afterValue);
+    pc += pcDelta * quantum;
+    at = next;
+  }
+}
+
+/** Reads the function table of a Go 1.18+ executable: every function's name and size. */
+export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTable {
+  const section =
+    elf.sections.find((s) => SECTION_NAMES.includes(s.name)) ?? findSection(elf, 'runtime.pclntab');
+  if (!section)
+    return { ok: false, reason: 'no function table (.gopclntab section) in the executable' };
+  const table = sectionBytes(bytes, section);
+  const r = new ByteReader(table, elf.littleEndian);
+  if (table.length < 8) return { ok: false, reason: 'function table shorter than its header' };
+  const magic = r.u32(0, 'pclntab magic');
+  if (magic !== PCLNTAB_GO118 && magic !== PCLNTAB_GO120) {
+    const known = OLDER[magic];
+    return {
+      ok: false,
+      reason: known
+        ? `function table format of ${known} (magic ${hex(magic)}): only Go 1.18 onward is attributed`
+        : `unknown function table format (magic ${hex(magic)})`,
+    };
+  }
+  const quantum = r.u8(6, 'pclntab instruction size');
+  const ptrSize = r.u8(7, 'pclntab pointer size');
+  if (
+    r.u8(4, 'pclntab pad') !== 0 ||
+    r.u8(5, 'pclntab pad') !== 0 ||
+    ![1, 2, 4].includes(quantum) ||
+    ![4, 8].includes(ptrSize)
+  )
+    return {
+      ok: false,
+      reason: `function table header is not one Go writes (magic ${hex(magic)})`,
+    };
+
+  // pcHeader: magic, pads, minLC, ptrSize, then words: nfunc, nfiles, textStart, funcnameOffset,
+  // cuOffset, filetabOffset, pctabOffset, pclnOffset.
+  const word = (i: number, what: string) => r.word(8 + i * ptrSize, ptrSize, what);
+  const nfunc = word(0, 'pclntab nfunc');
+  const funcnameOffset = word(3, 'pclntab funcnameOffset');
+  const pctabOffset = word(6, 'pclntab pctabOffset');
+  const pclnOffset = word(7, 'pclntab pclnOffset');
+  // functab: nfunc + 1 pairs of uint32 {entry offset from text start, offset of the _func record
+  // from pclnOffset}; the extra last entry's offset is the end of the text.
+  r.check(pclnOffset, (nfunc + 1) * 8, 'pclntab functab');
+  const functions: GoFunction[] = [];
+  const names = new Map<number, string>();
+  let previousEntry = r.u32(pclnOffset, 'functab entry');
+  const firstEntry = previousEntry;
+  for (let i = 0; i < nfunc; i++) {
+    const at = pclnOffset + i * 8;
+    const funcOff = r.u32(at + 4, 'functab func offset');
+    const nextEntry = r.u32(at + 8, 'functab entry');
+    if (nextEntry < previousEntry)
+      throw new ElfFormatError(`function table entries out of order at function ${i} of ${nfunc}`);
+    // _func record: entryOff uint32, nameOff int32, ...; its entry must be the functab's.
+    const record = pclnOffset + funcOff;
+    if (r.u32(record, '_func entry') !== previousEntry)
+      throw new ElfFormatError(
+        `function ${i}: its record's entry does not match the function table`,
+      );
+    const nameOff = r.i32(record + 4, '_func name');
+    let name = names.get(nameOff);
+    if (name === undefined) {
+      name = r.cString(funcnameOffset + nameOff, 'function name');
+      names.set(nameOff, name);
+    }
+    const span = nextEntry - previousEntry;
+    // _func.pcsp (offset 16 in the records of 1.18 and 1.20 alike): 0 when the function has none.
+    const pcsp = r.u32(record + 16, '_func pcsp');
+    const covered = pcsp === 0 ? 0 : pcValueTableEnd(r, pctabOffset + pcsp, quantum);
+    functions.push({ name, size: covered > 0 && covered <= span ? covered : span, span });
+    previousEntry = nextEntry;
+  }
+  return { ok: true, magic, functions, textBytes: previousEntry - firstEntry };
+}
