@@ -194,6 +194,7 @@ export const INPUT_GRAMMAR: Record<string, Grammar> = {
   outputs: lines(buildxSpec),
   'cache-from': lines(buildxSpec),
   'cache-to': lines(buildxSpec),
+  'layer-cache': one(text),
   provenance: one(attestation),
   sbom: one(attestation),
   builder: one(builderName),

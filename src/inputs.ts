@@ -24,6 +24,8 @@ export interface Inputs {
   outputs: string[];
   cacheFrom: string[];
   cacheTo: string[];
+  /** `auto`: the action keeps a layer cache itself when cache-from/cache-to are empty; `off`. */
+  layerCache: 'auto' | 'off';
   provenance: string;
   sbom: string;
   builder: string;
@@ -204,6 +206,9 @@ export function readInputs(read: InputReader): Inputs {
       'cache-timeout',
       `"${get('cache-timeout')}" is not a whole number of seconds (the default is 600)`,
     );
+  const layerCache = (get('layer-cache') || 'auto').trim();
+  if (layerCache !== 'auto' && layerCache !== 'off')
+    throw new InputError('layer-cache', `"${layerCache}" is not one of auto, off`);
   const advice = (get('advice') || 'warning').trim();
   if (advice !== 'warning' && advice !== 'error' && advice !== 'off')
     throw new InputError('advice', `"${advice}" is not one of warning, error, off`);
@@ -271,6 +276,7 @@ export function readInputs(read: InputReader): Inputs {
     outputs,
     cacheFrom: parseList(get('cache-from'), { commas: false }),
     cacheTo: parseList(get('cache-to'), { commas: false }),
+    layerCache,
     provenance: get('provenance'),
     sbom: get('sbom'),
     builder: get('builder'),

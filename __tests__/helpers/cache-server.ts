@@ -1,8 +1,10 @@
 // A local stand-in for the GitHub Actions cache service: v2 (Twirp JSON + Azure-blob-style upload
 // and plain download) and v1 (_apis/artifactcache), so the unmodified @actions/cache client runs
-// against it. Entries are immutable; a duplicate reservation answers 409 as the real service does.
+// against it, and so does BuildKit's `gha` cache backend (tonistiigi/go-actions-cache inside
+// buildkitd: the Azure Go SDK's Put Block / Put Block List and ranged downloads). Entries are
+// immutable; a duplicate reservation answers 409 as the real service does.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
 export interface CacheEntry {
@@ -35,6 +37,33 @@ export interface CacheServer {
 
 const TWIRP = '/twirp/github.actions.results.api.v1.CacheService/';
 
+/**
+ * A runtime token shaped as the runner's: a JWT whose `ac` claim lists the cache scopes and their
+ * permissions (1 read, 2 write) and which carries `nbf` and `exp`. @actions/cache only sends it;
+ * BuildKit's client parses it (unverified) and refuses a token without these claims.
+ */
+function runtimeToken(ref: string): string {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const head = `${b64({ typ: 'JWT', alg: 'HS256' })}.${b64({
+    ac: JSON.stringify([{ Scope: ref, Permission: 3 }]),
+    nbf: now - 60,
+    iat: now - 60,
+    exp: now + 6 * 3600,
+    jti: randomBytes(8).toString('hex'),
+  })}`;
+  return `${head}.${createHmac('sha256', randomBytes(16)).update(head).digest('base64url')}`;
+}
+
+/** `bytes=a-` or `bytes=a-b` (Range, or Azure's x-ms-range) against a blob of `size` bytes. */
+function byteRange(header: string | undefined, size: number): [number, number] | undefined {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(header ?? '');
+  if (!m) return undefined;
+  const start = Number(m[1]);
+  const end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
+  return [start, end];
+}
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -44,8 +73,45 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-export async function startCacheServer(): Promise<CacheServer> {
-  const token = `test-${randomBytes(8).toString('hex')}`;
+/** A stored archive, whole or from an offset (206), as the blob store and v1 downloads answer. */
+function sendBlob(
+  req: IncomingMessage,
+  res: ServerResponse,
+  data: Buffer,
+  log: (status: number) => void,
+): void {
+  const headers = { 'content-type': 'application/octet-stream' };
+  // BuildKit reads a layer from an offset when it resumes (Azure SDK: x-ms-range; v1: Range).
+  const range = byteRange(
+    String(req.headers['x-ms-range'] ?? req.headers['range'] ?? ''),
+    data.length,
+  );
+  if (range && req.method === 'GET') {
+    const [start, end] = range;
+    if (start >= data.length) return (log(416), void res.writeHead(416).end());
+    log(206);
+    res.writeHead(206, {
+      ...headers,
+      'content-length': end - start + 1,
+      'content-range': `bytes ${start}-${end}/${data.length}`,
+    });
+    return void res.end(data.subarray(start, end + 1));
+  }
+  log(200);
+  res.writeHead(200, { ...headers, 'content-length': data.length });
+  res.end(req.method === 'GET' ? data : undefined);
+}
+
+export interface CacheServerOptions {
+  /**
+   * The address to listen on (default 127.0.0.1). A builder on a network of its own reaches the
+   * host through its bridge gateway; the docker driver and `network=host` builders use loopback.
+   */
+  host?: string;
+}
+
+export async function startCacheServer(opts: CacheServerOptions = {}): Promise<CacheServer> {
+  const token = runtimeToken('refs/heads/main');
   const sig = randomBytes(8).toString('hex');
   const entries: CacheEntry[] = [];
   const requests: CacheServer['requests'] = [];
@@ -172,14 +238,7 @@ export async function startCacheServer(): Promise<CacheServer> {
           res.writeHead(201, { etag: `"${e.id}"`, 'x-ms-request-id': String(e.id) });
           return res.end();
         }
-        if (method === 'GET' || method === 'HEAD') {
-          log(200);
-          res.writeHead(200, {
-            'content-length': e.data.length,
-            'content-type': 'application/octet-stream',
-          });
-          return res.end(method === 'GET' ? e.data : undefined);
-        }
+        if (method === 'GET' || method === 'HEAD') return sendBlob(req, res, e.data, log);
       }
       // --- v1 ---
       const v1 = /^\/_apis\/artifactcache\/(.*)$/.exec(url.pathname);
@@ -237,9 +296,7 @@ export async function startCacheServer(): Promise<CacheServer> {
         if (art) {
           const e = entries.find((x) => x.id === Number(art[1]));
           if (!e) return (log(404), json(res, 404, { message: 'no artifact' }));
-          log(200);
-          res.writeHead(200, { 'content-length': e.data.length });
-          return res.end(e.data);
+          return sendBlob(req, res, e.data, log);
         }
       }
       log(404);
@@ -249,8 +306,9 @@ export async function startCacheServer(): Promise<CacheServer> {
       json(res, 500, { code: 'internal', msg: String(e) });
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listenHost = opts.host ?? '127.0.0.1';
+  await new Promise<void>((r) => server.listen(0, listenHost, r));
+  base = `http://${listenHost}:${(server.address() as AddressInfo).port}`;
   return {
     url: base,
     token,
@@ -261,7 +319,7 @@ export async function startCacheServer(): Promise<CacheServer> {
       const common = {
         ACTIONS_RUNTIME_TOKEN: token,
         GITHUB_SERVER_URL: 'https://github.com',
-        NO_PROXY: '127.0.0.1,localhost',
+        NO_PROXY: [...new Set(['127.0.0.1', 'localhost', listenHost])].join(','),
       };
       return version === 'v2'
         ? {

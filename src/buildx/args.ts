@@ -19,6 +19,8 @@ export interface BuildPlan {
   partTag?: string;
   /** buildx's progress display: plain lines (default), or its own `tty` display on a terminal. */
   progress?: 'plain' | 'tty';
+  /** The layer cache the action keeps itself (src/buildx/layer-cache.ts), when the user sets none. */
+  layerCache?: { from: string[]; to: string[] };
 }
 
 export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
@@ -45,6 +47,11 @@ export function buildxArgs(inputs: Inputs, plan: BuildPlan): string[] {
   if (inputs.network) a.push('--network', inputs.network);
   for (const c of inputs.cacheFrom) a.push('--cache-from', c);
   for (const c of inputs.cacheTo) a.push('--cache-to', c);
+  // Only ever instead of the user's own: cache-from or cache-to given turn it off.
+  if (inputs.cacheFrom.length === 0 && inputs.cacheTo.length === 0) {
+    for (const c of plan.layerCache?.from ?? []) a.push('--cache-from', c);
+    for (const c of plan.layerCache?.to ?? []) a.push('--cache-to', c);
+  }
   if (inputs.provenance) a.push(`--provenance=${inputs.provenance}`);
   if (inputs.sbom) a.push(`--sbom=${inputs.sbom}`);
   if (inputs.noCache) a.push('--no-cache');

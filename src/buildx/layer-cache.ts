@@ -1,0 +1,136 @@
+// The layer cache the action keeps by itself when the user names none: BuildKit's `gha` cache
+// backend against the repository's Actions cache, so that the next fresh runner finds the build's
+// steps already done. Pure: what to pass and why is decided from facts the caller gathered.
+//
+// - mode=min: the cache keys of every step, but layers only for the final image (the compiled
+//   program on top of scratch or a small base). A run whose sources did not change is then a full
+//   cache hit that needs no base-image pull; the build stage's layers (golang plus module
+//   downloads, hundreds of MB) are never stored, they are cheaper to pull from their registry.
+// - Scoped per image and platform set: `build-go-image-<image>-<platforms>`, made of letters,
+//   digits and `.`, `_`, `-` only (buildx reads the option as CSV; a cache key holds no comma).
+// - ignore-error=true: a cache service that fails never fails the build.
+// - Written only where the action writes caches at all (not on untrusted events by default).
+// - The token and service URLs are never put on the command line: buildx reads
+//   ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL and ACTIONS_RESULTS_URL from its environment.
+import { createHash } from 'node:crypto';
+import semver from 'semver';
+import { repositoryOf } from '../merge/parts.ts';
+
+/** buildx and BuildKit from which the `gha` backend speaks the cache service's v2 protocol. */
+export const GHA_V2_MINIMUM = { buildx: '0.21.0', buildkit: '0.20.0', dockerEmbedding: '28.0.0' };
+
+export interface LayerCacheFacts {
+  /** The `layer-cache` input. */
+  mode: 'auto' | 'off';
+  cacheFrom: string[];
+  cacheTo: string[];
+  noCache: boolean;
+  tags: string[];
+  /** The Dockerfile's path as given (names the image when there are no tags). */
+  dockerfile: string;
+  target: string;
+  platforms: string[];
+  /** The cache-key input: keeps layer caches of builds that are otherwise alike apart too. */
+  cacheKey: string;
+  /** Whether this run may write caches (the cache-mount save's decision: event and input). */
+  saveAllowed: boolean;
+  /** The runner's environment (only the ACTIONS_* cache variables are read). */
+  env: Record<string, string | undefined>;
+  buildx: string;
+  docker: string;
+  driver: string;
+  /** Whether a docker driver runs on the containerd image store (it can then export caches). */
+  containerdStore: boolean;
+  /** Each builder node's BuildKit version as reported (undefined when it reports none). */
+  buildkit: (string | undefined)[];
+}
+
+export interface LayerCache {
+  /** `--cache-from` and `--cache-to` values the action adds (empty when it keeps no layer cache). */
+  from: string[];
+  to: string[];
+  scope?: string;
+  /** One line for the log: what is kept where, or why not. */
+  reason: string;
+  /** True when the reason deserves a notice (a setting or an engine the user may want to change). */
+  notice?: boolean;
+}
+
+const off = (reason: string, notice = false): LayerCache => ({ from: [], to: [], reason, notice });
+
+/** Letters, digits, `.`, `_`, `-`; anything else becomes `-`, and runs of `-` one. */
+function safe(text: string): string {
+  return text
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '');
+}
+
+/**
+ * The cache scope of an image and platform set: the first tag's repository (else the Dockerfile's
+ * path), the target, the cache-key input, then the platforms. Long names keep a readable head and a
+ * hash of the whole, so two names never share a scope by being cut.
+ */
+export function layerCacheScope(
+  facts: Pick<LayerCacheFacts, 'tags' | 'dockerfile' | 'target' | 'platforms' | 'cacheKey'>,
+): string {
+  const image = facts.tags[0] ? repositoryOf(facts.tags[0]) : `dockerfile-${facts.dockerfile}`;
+  const name = [image, facts.target, facts.cacheKey].filter(Boolean).join('-');
+  const platforms = facts.platforms.map((p) => safe(p.replace(/\//g, '-'))).join('_');
+  const whole = `build-go-image-${safe(name)}-${platforms}`;
+  if (whole.length <= 120) return whole;
+  const hash = createHash('sha256').update(`${name}\n${platforms}`).digest('hex').slice(0, 12);
+  return `${whole.slice(0, 100).replace(/[-.]+$/, '')}-${hash}`;
+}
+
+const truthy = (v: string | undefined) => /^(1|t|true)$/i.test((v ?? '').trim());
+
+/** Whether the engine's `gha` backend speaks v2 (the protocol hosted runners now offer). */
+function speaksV2(facts: LayerCacheFacts): string | undefined {
+  if (semver.lt(facts.buildx, GHA_V2_MINIMUM.buildx)) return `buildx ${facts.buildx}`;
+  // dockerd's own BuildKit reports no version (v0.0.0+unknown): Docker 28.0 embeds BuildKit 0.20.
+  const versions =
+    facts.driver === 'docker' && facts.buildkit.every((b) => !b)
+      ? semver.lt(facts.docker, GHA_V2_MINIMUM.dockerEmbedding)
+        ? [`the BuildKit of Docker ${facts.docker}`]
+        : []
+      : facts.buildkit
+          .filter((b): b is string => Boolean(b) && semver.lt(b!, GHA_V2_MINIMUM.buildkit))
+          .map((b) => `BuildKit ${b}`);
+  return versions[0];
+}
+
+/** What the action adds to the build's layer cache options, and why. */
+export function planLayerCache(facts: LayerCacheFacts): LayerCache {
+  if (facts.mode === 'off') return off('layer cache: off (layer-cache: off)');
+  if (facts.cacheFrom.length > 0 || facts.cacheTo.length > 0)
+    return off('layer cache: the cache-from/cache-to given are used instead of the action’s own');
+  if (facts.noCache) return off('layer cache: off (no-cache)');
+  const env = facts.env;
+  const token = env['ACTIONS_RUNTIME_TOKEN'];
+  const v2 = truthy(env['ACTIONS_CACHE_SERVICE_V2']);
+  const url = v2 ? env['ACTIONS_RESULTS_URL'] : env['ACTIONS_CACHE_URL'];
+  if (!token || !url) return off('layer cache: off (no Actions cache service in this environment)');
+  if (v2) {
+    const old = speaksV2(facts);
+    if (old)
+      return off(
+        `layer cache: off: ${old} cannot use the Actions cache service this runner offers (v2 needs buildx ${GHA_V2_MINIMUM.buildx} and BuildKit ${GHA_V2_MINIMUM.buildkit} or newer: docker/setup-buildx-action)`,
+        true,
+      );
+  }
+  if (facts.driver === 'docker' && !facts.containerdStore)
+    return off(
+      'layer cache: off: the docker driver on the classic image store cannot export a cache (a docker-container builder or the containerd image store can)',
+      true,
+    );
+  const scope = layerCacheScope(facts);
+  const from = [`type=gha,scope=${scope}`];
+  const to = facts.saveAllowed ? [`type=gha,scope=${scope},mode=min,ignore-error=true`] : [];
+  return {
+    from,
+    to,
+    scope,
+    reason: `layer cache: Actions cache (gha, v${v2 ? 2 : 1}), scope ${scope}, ${facts.saveAllowed ? 'read and written (mode=min: the final image’s layers only)' : 'read only (caches are not written on this event)'}`,
+  };
+}
