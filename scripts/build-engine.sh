@@ -5,135 +5,34 @@
 #   multi-platform images), the buildx plugin, QEMU binfmt for linux/arm64, Debian's registry on
 #   127.0.0.1:5000, and multi-platform base images in it: library/busybox and library/golang.
 #
-# Usage: bash scripts/build-engine.sh <command> [current|oldest]
+# Usage: bash scripts/build-engine.sh <command> [argument]   (or: npm run engine -- <command> ...)
 #   up [engine]      install what is missing, start the engine (stopping another one that runs),
 #                    publish missing base images. engine: current (default) or oldest
 #   down             stop the daemons `up` and `second-up` started (pid files under the prefix)
-#   status           print what runs, the versions in use and what is published
+#   status           the engine in use and its versions, what runs and what is published
+#   engines          the engines there are, as scripts/engine/engines.sh describes them
 #   env              print `export` lines for tests (also kept in $PREFIX/engine.env)
 #   buildkit-image   build the BuildKit image for docker-container builders of the running engine
+#                    (scripts/engine/buildkit-image.sh)
 #   second-up [classic] / second-down   a second, independent engine of the same version (its
 #                    socket is printed), for the scale-out tests that stand two runners on one machine
 #
-# Engines are data (ENGINE_* below): the Debian suite their packages come from, the packages, and
-# the oldest versions the tests may accept from that suite. `current` is what hosted runners run
-# (Docker 28+, buildx 0.29+, containerd 2); `oldest` is the oldest engine the action supports.
-# Packages are fetched with a private apt configuration per suite and unpacked into the prefix:
-# the machine's own apt sources stay untouched. Each engine has its own unpacked root and data
-# root, so switching engines never mixes their state; the registry and its images are shared.
+# The one entry for every engine. What an engine is (suite, packages, versions) and where its files
+# and sockets are is data, in scripts/engine/engines.sh; private apt, unpacking, daemons and busybox
+# root filesystems are scripts/engine/lib.sh, shared with buildkit-image.sh. This file is what is
+# particular to running an engine: its daemons' configuration, QEMU, the registry, the base images.
 set -euo pipefail
 
-PREFIX=${BGI_ENGINE_PREFIX:-/opt/build-go-image-engine}
-GO_MINOR=1.24
-REGISTRY_LISTEN=127.0.0.1:5000
-REGISTRY=localhost:5000
-BASE_REGISTRY=$REGISTRY/library
-DOCKER_SOCKET=/var/run/docker.sock
+ENGINE_SCRIPTS=$(dirname "${BASH_SOURCE[0]}")/engine
+# shellcheck source=engine/engines.sh
+source "$ENGINE_SCRIPTS/engines.sh"
+# shellcheck source=engine/lib.sh
+source "$ENGINE_SCRIPTS/lib.sh"
+LOG_TAG=build-engine
 
-# name -> "suite|packages|minimum docker|minimum buildx|minimum containerd|vendored BuildKit"
-# The last field is the BuildKit that suite's docker.io source vendors (its vendor.mod): Debian
-# builds dockerd without BuildKit's version stamp, so buildx reports v0.0.0+unknown for it.
-# tini(-static) is dockerd's docker-init (`docker run --init`; buildx starts docker-container
-# builders so). runc always comes from the host (sid's needs glibc 2.38, the host has 2.36).
-declare -A ENGINE_SPEC=(
-  [current]="sid|docker.io containerd docker-buildx tini-static|28.0|0.29|2.0|0.25.2"
-  [oldest]="trixie|docker.io containerd docker-buildx tini|26.1|0.13|1.7|0.13.2"
-)
-# Base images come from trixie whatever the engine: Go 1.24 and busybox, both architectures.
-IMAGE_SUITE=trixie
-IMAGE_PACKAGES=("golang-$GO_MINOR-go:amd64" "golang-$GO_MINOR-go:arm64" "golang-$GO_MINOR-src"
-  busybox-static:amd64 busybox-static:arm64)
-HOST_PACKAGES=(runc iptables qemu-user-static binfmt-support docker-registry zstd ca-certificates curl jq openssl)
-ARCHES=(amd64 arm64)
-
-RUN=$PREFIX/run       # pid files, the name of the running engine
-LOGS=$PREFIX/logs     # daemon logs
-ETC=$PREFIX/etc
-WORK=$PREFIX/work     # image root filesystems while they are assembled
-ENV_FILE=$PREFIX/engine.env
-CONTAINERD_SOCKET=/run/build-go-image-engine/containerd.sock
-BUILDX_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-buildx
-
-# Sets ENGINE, SUITE, ENGINE_PKGS, MIN_*, VENDORED_BUILDKIT and the engine's paths.
-select_engine() {
-  local name=${1:-current} spec
-  spec=${ENGINE_SPEC[$name]:-} || true
-  [[ -n $spec ]] || die "unknown engine '$name': use one of ${!ENGINE_SPEC[*]}"
-  ENGINE=$name
-  IFS='|' read -r SUITE ENGINE_PKGS MIN_DOCKER MIN_BUILDX MIN_CONTAINERD VENDORED_BUILDKIT <<<"$spec"
-  ROOT=$PREFIX/engines/$name/root # unpacked engine packages (dockerd, containerd, buildx)
-  DATA=$PREFIX/engines/$name/data # containerd and docker state of this engine
-}
 debs_of() { printf '%s\n' "$PREFIX/debs/$1"; } # downloaded .debs of a suite, kept between runs
-REGISTRY_DATA=$PREFIX/registry
-# The engine that `up` last started (or "current" when none did).
-running_engine() { cat "$RUN/engine.name" 2>/dev/null || echo current; }
-
-log() { printf '[build-engine] %s\n' "$*" >&2; }
-die() {
-  printf '[build-engine] error: %s\n' "$*" >&2
-  exit 1
-}
-
-# --- helpers -------------------------------------------------------------------------------------
-
-# The Debian mirror the machine already uses, read from its own apt sources (deb822 or one-line).
-debian_mirror() {
-  local uri
-  uri=$(
-    {
-      awk 'BEGIN{IGNORECASE=1} /^URIs:/ {for (i = 2; i <= NF; i++) print $i}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
-      awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { print $i; break } }' \
-        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
-    } | grep -E '/debian/?$' | head -n1
-  )
-  [[ -n $uri ]] || die "no Debian mirror (a URI ending in /debian) in /etc/apt/sources.list*"
-  printf '%s\n' "${uri%/}"
-}
-
-# private_apt <suite> <apt-get args...>: apt-get over that suite's own lists under the prefix.
-private_apt() {
-  local apt=$PREFIX/apt/$1
-  shift
-  apt-get -o Dir::Etc::sourcelist="$apt/sources.list" -o Dir::Etc::sourceparts=- \
-    -o Dir::Etc::preferences=/dev/null -o Dir::Etc::preferencesparts=- \
-    -o Dir::State::Lists="$apt/lists" -o Dir::State::status="$apt/status" \
-    -o Dir::Cache="$apt/cache" -o APT::Architecture=amd64 \
-    -o APT::Architectures::=amd64 -o APT::Architectures::=arm64 \
-    -o Acquire::Languages=none -o APT::Sandbox::User=root -q "$@"
-}
-
-# deb_file <suite> <name> <arch>: newest downloaded .deb of that suite (arch all = independent).
-deb_file() {
-  local dir name=$2 arch=$3 f
-  dir=$(debs_of "$1")
-  f=$(ls -1 "$dir/${name}_"*"_${arch}.deb" 2>/dev/null | sort -V | tail -n1 || true)
-  printf '%s\n' "$f"
-}
-
-# Upstream version of a .deb: no epoch, no Debian revision, no +dfsg-style suffix.
-deb_upstream_version() {
-  local v
-  v=$(dpkg-deb -f "$1" Version)
-  v=${v#*:}
-  v=${v%%-*}
-  v=${v%%+*}
-  v=${v%%~*}
-  printf '%s\n' "$v"
-}
-
-pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-wait_for() { # wait_for <seconds> <description> <command...>
-  local secs=$1 what=$2
-  shift 2
-  local i
-  for ((i = 0; i < secs * 4; i++)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.25
-  done
-  return 1
-}
+# suite_deb <suite> <package> <arch>: the newest downloaded .deb of that suite (arch all = independent).
+suite_deb() { newest_deb "$(debs_of "$1")" "$2" "$3"; }
 
 registry_answers() { curl -fsS -o /dev/null "http://$REGISTRY_LISTEN/v2/"; }
 docker_answers() { docker info >/dev/null 2>&1; }
@@ -154,23 +53,6 @@ registry_has_all() {
   shift
   for tag in "$@"; do registry_has_index "$repo" "$tag" || return 1; done
 }
-start_daemon() { # start_daemon <name> <command...>: background, own session, log file, pid file
-  local name=$1
-  shift
-  mkdir -p "$LOGS" "$RUN"
-  # A daemon outlives this script, so it must not inherit the script's open files: a caller's
-  # `flock <lockfile> ...` would otherwise stay locked for as long as dockerd runs.
-  (
-    for fd in /proc/self/fd/*; do
-      fd=${fd##*/}
-      ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
-    done
-    exec setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null
-  ) &
-  echo $! >"$RUN/$name.pid"
-}
-
-show_log_tail() { [[ -f $LOGS/$1.log ]] && tail -n 40 "$LOGS/$1.log" >&2 || true; }
 
 # --- install -------------------------------------------------------------------------------------
 
@@ -195,59 +77,25 @@ install_host_packages() {
   ((rc == 0)) || die "apt-get install ${missing[*]} failed"
 }
 
-# download_packages <suite> <package[:arch]...>: fetch the .debs not downloaded yet.
-download_packages() {
-  local suite=$1 apt=$PREFIX/apt/$1 dir need=() p name arch
-  shift
-  dir=$(debs_of "$suite")
-  mkdir -p "$dir" "$apt/lists/partial" "$apt/cache/archives/partial" "$LOGS"
-  for p in "$@"; do
-    name=${p%%:*}
-    arch=amd64
-    [[ $p == *:* ]] && arch=${p#*:}
-    [[ $name == golang-*-src ]] && arch=all
-    [[ -n $(deb_file "$suite" "$name" "$arch") ]] || need+=("$p")
-  done
-  ((${#need[@]} == 0)) && return 0
-  local mirror
-  mirror=$(debian_mirror)
-  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$mirror" "$suite" >"$apt/sources.list"
-  : >"$apt/status"
-  log "fetching $suite package lists from $mirror (private apt configuration under $apt)"
-  private_apt "$suite" update >"$LOGS/apt-$suite.log" 2>&1 || {
-    tail -n 20 "$LOGS/apt-$suite.log" >&2
-    die "apt-get update for $suite failed"
-  }
-  log "downloading from $suite: ${need[*]}"
-  (cd "$dir" && private_apt "$suite" download "${need[@]}") >>"$LOGS/apt-$suite.log" 2>&1 || {
-    tail -n 20 "$LOGS/apt-$suite.log" >&2
-    die "apt-get download from $suite failed"
-  }
-}
-
+# The engine's packages, unpacked into its root; its buildx as the machine's docker CLI plugin.
 unpack_engine() {
-  local p f stamp
-  mkdir -p "$ROOT"
+  local p f debs=()
   for p in $ENGINE_PKGS; do
-    f=$(deb_file "$SUITE" "$p" amd64)
+    f=$(suite_deb "$SUITE" "$p" amd64)
     [[ -n $f ]] || die "no $p .deb from $SUITE in $(debs_of "$SUITE")"
-    stamp="$ROOT/.unpacked-$(basename "$f")"
-    if [[ ! -e $stamp ]]; then
-      log "unpacking $(basename "$f")"
-      dpkg-deb -x "$f" "$ROOT"
-      touch "$stamp"
-    fi
+    debs+=("$f")
   done
+  unpack_debs "$ENGINE_ROOT" "${debs[@]}"
   local plugin
-  plugin=$ROOT/usr/libexec/docker/cli-plugins/docker-buildx
-  [[ -x $plugin ]] || plugin=$(find "$ROOT/usr" -type f -perm -u+x -name docker-buildx -path '*cli-plugins*' | head -n1)
+  plugin=$ENGINE_ROOT/usr/libexec/docker/cli-plugins/docker-buildx
+  [[ -x $plugin ]] || plugin=$(find "$ENGINE_ROOT/usr" -type f -perm -u+x -name docker-buildx -path '*cli-plugins*' | head -n1)
   [[ -n $plugin ]] || die "docker-buildx binary not found in the unpacked package"
   if ! cmp -s "$plugin" "$BUILDX_PLUGIN"; then
     mkdir -p "$(dirname "$BUILDX_PLUGIN")"
     install -m 755 "$plugin" "$BUILDX_PLUGIN"
   fi
   if ! command -v docker >/dev/null; then
-    ln -sf "$ROOT/usr/bin/docker" /usr/local/bin/docker
+    ln -sf "$ENGINE_ROOT/usr/bin/docker" /usr/local/bin/docker
   fi
 }
 
@@ -258,7 +106,7 @@ version_at_least() { [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1) == "
 read_versions() {
   DOCKER_V=$(docker version -f '{{.Server.Version}}' 2>/dev/null | sed 's/+.*//')
   BUILDX_V=$(docker buildx version 2>/dev/null | awk '{print $2}' | sed 's/^v//; s/+.*//')
-  CONTAINERD_V=$("$ROOT/usr/bin/containerd" --version 2>/dev/null | awk '{print $3}' | sed 's/^v//; s/[+~].*//')
+  CONTAINERD_V=$("$ENGINE_ROOT/usr/bin/containerd" --version 2>/dev/null | awk '{print $3}' | sed 's/^v//; s/[+~].*//')
   # The BuildKit dockerd embeds, as buildx reports it for the default (docker driver) builder.
   BUILDKIT_V=$(docker buildx inspect default 2>/dev/null | awk -F': *' '/^BuildKit version/ {print $2; exit}' | sed 's/^v//; s/+.*//')
   [[ -n $BUILDKIT_V && $BUILDKIT_V != 0.0.0 ]] || BUILDKIT_V=$VENDORED_BUILDKIT
@@ -279,7 +127,7 @@ check_versions() {
 
 engine_path() {
   local d path=
-  for d in "$ROOT/usr/sbin" "$ROOT/usr/bin" "$ROOT/usr/libexec/docker"; do
+  for d in "$ENGINE_ROOT/usr/sbin" "$ENGINE_ROOT/usr/bin" "$ENGINE_ROOT/usr/libexec/docker"; do
     [[ -d $d ]] && path+="$d:"
   done
   printf '%s/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n' "$path"
@@ -287,20 +135,20 @@ engine_path() {
 
 start_containerd() {
   if pid_alive "$RUN/containerd.pid" && [[ -S $CONTAINERD_SOCKET ]]; then return 0; fi
-  mkdir -p "$DATA/containerd" "$(dirname "$CONTAINERD_SOCKET")" "$ETC"
+  mkdir -p "$ENGINE_DATA/containerd" "$(dirname "$CONTAINERD_SOCKET")" "$ETC"
   # containerd 2 reads config version 3 (and migrates 2 with a warning on every start).
   local config_version=2
-  [[ $("$ROOT/usr/bin/containerd" --version | awk '{print $3}') =~ ^v?1\. ]] || config_version=3
-  cat >"$ETC/containerd.toml" <<EOF
+  [[ $("$ENGINE_ROOT/usr/bin/containerd" --version | awk '{print $3}') =~ ^v?1\. ]] || config_version=3
+  cat >"$ETC/containerd.toml" <<CONF
 version = $config_version
-root = "$DATA/containerd"
-state = "/run/build-go-image-engine/containerd"
+root = "$ENGINE_DATA/containerd"
+state = "$RUNTIME_DIR/containerd"
 [grpc]
   address = "$CONTAINERD_SOCKET"
-EOF
+CONF
   log "starting containerd (log: $LOGS/containerd.log)"
-  PATH=$(engine_path) start_daemon containerd "$ROOT/usr/bin/containerd" --config "$ETC/containerd.toml"
-  wait_for 30 containerd test -S "$CONTAINERD_SOCKET" || {
+  PATH=$(engine_path) start_daemon containerd "$ENGINE_ROOT/usr/bin/containerd" --config "$ETC/containerd.toml"
+  wait_for 30 test -S "$CONTAINERD_SOCKET" || {
     show_log_tail containerd
     die "containerd did not start"
   }
@@ -315,24 +163,24 @@ start_dockerd() {
     [[ $(running_engine) == "$ENGINE" ]] && return 0
     log "switching from the $(running_engine) engine to the $ENGINE engine"
     cmd_second_down
-    stop_pid dockerd 30
-    stop_pid containerd 15
+    stop_daemon dockerd 30
+    stop_daemon containerd 15
   fi
   start_containerd
-  mkdir -p "$DATA/docker" "$ETC"
+  mkdir -p "$ENGINE_DATA/docker" "$ETC"
   local proxy
-  proxy=$(find "$ROOT/usr" -type f -name docker-proxy | head -n1)
+  proxy=$(find "$ENGINE_ROOT/usr" -type f -name docker-proxy | head -n1)
   jq -n --arg proxy "$proxy" '{
       features: { "containerd-snapshotter": true },
       "userland-proxy-path": $proxy,
       "log-driver": "json-file"
     } | if $proxy == "" then del(."userland-proxy-path") else . end' >"$ETC/daemon.json"
   log "starting dockerd (log: $LOGS/dockerd.log)"
-  PATH=$(engine_path) start_daemon dockerd "$ROOT/usr/sbin/dockerd" \
-    --config-file "$ETC/daemon.json" --data-root "$DATA/docker" --exec-root /run/build-go-image-engine/docker \
-    --pidfile /run/build-go-image-engine/dockerd.pid --containerd "$CONTAINERD_SOCKET" \
+  PATH=$(engine_path) start_daemon dockerd "$ENGINE_ROOT/usr/sbin/dockerd" \
+    --config-file "$ETC/daemon.json" --data-root "$ENGINE_DATA/docker" --exec-root "$RUNTIME_DIR/docker" \
+    --pidfile "$RUNTIME_DIR/dockerd.pid" --containerd "$CONTAINERD_SOCKET" \
     -H "unix://$DOCKER_SOCKET"
-  wait_for 60 dockerd docker_answers || {
+  wait_for 60 docker_answers || {
     show_log_tail dockerd
     show_log_tail containerd
     die "dockerd did not answer within 60 s"
@@ -372,7 +220,7 @@ http:
 EOF
   log "starting docker-registry on $REGISTRY_LISTEN (log: $LOGS/registry.log)"
   start_daemon registry /usr/bin/docker-registry serve "$ETC/registry.yml"
-  wait_for 30 registry registry_answers || {
+  wait_for 30 registry_answers || {
     show_log_tail registry
     die "the registry did not answer on $REGISTRY_LISTEN"
   }
@@ -383,8 +231,8 @@ EOF
 # Unpacks busybox-static for an arch (once) and prints the path of its binary.
 rootfs_busybox() {
   local arch=$1 dir f
-  dir=$WORK/busybox-$arch
-  f=$(deb_file "$IMAGE_SUITE" busybox-static "$arch")
+  dir=$IMAGES_WORK/busybox-$arch
+  f=$(suite_deb "$IMAGE_SUITE" busybox-static "$arch")
   if [[ ! -x $dir/bin/busybox || ! -e $dir/.from-$(basename "$f") ]]; then
     rm -rf "$dir"
     mkdir -p "$dir"
@@ -404,19 +252,13 @@ rootfs_busybox() {
 
 # A minimal root filesystem: busybox with its applets as links in /bin, /tmp, /root, /etc/passwd.
 make_busybox_rootfs() {
-  local arch=$1 dest=$2 bb applet
-  bb=$(rootfs_busybox "$arch")
+  local arch=$1 dest=$2
   rm -rf "$dest"
-  mkdir -p "$dest/bin" "$dest/tmp" "$dest/root" "$dest/etc"
-  chmod 1777 "$dest/tmp"
-  chmod 700 "$dest/root"
-  install -m 755 "$bb" "$dest/bin/busybox"
+  mkdir -p "$dest/bin"
+  base_rootfs "$dest"
+  install -m 755 "$(rootfs_busybox "$arch")" "$dest/bin/busybox"
   # The amd64 binary lists the applets; both arches carry the same set.
-  for applet in $("$(rootfs_busybox amd64)" --list); do
-    [[ $applet == busybox || -e $dest/bin/$applet ]] || ln -s busybox "$dest/bin/$applet"
-  done
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$dest/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$dest/etc/group"
+  link_applets "$(rootfs_busybox amd64)" "$dest/bin"
 }
 
 # Imports a root filesystem as <ref>-<arch>, pushes it and drops the engine's local copy.
@@ -444,16 +286,16 @@ join_index() {
 
 publish_busybox() {
   local version arch
-  version=$(deb_upstream_version "$(deb_file "$IMAGE_SUITE" busybox-static amd64)")
+  version=$(deb_upstream_version "$(suite_deb "$IMAGE_SUITE" busybox-static amd64)")
   if registry_has_all library/busybox stable latest "$version"; then
     BUSYBOX_VERSION=$version
     return 0
   fi
   log "building $BASE_REGISTRY/busybox:$version (stable, latest) for ${ARCHES[*]}"
   for arch in "${ARCHES[@]}"; do
-    make_busybox_rootfs "$arch" "$WORK/rootfs-busybox-$arch"
-    import_and_push "$WORK/rootfs-busybox-$arch" "$arch" "$BASE_REGISTRY/busybox:$version" 'CMD ["sh"]'
-    rm -rf "$WORK/rootfs-busybox-$arch"
+    make_busybox_rootfs "$arch" "$IMAGES_WORK/rootfs-busybox-$arch"
+    import_and_push "$IMAGES_WORK/rootfs-busybox-$arch" "$arch" "$BASE_REGISTRY/busybox:$version" 'CMD ["sh"]'
+    rm -rf "$IMAGES_WORK/rootfs-busybox-$arch"
   done
   join_index library/busybox "$version" stable latest
   BUSYBOX_VERSION=$version
@@ -461,24 +303,24 @@ publish_busybox() {
 
 publish_golang() {
   local src_deb version arch
-  src_deb=$(deb_file "$IMAGE_SUITE" "golang-$GO_MINOR-src" all)
-  version=$(deb_upstream_version "$(deb_file "$IMAGE_SUITE" "golang-$GO_MINOR-go" amd64)")
-  [[ $version == "$GO_MINOR".* ]] || die "golang-$GO_MINOR-go has version $version"
-  if registry_has_all library/golang "$version" "$GO_MINOR" "$version-trixie"; then
+  src_deb=$(suite_deb "$IMAGE_SUITE" "golang-$IMAGE_GO_MINOR-src" all)
+  version=$(deb_upstream_version "$(suite_deb "$IMAGE_SUITE" "golang-$IMAGE_GO_MINOR-go" amd64)")
+  [[ $version == "$IMAGE_GO_MINOR".* ]] || die "golang-$IMAGE_GO_MINOR-go has version $version"
+  if registry_has_all library/golang "$version" "$IMAGE_GO_MINOR" "$version-$IMAGE_SUITE"; then
     GO_VERSION=$version
     return 0
   fi
-  log "building $BASE_REGISTRY/golang:$version ($GO_MINOR, $version-trixie) for ${ARCHES[*]}"
-  local goroot=/usr/lib/go-$GO_MINOR
+  log "building $BASE_REGISTRY/golang:$version ($IMAGE_GO_MINOR, $version-$IMAGE_SUITE) for ${ARCHES[*]}"
+  local goroot=/usr/lib/go-$IMAGE_GO_MINOR
   for arch in "${ARCHES[@]}"; do
-    local dir=$WORK/rootfs-golang-$arch
+    local dir=$IMAGES_WORK/rootfs-golang-$arch
     make_busybox_rootfs "$arch" "$dir"
-    dpkg-deb -x "$(deb_file "$IMAGE_SUITE" "golang-$GO_MINOR-go" "$arch")" "$dir"
+    dpkg-deb -x "$(suite_deb "$IMAGE_SUITE" "golang-$IMAGE_GO_MINOR-go" "$arch")" "$dir"
     dpkg-deb -x "$src_deb" "$dir"
     rm -rf "$dir/usr/share/doc" "$dir/usr/share/man" "$dir/usr/share/lintian"
     # pkg/include points into a package that is not installed; assembly packages need its headers.
-    mkdir -p "$dir/usr/share/go-$GO_MINOR/pkg/include"
-    cp "$dir/usr/share/go-$GO_MINOR/src/runtime/"*.h "$dir/usr/share/go-$GO_MINOR/pkg/include/"
+    mkdir -p "$dir/usr/share/go-$IMAGE_GO_MINOR/pkg/include"
+    cp "$dir/usr/share/go-$IMAGE_GO_MINOR/src/runtime/"*.h "$dir/usr/share/go-$IMAGE_GO_MINOR/pkg/include/"
     [[ -e $dir$goroot/pkg/include/textflag.h ]] || die "pkg/include still dangles in the golang image"
     mkdir -p "$dir/go/bin" "$dir/go/src" "$dir/go/pkg"
     chmod -R 1777 "$dir/go"
@@ -487,7 +329,7 @@ publish_golang() {
       "ENV GOLANG_VERSION=$version" 'ENV HOME=/root' 'WORKDIR /go' 'CMD ["sh"]'
     rm -rf "$dir"
   done
-  join_index library/golang "$version" "$GO_MINOR" "$version-trixie"
+  join_index library/golang "$version" "$IMAGE_GO_MINOR" "$version-$IMAGE_SUITE"
   GO_VERSION=$version
 }
 
@@ -508,18 +350,19 @@ write_env() {
     printf 'export BGI_CONTAINERD_VERSION=%q\n' "$CONTAINERD_V"
     printf 'export BGI_BUILDKIT_VERSION=%q\n' "$BUILDKIT_V"
     # Written by `buildkit-image` for this engine: the image stays in the registry between runs.
-    grep -s '^export BGI_BUILDKIT_IMAGE' "$PREFIX/buildkit-$ENGINE.env" || true
+    grep -s '^export BGI_BUILDKIT_IMAGE' "$BUILDKIT_ENV" || true
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
 cmd_up() {
   [[ $(id -u) == 0 ]] || die "run as root (installs packages, starts daemons, mounts binfmt_misc)"
-  mkdir -p "$PREFIX" "$LOGS" "$RUN" "$WORK"
+  mkdir -p "$PREFIX" "$LOGS" "$RUN" "$IMAGES_WORK"
   install_host_packages
   # shellcheck disable=SC2086 # the engine's package list is words
-  download_packages "$SUITE" $ENGINE_PKGS
-  download_packages "$IMAGE_SUITE" "${IMAGE_PACKAGES[@]}"
+  fetch_debs "$SUITE" "$(debs_of "$SUITE")" $ENGINE_PKGS || die "apt-get download from $SUITE failed"
+  fetch_debs "$IMAGE_SUITE" "$(debs_of "$IMAGE_SUITE")" "${IMAGE_PACKAGES[@]}" ||
+    die "apt-get download from $IMAGE_SUITE failed"
   unpack_engine
   start_dockerd
   enable_qemu
@@ -530,35 +373,29 @@ cmd_up() {
   publish_golang
   write_env
   log "ready: the $ENGINE engine (Debian $SUITE): dockerd $DOCKER_V, buildx $BUILDX_V, containerd $CONTAINERD_V, BuildKit $BUILDKIT_V; registry $REGISTRY"
-  log "published $BASE_REGISTRY/busybox:$BUSYBOX_VERSION and $BASE_REGISTRY/golang:$GO_VERSION (also :$GO_MINOR, :$GO_VERSION-trixie)"
+  log "published $BASE_REGISTRY/busybox:$BUSYBOX_VERSION and $BASE_REGISTRY/golang:$GO_VERSION (also :$IMAGE_GO_MINOR, :$GO_VERSION-$IMAGE_SUITE)"
   printf 'golang %s\n' "$GO_VERSION"
-}
-
-stop_pid() { # stop_pid <name> <seconds>
-  local f=$RUN/$1.pid pid i
-  [[ -f $f ]] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    log "stopping $1 (pid $pid)"
-    kill -TERM "$pid"
-    for ((i = 0; i < $2 * 4; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.25
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-  fi
-  rm -f "$f"
 }
 
 cmd_down() {
   cmd_second_down
-  stop_pid dockerd 30
-  stop_pid containerd 15
-  stop_pid registry 10
+  stop_daemon dockerd 30
+  stop_daemon containerd 15
+  stop_daemon registry 10
 }
 
+# The engine in use and its versions first, then each daemon, QEMU, the registry and engine.env.
 cmd_status() {
   local name state
+  if docker_answers; then
+    read_versions
+    printf '%-11s %s\n' engine "$ENGINE (Debian $SUITE): dockerd $DOCKER_V, buildx $BUILDX_V, containerd $CONTAINERD_V, BuildKit $BUILDKIT_V"
+  else
+    printf '%-11s %s\n' engine "none answers on $DOCKER_SOCKET (the last one started: $(running_engine))"
+  fi
+  local image
+  image=$(grep -s '^export BGI_BUILDKIT_IMAGE=' "$BUILDKIT_ENV" | sed 's/^[^=]*=//' || true)
+  printf '%-11s %s\n' buildkit "image for docker-container builders: ${image:-none yet (buildkit-image builds it)}"
   for name in containerd dockerd registry; do
     if pid_alive "$RUN/$name.pid"; then state="running (pid $(cat "$RUN/$name.pid"))"; else state="not started by this script"; fi
     printf '%-11s %s\n' "$name" "$state"
@@ -569,10 +406,6 @@ cmd_status() {
     printf '%-11s %s\n' docker "not answering"
   fi
   printf '%-11s %s\n' buildx "$(docker buildx version 2>/dev/null || echo missing)"
-  if docker_answers; then
-    read_versions
-    printf '%-11s %s\n' engine "$ENGINE (Debian $SUITE): dockerd $DOCKER_V, buildx $BUILDX_V, containerd $CONTAINERD_V, BuildKit $BUILDKIT_V"
-  fi
   if grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null; then
     printf '%-11s %s\n' qemu "qemu-aarch64 enabled"
   else
@@ -592,6 +425,17 @@ cmd_status() {
   docker_answers && registry_answers
 }
 
+# The engines' records, one line each.
+cmd_engines() {
+  local name
+  for name in "${ENGINES[@]}"; do
+    select_engine "$name"
+    printf '%-8s Debian %-7s %s; at least Docker %s, buildx %s, containerd %s; BuildKit %s (docker.io %s, Go %s)\n' \
+      "$name" "$SUITE" "$ENGINE_PKGS" "$MIN_DOCKER" "$MIN_BUILDX" "$MIN_CONTAINERD" "$VENDORED_BUILDKIT" \
+      "$DOCKER_IO_UPSTREAM-$DOCKER_IO_REVISION" "$ENGINE_GO"
+  done
+}
+
 cmd_env() {
   [[ -f $ENV_FILE ]] || die "no $ENV_FILE: run 'bash scripts/build-engine.sh up' first"
   grep '^export ' "$ENV_FILE"
@@ -600,7 +444,6 @@ cmd_env() {
 # --- a second engine -----------------------------------------------------------------------------
 # Stands in for a second runner in the scale-out tests: its own dockerd, data root, containerd
 # (managed by that dockerd), BuildKit state, socket and bridge.
-SECOND_SOCKET=/run/build-go-image-engine/docker2.sock
 
 second_answers() { DOCKER_HOST=unix://$SECOND_SOCKET docker info >/dev/null 2>&1; }
 
@@ -611,17 +454,17 @@ cmd_second_up() {
   docker_answers || die "the first engine is not running: run '$0 up' first"
   local mode=${1:-containerd} data snapshotter=true
   [[ $mode == containerd || $mode == classic ]] || die "second-up takes no argument or 'classic'"
-  data=$DATA/docker2
-  [[ $mode == classic ]] && data=$DATA/docker2-classic snapshotter=false
-  [[ -x $ROOT/usr/sbin/dockerd ]] || die "the $ENGINE engine is not unpacked: run '$0 up $ENGINE' first"
+  data=$ENGINE_DATA/docker2
+  [[ $mode == classic ]] && data=$ENGINE_DATA/docker2-classic snapshotter=false
+  [[ -x $ENGINE_ROOT/usr/sbin/dockerd ]] || die "the $ENGINE engine is not unpacked: run '$0 up $ENGINE' first"
   if second_answers && [[ $(cat "$RUN/dockerd2.mode" 2>/dev/null) != "$mode" ]]; then
     log "restarting the second dockerd with the $mode image store"
-    stop_pid dockerd2 30
+    stop_daemon dockerd2 30
   fi
   if ! second_answers; then
-    local dockerd=$ROOT/usr/sbin/dockerd
+    local dockerd=$ENGINE_ROOT/usr/sbin/dockerd
     [[ -x $dockerd ]] || dockerd=$(command -v dockerd) || die "no dockerd binary for a second engine"
-    mkdir -p "$data" "$ETC" /run/build-go-image-engine/docker2
+    mkdir -p "$data" "$ETC" "$RUNTIME_DIR/docker2"
     # Its own bridge (docker0 belongs to the first engine); no NAT: its builds reach only the host.
     if ! ip link show bgi-docker2 >/dev/null 2>&1; then
       ip link add bgi-docker2 type bridge
@@ -639,9 +482,9 @@ cmd_second_up() {
     log "starting a second dockerd on $SECOND_SOCKET (log: $LOGS/dockerd2.log)"
     PATH=$(engine_path) start_daemon dockerd2 "$dockerd" \
       --config-file "$ETC/daemon2.json" --data-root "$data" \
-      --exec-root /run/build-go-image-engine/docker2 \
-      --pidfile /run/build-go-image-engine/dockerd2.pid -H "unix://$SECOND_SOCKET"
-    wait_for 60 dockerd2 second_answers || {
+      --exec-root "$RUNTIME_DIR/docker2" \
+      --pidfile "$RUNTIME_DIR/dockerd2.pid" -H "unix://$SECOND_SOCKET"
+    wait_for 60 second_answers || {
       show_log_tail dockerd2
       die "the second dockerd did not answer within 60 s"
     }
@@ -650,44 +493,49 @@ cmd_second_up() {
   printf 'unix://%s\n' "$SECOND_SOCKET"
 }
 
-cmd_second_down() { stop_pid dockerd2 30; }
+cmd_second_down() { stop_daemon dockerd2 30; }
 
 # A BuildKit image for docker-container builders of the running engine, built from Debian's sources
-# (scripts/buildkit-image.sh, the BuildKit that engine's docker.io vendors), pushed to the local
-# registry and recorded as BGI_BUILDKIT_IMAGE (in $PREFIX/buildkit-<engine>.env and engine.env).
+# (scripts/engine/buildkit-image.sh, the BuildKit that engine's docker.io vendors), pushed to the
+# local registry and recorded as BGI_BUILDKIT_IMAGE (in $BUILDKIT_ENV and engine.env).
 cmd_buildkit_image() {
   [[ -f $ENV_FILE ]] || die "run '$0 up' first"
   local out image version
-  out=$(ENGINE=$ENGINE MIRROR=$(debian_mirror) WORK=$PREFIX/buildkit INSECURE_REGISTRY=$REGISTRY \
-    bash "$(dirname "$0")/buildkit-image.sh")
+  out=$(ENGINE=$ENGINE bash "$ENGINE_SCRIPTS/buildkit-image.sh")
   # Its last line: "buildkit <version> <image>".
   read -r _ version image <<<"$(tail -n1 <<<"$out")"
   [[ -n $image ]] || die "buildkit-image.sh printed no image"
-  # buildkit-image.sh reads the version from docker.io's vendor.mod; ENGINE_SPEC names it too
+  # buildkit-image.sh reads the version from docker.io's vendor.mod; the engine's record names it too
   [[ $version == "$VENDORED_BUILDKIT" ]] ||
-    log "warning: docker.io's source vendors BuildKit $version, ENGINE_SPEC says $VENDORED_BUILDKIT for '$ENGINE': update it"
-  printf 'export BGI_BUILDKIT_IMAGE=%q\nexport BGI_BUILDKIT_IMAGE_VERSION=%q\n' "$image" "$version" >"$PREFIX/buildkit-$ENGINE.env"
+    log "warning: docker.io's source vendors BuildKit $version, scripts/engine/engines.sh says $VENDORED_BUILDKIT for '$ENGINE': update it"
+  printf 'export BGI_BUILDKIT_IMAGE=%q\nexport BGI_BUILDKIT_IMAGE_VERSION=%q\n' "$image" "$version" >"$BUILDKIT_ENV"
   grep -v '^export BGI_BUILDKIT_IMAGE' "$ENV_FILE" >"$ENV_FILE.tmp" || true
-  cat "$PREFIX/buildkit-$ENGINE.env" >>"$ENV_FILE.tmp"
+  cat "$BUILDKIT_ENV" >>"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
   printf 'buildkit %s %s\n' "$version" "$image"
 }
 
-# `up` and `second-up` take an engine name; the others act on the engine that runs.
+usage() {
+  echo "usage: $0 up [$(
+    IFS='|'
+    echo "${ENGINES[*]}"
+  )] | down | status | engines | env | buildkit-image | second-up [classic] | second-down" >&2
+  exit 2
+}
+
+# `up` takes an engine name; the others act on the engine that runs.
 case ${1:-} in
-  up) select_engine "${2:-current}" ;;
-  *) select_engine "$(running_engine)" ;;
+  up) select_engine "${2:-current}" || die "unknown engine '${2:-}': use one of ${ENGINES[*]}" ;;
+  *) select_engine "$(running_engine)" || die "$RUN/engine.name names no engine of scripts/engine/engines.sh" ;;
 esac
 case ${1:-} in
   up) cmd_up ;;
   buildkit-image) cmd_buildkit_image ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  engines) cmd_engines ;;
   env) cmd_env ;;
   second-up) cmd_second_up "${2:-}" ;;
   second-down) cmd_second_down ;;
-  *)
-    echo "usage: $0 up [current|oldest] | down | status | env | buildkit-image | second-up [classic] | second-down" >&2
-    exit 2
-    ;;
+  *) usage ;;
 esac

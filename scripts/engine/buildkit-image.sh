@@ -2,20 +2,21 @@
 # Builds a BuildKit daemon image (buildkitd + buildctl + runc), the kind
 # `docker buildx create --driver docker-container` runs, for the end-to-end tests of builders the
 # action creates. The test machines reach no image registry on the internet (no moby/buildkit), so
-# it is built from the Debian suite of the engine under test (ENGINE, below), matching the BuildKit
-# that engine's dockerd embeds:
+# it is built from the Debian suite of the engine under test (its record in engines.sh), matching
+# the BuildKit that engine's dockerd embeds:
 #   - BuildKit source: the suite's docker.io source. Its orig-buildkit component plus the Debian
 #     patches that touch buildkit/ when the mirror carries it (trixie); otherwise the tree that
 #     docker.io's own golang-github-docker-docker-dev package ships, built from the same source with
 #     those patches applied (sid: the mirror keeps no orig-buildkit of 28.5.2+dfsg4), checked by
-#     reverse-applying the patches' buildkit/ hunks
+#     reverse-applying the patches' buildkit/ hunks; then the engine's own patches (patches/)
 #   - BuildKit version: read from the engine's vendor.mod in docker.io's orig tarball, not assumed
 #   - Go toolchain: the suite's golang-1.NN-go + golang-1.NN-src .debs (the Go docker.io was built with)
 #   - Go dependencies: the suite's golang-*-dev .debs (GOPATH mode, GO111MODULE=off, like debian/rules)
 #   - image contents: the suite's runc, libc6, libseccomp2, busybox-static, ca-certificates .debs
 #     (runc runs on the image's own libc: sid's runc needs glibc 2.38, the host may have less)
-# Nothing is installed on the host: .debs are fetched with a private apt configuration and
-# unpacked with dpkg-deb -x under $WORK/$ENGINE (one tree per engine, so engines never mix).
+# Nothing is installed on the host: .debs are fetched with the suite's private apt configuration
+# (lib.sh, shared with build-engine.sh; apt logs in $PREFIX/logs) and unpacked with dpkg-deb -x
+# under the engine's BUILDKIT_WORK (one tree per engine, so engines never mix).
 # Needs: apt-get, apt-cache, dpkg-deb, curl, xz, tar, patch, awk, docker (for the image).
 # Idempotent: finished steps are skipped on a re-run. Cold, on 2 busy cores: current (sid, BuildKit
 # 0.25) 490 s (536 -dev packages: 100 s to fetch and unpack, 330 s to compile), oldest (trixie,
@@ -24,47 +25,37 @@
 # The image's /etc/buildkit/buildkitd.toml (buildkitd's default config path) lets it push to the
 # test registry on localhost over plain HTTP.
 #
-# Usage: bash scripts/build-engine.sh buildkit-image   (sets ENGINE, WORK, MIRROR, then runs this)
-# Env:   ENGINE current|oldest (default current)   WORK (default /opt/build-go-image-engine/buildkit)
-#        MIRROR (default http://deb.debian.org/debian)   IMAGE (default
-#        localhost:5000/moby/buildkit:v<BuildKit version>-debian)   PUSH=0 to only build locally
-#        INSECURE_REGISTRY (default localhost:5000)   FORCE_BUILD=1 to recompile the binaries
+# Usage: bash scripts/build-engine.sh buildkit-image   (runs this for the running engine)
+# Env:   ENGINE current|oldest (default: the engine `up` last started)   MIRROR (default: the
+#        machine's Debian mirror)   IMAGE (default localhost:5000/moby/buildkit:v<BuildKit version>-debian)
+#        PUSH=0 to only build locally   INSECURE_REGISTRY (default localhost:5000)
+#        FORCE_BUILD=1 to recompile the binaries
 #        MATCH_ENGINE=0 to build without a running engine of that docker.io version
 # Prints its progress on stderr and, last on stdout: "buildkit <version> <image>".
 set -euo pipefail
 
-ENGINE=${ENGINE:-current}
-# engine -> "suite|docker.io upstream version|Debian revision|Go toolchain|Debian patches|local patches"
-# The revision is the one the engine was checked with; when the mirror has moved on to another
-# revision of the same upstream version, that one is used (the engine itself is unpinned too).
-# The Go toolchain is the one docker.io was built with (its Static-Built-Using field).
-# Debian patches: those of debian/patches/series that touch buildkit/ (the rest are engine/, cli/).
-# Local patches (local_patch below): for buildkitd, which Debian does not build itself.
-declare -A ENGINE_SPEC=(
-  [current]="sid|28.5.2+dfsg4|5|1.27|buildkit-remove-jaeger engine-ftbfs-mips CVE-2026-33747 CVE-2026-33748|buildkitd-without-fuse-overlayfs-and-stargz"
-  [oldest]="trixie|26.1.5+dfsg1|9+deb13u1|1.24|buildkit-remove-hcsshim buildkit-remove-jaeger engine-ftbfs-mips grpc-middleware-v1 buildkit-CVE-2026-33747-validate-container-id buildkit-CVE-2026-33748-git-subdir-symlink-escape|"
-)
-spec=${ENGINE_SPEC[$ENGINE]:-}
-[[ -n $spec ]] || {
-  echo "buildkit-image: unknown ENGINE '$ENGINE': use one of ${!ENGINE_SPEC[*]}" >&2
-  exit 2
-}
-IFS='|' read -r SUITE DOCKER_UPSTREAM DOCKER_DEBREV GO_MINOR patches local_patches <<<"$spec"
-read -ra BUILDKIT_PATCHES <<<"$patches"
-read -ra LOCAL_PATCHES <<<"$local_patches"
+ENGINE_SCRIPTS=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=engines.sh
+source "$ENGINE_SCRIPTS/engines.sh"
+# shellcheck source=lib.sh
+source "$ENGINE_SCRIPTS/lib.sh"
+LOG_TAG=buildkit-image
 
-WORK=${WORK:-/opt/build-go-image-engine/buildkit}/$ENGINE
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
-INSECURE_REGISTRY=${INSECURE_REGISTRY:-localhost:5000}
+ENGINE=${ENGINE:-$(running_engine)}
+select_engine "$ENGINE" || die "unknown ENGINE '$ENGINE': use one of ${ENGINES[*]}"
+# The Debian revision may move on below: the mirror keeps only the suite's current one.
+DOCKER_UPSTREAM=$DOCKER_IO_UPSTREAM DOCKER_DEBREV=$DOCKER_IO_REVISION GO_MINOR=$ENGINE_GO
+
+WORK=$BUILDKIT_WORK
+MIRROR=$(debian_mirror)
+INSECURE_REGISTRY=${INSECURE_REGISTRY:-$REGISTRY}
 PUSH=${PUSH:-1}
-KEYRING=${KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 
 TAGS="osusergo netgo static_build seccomp" # as upstream's Dockerfile, minus cgo; nydus is opt-in (tag) upstream
 # never unpack these: they overlap a preferred package (docker.io Build-Depends on protobuf-1-5)
 EXCLUDE_DEV=(golang-github-golang-protobuf-1-3-dev)
 IMAGE_DEBS=(runc:amd64 libseccomp2:amd64 libc6:amd64 libgcc-s1:amd64 busybox-static:amd64 ca-certificates)
 
-APT=$WORK/apt
 DEBS=$WORK/debs          # Go dependency .debs
 IMGDEBS=$WORK/debs-image # .debs for the image rootfs
 GOROOT_DIR=$WORK/go      # unpacked golang-1.NN-go/-src
@@ -75,11 +66,6 @@ OUT=$WORK/out
 IMG=$WORK/image
 LOG=$WORK/logs
 
-log() { printf '[%(%H:%M:%S)T buildkit-image] %s\n' -1 "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
 step_start() {
   STEP_NAME=$1
   STEP_T0=$(date +%s)
@@ -87,45 +73,12 @@ step_start() {
 }
 step_end() { log "== $STEP_NAME done in $(($(date +%s) - STEP_T0))s"; }
 
-papt() {
-  apt-get -o Dir::Etc::sourcelist="$APT/sources.list" -o Dir::Etc::sourceparts=- \
-    -o Dir::Etc::preferences=/dev/null -o Dir::Etc::preferencesparts=- \
-    -o Dir::State::Lists="$APT/lists" -o Dir::State::status="$APT/status" \
-    -o Dir::Cache="$APT/cache" -o APT::Architecture=amd64 \
-    -o APT::Architectures::=amd64 -o APT::Architectures::=arm64 \
-    -o Acquire::Languages=none -o APT::Sandbox::User=root -q "$@"
-}
-pcache() {
-  apt-cache -o Dir::Etc::sourcelist="$APT/sources.list" -o Dir::Etc::sourceparts=- \
-    -o Dir::Etc::preferences=/dev/null -o Dir::Etc::preferencesparts=- \
-    -o Dir::State::Lists="$APT/lists" -o Dir::State::status="$APT/status" \
-    -o Dir::Cache="$APT/cache" -o APT::Architecture=amd64 \
-    -o APT::Architectures::=amd64 -o APT::Architectures::=arm64 "$@"
-}
-fetch() { # fetch <url> <file>: download once
-  [[ -s $2 ]] && return 0
-  curl -fsS -o "$2.part" "$1" && mv "$2.part" "$2"
-}
 go_env() {
   export PATH=$GOROOT_DIR/usr/lib/go-$GO_MINOR/bin:$PATH
   export GOROOT=$GOROOT_DIR/usr/lib/go-$GO_MINOR
   export GOPATH=$GOPATH1:$ROOT/usr/share/gocode
   export GO111MODULE=off GOPROXY=off GOFLAGS= CGO_ENABLED=0 GOTOOLCHAIN=local
   export GOCACHE=$WORK/gocache
-}
-unpack_debs() { # unpack_debs <dest> <deb>...: dpkg-deb -x once per .deb, then re-root absolute symlinks
-  local dest=$1 f b
-  shift
-  mkdir -p "$dest/.stamps"
-  for f in "$@"; do
-    b=$(basename "$f")
-    [[ -e $dest/.stamps/$b ]] && continue
-    dpkg-deb -x "$f" "$dest"
-    touch "$dest/.stamps/$b"
-  done
-  find "$dest/usr" -type l -lname '/*' ! -lname "$dest/*" 2>/dev/null | while read -r l; do
-    ln -sfn "$dest$(readlink "$l")" "$l"
-  done
 }
 
 # buildkit_patch <patch file> [patch options]: runs patch in $SRC/tree and fails when a hunk for a
@@ -140,219 +93,7 @@ buildkit_patch() {
        END { exit bad }' <<<"$out" >&2
 }
 
-# local_patch <name>: prints a patch for buildkit/ of this script's own
-local_patch() {
-  case $1 in
-    buildkitd-without-fuse-overlayfs-and-stargz)
-      # BuildKit 0.25's buildkitd links two snapshotters that cannot be built from sid: the
-      # fuse-overlayfs one (for rootless daemons without kernel overlayfs) is in no Debian package
-      # and only in buildkit/vendor, which the -dev package leaves out; sid's stargz-snapshotter
-      # (0.14) predates containerd 2. Both are opt-in (--oci-worker-snapshotter), "auto" picks
-      # overlayfs, else native. Dropped as buildkit-remove-jaeger.patch drops jaeger.
-      cat <<'PATCH'
---- a/buildkit/cmd/buildkitd/main_oci_worker.go
-+++ b/buildkit/cmd/buildkitd/main_oci_worker.go
-@@ -4,13 +4,10 @@
- 
- import (
- 	"context"
--	"fmt"
- 	"maps"
- 	"os"
- 	"os/exec"
--	"path/filepath"
- 	"strconv"
--	"strings"
- 	"time"
- 
- 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
-@@ -19,16 +16,9 @@
- 	snproxy "github.com/containerd/containerd/v2/core/snapshots/proxy"
- 	"github.com/containerd/containerd/v2/defaults"
- 	"github.com/containerd/containerd/v2/pkg/dialer"
--	"github.com/containerd/containerd/v2/pkg/reference"
- 	"github.com/containerd/containerd/v2/plugins/snapshots/native"
- 	"github.com/containerd/containerd/v2/plugins/snapshots/overlay"
- 	"github.com/containerd/containerd/v2/plugins/snapshots/overlay/overlayutils"
--	fuseoverlayfs "github.com/containerd/fuse-overlayfs-snapshotter/v2"
--	sgzfs "github.com/containerd/stargz-snapshotter/fs"
--	sgzconf "github.com/containerd/stargz-snapshotter/fs/config"
--	sgzlayer "github.com/containerd/stargz-snapshotter/fs/layer"
--	sgzsource "github.com/containerd/stargz-snapshotter/fs/source"
--	remotesn "github.com/containerd/stargz-snapshotter/snapshot"
- 	"github.com/moby/buildkit/cmd/buildkitd/config"
- 	"github.com/moby/buildkit/executor/oci"
- 	"github.com/moby/buildkit/session"
-@@ -36,14 +26,11 @@
- 	"github.com/moby/buildkit/util/disk"
- 	"github.com/moby/buildkit/util/network/cniprovider"
- 	"github.com/moby/buildkit/util/network/netproviders"
--	"github.com/moby/buildkit/util/resolver"
- 	"github.com/moby/buildkit/worker"
- 	"github.com/moby/buildkit/worker/base"
- 	"github.com/moby/buildkit/worker/runc"
- 	"github.com/moby/sys/userns"
--	"github.com/pelletier/go-toml"
- 	"github.com/pkg/errors"
--	"github.com/sirupsen/logrus"
- 	"github.com/urfave/cli"
- 	"golang.org/x/sync/semaphore"
- 	"google.golang.org/grpc"
-@@ -389,13 +376,9 @@
- 		if err := overlayutils.Supported(commonRoot); err == nil {
- 			name = "overlayfs"
- 		} else {
--			bklog.L.Debugf("auto snapshotter: overlayfs is not available for %s, trying fuse-overlayfs: %v", commonRoot, err)
--			if err2 := fuseoverlayfs.Supported(commonRoot); err2 == nil {
--				name = "fuse-overlayfs"
--			} else {
--				bklog.L.Debugf("auto snapshotter: fuse-overlayfs is not available for %s, falling back to native: %v", commonRoot, err2)
--				name = "native"
--			}
-+			// fuse-overlayfs-snapshotter is not packaged in Debian: not in this build
-+			bklog.L.Debugf("auto snapshotter: overlayfs is not available for %s, falling back to native: %v", commonRoot, err)
-+			name = "native"
- 		}
- 		bklog.L.Infof("auto snapshotter: using %s", name)
- 	}
-@@ -410,50 +393,10 @@
- 		snFactory.New = func(root string) (ctdsnapshot.Snapshotter, error) {
- 			return overlay.NewSnapshotter(root, overlay.AsynchronousRemove)
- 		}
--	case "fuse-overlayfs":
--		snFactory.New = func(root string) (ctdsnapshot.Snapshotter, error) {
--			// no Opt (AsynchronousRemove is untested for fuse-overlayfs)
--			return fuseoverlayfs.NewSnapshotter(root)
--		}
--	case "stargz":
--		sgzCfg := sgzconf.Config{}
--		if cfg.StargzSnapshotterConfig != nil {
--			// In order to keep the stargz Config type (and dependency) out of
--			// the main BuildKit config, the main config Unmarshalls it into a
--			// generic map[string]interface{}. Here we convert it back into TOML
--			// tree, and unmarshal it to the actual type.
--			t, err := toml.TreeFromMap(cfg.StargzSnapshotterConfig)
--			if err != nil {
--				return snFactory, errors.Wrapf(err, "failed to parse stargz config")
--			}
--			err = t.Unmarshal(&sgzCfg)
--			if err != nil {
--				return snFactory, errors.Wrapf(err, "failed to parse stargz config")
--			}
--		}
--		snFactory.New = func(root string) (ctdsnapshot.Snapshotter, error) {
--			userxattr, err := overlayutils.NeedsUserXAttr(root)
--			if err != nil {
--				bklog.L.WithError(err).Warnf("cannot detect whether \"userxattr\" option needs to be used, assuming to be %v", userxattr)
--			}
--			opq := sgzlayer.OverlayOpaqueTrusted
--			if userxattr {
--				opq = sgzlayer.OverlayOpaqueUser
--			}
--			fs, err := sgzfs.NewFilesystem(filepath.Join(root, "stargz"),
--				sgzCfg,
--				// Source info based on the buildkit's registry config and session
--				sgzfs.WithGetSources(sourceWithSession(hosts, sm)),
--				sgzfs.WithMetricsLogLevel(logrus.DebugLevel),
--				sgzfs.WithOverlayOpaqueType(opq),
--			)
--			if err != nil {
--				return nil, err
--			}
--			return remotesn.NewSnapshotter(context.Background(),
--				filepath.Join(root, "snapshotter"),
--				fs, remotesn.AsynchronousRemove, remotesn.NoRestore)
--		}
-+	case "fuse-overlayfs", "stargz":
-+		// fuse-overlayfs-snapshotter is not packaged in Debian, and its stargz-snapshotter predates
-+		// containerd 2: neither is in this build
-+		return snFactory, errors.Errorf("snapshotter %q is not in this build", name)
- 	default:
- 		return snFactory, errors.Errorf("unknown snapshotter name: %q", name)
- 	}
-@@ -469,74 +412,3 @@
- 	}
- 	return true
- }
--
--const (
--	// targetRefLabel is a label which contains image reference.
--	targetRefLabel = "containerd.io/snapshot/remote/stargz.reference"
--
--	// targetDigestLabel is a label which contains layer digest.
--	targetDigestLabel = "containerd.io/snapshot/remote/stargz.digest"
--
--	// targetImageLayersLabel is a label which contains layer digests contained in
--	// the target image.
--	targetImageLayersLabel = "containerd.io/snapshot/remote/stargz.layers"
--
--	// targetSessionLabel is a labeld which contains session IDs usable for
--	// authenticating the target snapshot.
--	targetSessionLabel = "containerd.io/snapshot/remote/stargz.session"
--)
--
--// sourceWithSession returns a callback which implements a converter from labels to the
--// typed snapshot source info. This callback is called everytime the snapshotter resolves a
--// snapshot. This callback returns configuration that is based on buildkitd's registry config
--// and utilizes the session-based authorizer.
--func sourceWithSession(hosts docker.RegistryHosts, sm *session.Manager) sgzsource.GetSources {
--	return func(labels map[string]string) (src []sgzsource.Source, err error) {
--		// labels contains multiple source candidates with unique IDs appended on each call
--		// to the snapshotter API. So, first, get all these IDs
--		var ids []string
--		for k := range labels {
--			if after, ok := strings.CutPrefix(k, targetRefLabel+"."); ok {
--				ids = append(ids, after)
--			}
--		}
--
--		// Parse all labels
--		for _, id := range ids {
--			// Parse session labels
--			ref, ok := labels[targetRefLabel+"."+id]
--			if !ok {
--				continue
--			}
--			named, err := reference.Parse(ref)
--			if err != nil {
--				continue
--			}
--			var sids []string
--			for i := 0; ; i++ {
--				sidKey := targetSessionLabel + "." + fmt.Sprintf("%d", i) + "." + id
--				sid, ok := labels[sidKey]
--				if !ok {
--					break
--				}
--				sids = append(sids, sid)
--			}
--
--			// Get source information based on labels and RegistryHosts containing
--			// session-based authorizer.
--			parse := sgzsource.FromDefaultLabels(func(ref reference.Spec) ([]docker.RegistryHost, error) {
--				return resolver.DefaultPool.GetResolver(hosts, named.String(), "pull", sm, session.NewGroup(sids...)).
--					HostsFunc(ref.Hostname())
--			})
--			if s, err := parse(map[string]string{
--				targetRefLabel:         ref,
--				targetDigestLabel:      labels[targetDigestLabel+"."+id],
--				targetImageLayersLabel: labels[targetImageLayersLabel+"."+id],
--			}); err == nil {
--				src = append(src, s...)
--			}
--		}
--
--		return src, nil
--	}
--}
-PATCH
-      ;;
-    *) die "no local patch named $1" ;;
-  esac
-}
-
-mkdir -p "$WORK" "$APT/lists/partial" "$APT/cache/archives/partial" "$DEBS" "$IMGDEBS" "$SRC" "$OUT" "$LOG"
-: >"$APT/status"
+mkdir -p "$WORK" "$DEBS" "$IMGDEBS" "$SRC" "$OUT" "$LOG"
 T_ALL=$(date +%s)
 
 # --- 1. indexes + sources -------------------------------------------------------------------------
@@ -361,17 +102,10 @@ if [[ ${MATCH_ENGINE:-1} == 1 ]]; then
   # the engine's dockerd reports docker.io's upstream version, e.g. 28.5.2+dfsg4
   running=$(docker version -f '{{.Server.Version}}' 2>/dev/null) || die "no engine answers: start it first (or MATCH_ENGINE=0)"
   [[ $running == "$DOCKER_UPSTREAM" ]] ||
-    die "the running engine is docker.io $running, ENGINE=$ENGINE describes $DOCKER_UPSTREAM: run the engine '$ENGINE' or update ENGINE_SPEC"
+    die "the running engine is docker.io $running, ENGINE=$ENGINE describes $DOCKER_UPSTREAM: run the engine '$ENGINE' or update scripts/engine/engines.sh"
 fi
-printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$MIRROR" "$SUITE" >"$APT/sources.list"
-if [[ ! -e $APT/.updated ]] || [[ -n $(find "$APT/.updated" -mmin +720) ]]; then
-  papt update >"$LOG/apt-update.log" 2>&1 || {
-    tail "$LOG/apt-update.log" >&2
-    die "apt-get update failed"
-  }
-  touch "$APT/.updated"
-fi
-fetch "$MIRROR/dists/$SUITE/main/Contents-all.gz" "$WORK/Contents-all.gz"
+suite_lists "$SUITE" 720
+fetch_once "$MIRROR/dists/$SUITE/main/Contents-all.gz" "$WORK/Contents-all.gz"
 if [[ ! -s $WORK/gocode-dirs.txt ]]; then
   # "<import path> <package>" for every directory under usr/share/gocode/src
   zcat "$WORK/Contents-all.gz" | awk '$1 ~ /^usr\/share\/gocode\/src\// {
@@ -383,17 +117,17 @@ fi
 # The Debian revision: the one checked, or the suite's current one of the same upstream version.
 POOL=$MIRROR/pool/main/d/docker.io
 debian_tar() { printf '%s/docker.io_%s-%s.debian.tar.xz' "$SRC" "$DOCKER_UPSTREAM" "$DOCKER_DEBREV"; }
-if ! fetch "$POOL/docker.io_${DOCKER_UPSTREAM}-${DOCKER_DEBREV}.debian.tar.xz" "$(debian_tar)" 2>/dev/null; then
-  candidate=$(pcache policy docker.io 2>/dev/null | awk '/Candidate:/ { print $2 }')
+if ! fetch_once "$POOL/docker.io_${DOCKER_UPSTREAM}-${DOCKER_DEBREV}.debian.tar.xz" "$(debian_tar)" 2>/dev/null; then
+  candidate=$(private_apt "$SUITE" apt-cache policy docker.io 2>/dev/null | awk '/Candidate:/ { print $2 }')
   [[ ${candidate%-*} == "$DOCKER_UPSTREAM" ]] ||
-    die "$SUITE has neither docker.io ${DOCKER_UPSTREAM}-${DOCKER_DEBREV} nor another revision of it (it has ${candidate:-none}): update ENGINE_SPEC"
+    die "$SUITE has neither docker.io ${DOCKER_UPSTREAM}-${DOCKER_DEBREV} nor another revision of it (it has ${candidate:-none}): update scripts/engine/engines.sh"
   log "docker.io ${DOCKER_UPSTREAM}-${DOCKER_DEBREV} is gone from the mirror: using $candidate"
   DOCKER_DEBREV=${candidate##*-}
-  fetch "$POOL/docker.io_${DOCKER_UPSTREAM}-${DOCKER_DEBREV}.debian.tar.xz" "$(debian_tar)" ||
+  fetch_once "$POOL/docker.io_${DOCKER_UPSTREAM}-${DOCKER_DEBREV}.debian.tar.xz" "$(debian_tar)" ||
     die "cannot fetch docker.io_${DOCKER_UPSTREAM}-${DOCKER_DEBREV}.debian.tar.xz"
 fi
 # The BuildKit the engine vendors (and embeds): engine/vendor.mod of docker.io's main orig tarball.
-fetch "$POOL/docker.io_${DOCKER_UPSTREAM}.orig.tar.xz" "$SRC/orig.tar.xz" || die "cannot fetch docker.io's orig tarball"
+fetch_once "$POOL/docker.io_${DOCKER_UPSTREAM}.orig.tar.xz" "$SRC/orig.tar.xz" || die "cannot fetch docker.io's orig tarball"
 if [[ ! -s $SRC/buildkit-version ]]; then
   vendor_mod=$(tar -tJf "$SRC/orig.tar.xz" | awk '/(^|\/)engine\/vendor\.mod$/ && !n++')
   [[ -n $vendor_mod ]] || die "no engine/vendor.mod in docker.io's orig tarball"
@@ -422,9 +156,9 @@ if [[ $(cat "$BK/.patched" 2>/dev/null) != "${DOCKER_UPSTREAM}-${DOCKER_DEBREV}"
   # patches of the series that touch buildkit/ and are not applied here: worth a look on an update
   for pf in $(sed -e 's/#.*//' "$SRC/tree/debian/patches/series"); do
     grep -qE '^\+\+\+ [^/]+/buildkit/' "$SRC/tree/debian/patches/$pf" &&
-      [[ " ${BUILDKIT_PATCHES[*]} " != *" ${pf%.patch} "* ]] && log "note: $pf touches buildkit/ and is not in ENGINE_SPEC"
+      [[ " ${BUILDKIT_PATCHES[*]} " != *" ${pf%.patch} "* ]] && log "note: $pf touches buildkit/ and is not in the engine's buildkit_patches"
   done
-  if fetch "$POOL/docker.io_${DOCKER_UPSTREAM}.orig-buildkit.tar.xz" "$SRC/orig-buildkit.tar.xz" 2>/dev/null; then
+  if fetch_once "$POOL/docker.io_${DOCKER_UPSTREAM}.orig-buildkit.tar.xz" "$SRC/orig-buildkit.tar.xz" 2>/dev/null; then
     tar -xJf "$SRC/orig-buildkit.tar.xz" -C "$SRC/tree"
     for p in "${BUILDKIT_PATCHES[@]}"; do
       pf=$SRC/tree/debian/patches/$p.patch
@@ -437,10 +171,8 @@ if [[ $(cat "$BK/.patched" 2>/dev/null) != "${DOCKER_UPSTREAM}-${DOCKER_DEBREV}"
     # patched tree (debian/golang-github-docker-docker-dev.install: all but docs, examples, hack,
     # and the one vendored package it installs beside it).
     log "no orig-buildkit for $DOCKER_UPSTREAM on the mirror: using golang-github-docker-docker-dev ${DOCKER_UPSTREAM}-${DOCKER_DEBREV}"
-    (cd "$SRC" && papt download "golang-github-docker-docker-dev=${DOCKER_UPSTREAM}-${DOCKER_DEBREV}") >>"$LOG/apt-download.log" 2>&1 || {
-      tail -n3 "$LOG/apt-download.log" >&2
+    fetch_debs "$SUITE" "$SRC" "golang-github-docker-docker-dev=${DOCKER_UPSTREAM}-${DOCKER_DEBREV}" ||
       die "$SUITE has no golang-github-docker-docker-dev ${DOCKER_UPSTREAM}-${DOCKER_DEBREV}"
-    }
     rm -rf "$SRC/dev"
     dpkg-deb -x "$SRC"/golang-github-docker-docker-dev_"${DOCKER_UPSTREAM}-${DOCKER_DEBREV}"_all.deb "$SRC/dev"
     gocode=$SRC/dev/usr/share/gocode/src
@@ -456,8 +188,9 @@ if [[ $(cat "$BK/.patched" 2>/dev/null) != "${DOCKER_UPSTREAM}-${DOCKER_DEBREV}"
     done
   fi
   for p in "${LOCAL_PATCHES[@]}"; do
-    local_patch "$p" >"$SRC/$p.patch"
-    buildkit_patch "$SRC/$p.patch" || die "local patch $p does not apply (see $LOG/patch.log)"
+    pf=$ENGINE_SCRIPTS/patches/$p.patch
+    [[ -f $pf ]] || die "no scripts/engine/patches/$p.patch"
+    buildkit_patch "$pf" || die "local patch $p does not apply (see $LOG/patch.log)"
   done
   [[ -f $SRC/tree/buildkit/cmd/buildkitd/main.go && -f $SRC/tree/buildkit/cmd/buildctl/main.go ]] ||
     die "no cmd/buildkitd or cmd/buildctl in the BuildKit source"
@@ -469,7 +202,7 @@ step_end
 # --- 2. Go toolchain + Go dependencies as Debian -dev packages ---------------------------------------
 step_start "2a. Go $GO_MINOR toolchain"
 if [[ ! -x $GOROOT_DIR/usr/lib/go-$GO_MINOR/bin/go ]]; then
-  (cd "$DEBS" && papt download "golang-$GO_MINOR-go:amd64" "golang-$GO_MINOR-src") >>"$LOG/apt-download.log" 2>&1
+  fetch_debs "$SUITE" "$DEBS" "golang-$GO_MINOR-go:amd64" "golang-$GO_MINOR-src" || die "apt-get download of Go $GO_MINOR failed"
   unpack_debs "$GOROOT_DIR" "$DEBS"/golang-"$GO_MINOR"-go_*_amd64.deb "$DEBS"/golang-"$GO_MINOR"-src_*_all.deb
 fi
 go_env
@@ -533,7 +266,7 @@ while :; do
     die "missing imports with no Debian package in $SUITE nor a copy in docker.io's engine/vendor (see $LOG/resolve.log)"
   fi
   # plus their Depends closure (only packages that ship Go source)
-  closure=$(pcache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+  closure=$(private_apt "$SUITE" apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
     --no-replaces --no-enhances "${new[@]}" 2>/dev/null | grep -v '^[ <]' | grep -v : | sort -u |
     grep -Fxf <(awk '{print $2}' "$WORK/gocode-dirs.txt" | sort -u) || true)
   get=()
@@ -542,13 +275,11 @@ while :; do
   printf 'round %d: %d missing imports -> %d packages: %s\n' "$round" "$(wc -l <<<"$missing")" \
     "${#get[@]}" "${get[*]}" >>"$LOG/resolve.log"
   log "round $round: $(wc -l <<<"$missing") missing imports -> downloading ${#get[@]} packages"
-  (cd "$DEBS" && papt download "${get[@]}") >>"$LOG/apt-download.log" 2>&1 || {
-    tail "$LOG/apt-download.log" >&2
-    die "apt-get download failed"
-  }
+  fetch_debs "$SUITE" "$DEBS" "${get[@]}" || die "apt-get download failed"
   files=()
   for p in "${get[@]}"; do
-    f=$(ls -1 "$DEBS/${p}_"*.deb | sort -V | tail -n1)
+    f=$(newest_deb "$DEBS" "$p")
+    [[ -n $f ]] || die "no .deb of $p in $DEBS"
     files+=("$f")
     HAVE[$p]=1
   done
@@ -576,10 +307,7 @@ step_end
 
 # --- 3. image ------------------------------------------------------------------------------------
 step_start "3. image rootfs + docker build"
-(cd "$IMGDEBS" && for p in "${IMAGE_DEBS[@]}"; do
-  n=${p%%:*}
-  ls "${n}"_*.deb >/dev/null 2>&1 || papt download "$p"
-done) >>"$LOG/apt-download.log" 2>&1
+fetch_debs "$SUITE" "$IMGDEBS" "${IMAGE_DEBS[@]}" || die "apt-get download of the image's packages failed"
 R=$IMG/rootfs
 if [[ ! -e $IMG/.rootfs-done || $OUT/buildkitd -nt $IMG/.rootfs-done || $OUT/buildctl -nt $IMG/.rootfs-done ]]; then
 rm -rf "$R" "$IMG/.rootfs-done"
@@ -589,14 +317,10 @@ ln -sfn usr/bin "$R/bin"
 ln -sfn usr/sbin "$R/sbin"
 ln -sfn usr/lib "$R/lib"
 ln -sfn usr/lib64 "$R/lib64"
-for a in $("$R/usr/bin/busybox" --list); do
-  [[ -e $R/usr/bin/$a || -e $R/usr/sbin/$a ]] || ln -s busybox "$R/usr/bin/$a"
-done
-mkdir -p "$R/etc/ssl/certs" "$R/etc/buildkit" "$R/var/lib/buildkit" "$R/tmp" "$R/run" "$R/root"
-chmod 1777 "$R/tmp"
+link_applets "$R/usr/bin/busybox" "$R/usr/bin" "$R/usr/sbin"
+base_rootfs "$R"
+mkdir -p "$R/etc/ssl/certs" "$R/etc/buildkit" "$R/var/lib/buildkit" "$R/run"
 cat "$R"/usr/share/ca-certificates/mozilla/*.crt >"$R/etc/ssl/certs/ca-certificates.crt"
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
-printf 'root:x:0:\n' >"$R/etc/group"
 printf '[registry."%s"]\n  http = true\n  insecure = true\n' "$INSECURE_REGISTRY" >"$R/etc/buildkit/buildkitd.toml"
 rm -rf "$R/usr/share/doc" "$R/usr/share/man" "$R/usr/share/lintian" "$R/usr/share/locale" "$R/usr/share/bug"
 install -m 0755 "$OUT/buildkitd" "$OUT/buildctl" "$R/usr/bin/"
