@@ -1,6 +1,8 @@
 // Secret values that can reach the log through the environment rather than through inputs:
 // credentials inside proxy URLs (http://user:password@proxy:3128) and inside the URLs of the Go
 // release sources (go-release-source, go-proxy, GOPROXY).
+import { secretValuesToMask } from './buildx/secrets.ts';
+import type { Host } from './host.ts';
 import { urlCredentialSecrets } from './io/url.ts';
 
 /** BuildKit's predefined proxy args, both cases: what the runner may set and the build may get. */
@@ -50,4 +52,20 @@ export function releaseSourceCredentials(
   return urlCredentialSecrets(
     [read('go-release-source'), read('go-proxy'), env['GOPROXY'] ?? ''].join('\n'),
   );
+}
+
+/**
+ * Every secret value of the run, masked before anything can fail and print it: the tokens, the
+ * credentials in proxy and release-source URLs, and the `secrets` values, masked before validation
+ * (which may print the input it rejects) by the same parser as the build's (src/buildx/secrets.ts),
+ * so the masked value is the value passed.
+ */
+export function maskSecrets(host: Pick<Host, 'input' | 'env' | 'setSecret'>): void {
+  for (const name of ['github-token', 'go-private-token']) {
+    const token = host.input(name);
+    if (token) host.setSecret(token);
+  }
+  for (const c of proxyCredentials(host.env)) host.setSecret(c);
+  for (const c of releaseSourceCredentials(host.input, host.env)) host.setSecret(c);
+  for (const v of secretValuesToMask(host.input('secrets'))) host.setSecret(v);
 }

@@ -1,6 +1,7 @@
 // The main -> post hand-over: what main reached and what post must finish or undo. Validated when
 // read back; it never holds a token or secret.
 import type { CacheRestoreState } from './cachemounts/index.ts';
+import type { Inputs } from './inputs.ts';
 
 export type Phase = 'started' | 'resolved' | 'restored' | 'built' | 'reported';
 
@@ -17,6 +18,36 @@ export interface MainState {
 }
 
 const PHASES: Phase[] = ['started', 'resolved', 'restored', 'built', 'reported'];
+
+/** Events whose runs may hold a fork's code: their cache state is not saved unless asked for. */
+const UNTRUSTED_EVENTS = new Set(['pull_request_target', 'workflow_run', 'issue_comment']);
+
+/** The state main starts from: what post may do, decided by the inputs and the event. */
+export function initialState(inputs: Inputs, env: NodeJS.ProcessEnv): MainState {
+  return {
+    phase: 'started',
+    cacheSaveAllowed:
+      !UNTRUSTED_EVENTS.has(env['GITHUB_EVENT_NAME'] ?? '') || inputs.cacheOnUntrustedEvents,
+    sizeLimitBytes: inputs.cacheSizeLimitMiB * 1024 * 1024,
+    cacheTimeoutMs: inputs.cacheTimeoutSeconds * 1000,
+  };
+}
+
+/**
+ * The one writer of the hand-over: saves `first` now, then each change merged into it, at once,
+ * so that post (or a cancellation) always sees how far main got and what it created.
+ */
+export function stateWriter(
+  save: (state: MainState) => void,
+  first: MainState,
+): (change: Partial<MainState>) => void {
+  const state = { ...first };
+  save(state);
+  return (change) => {
+    Object.assign(state, change);
+    save(state);
+  };
+}
 
 export function phaseReached(state: MainState, phase: Phase): boolean {
   return PHASES.indexOf(state.phase) >= PHASES.indexOf(phase);

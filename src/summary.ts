@@ -16,6 +16,32 @@ export interface SummaryFacts {
   tags: string[];
 }
 
+/** The summary of a finished build, from what its phases returned. */
+export function summaryFactsOf(run: {
+  tags: string[];
+  go: { version: string; from: string; image?: string };
+  engine: string;
+  platforms: { platform: string; how: string }[];
+  cache?: { mounts: { label: string; hit: string; restoredBytes: number }[] };
+  build: { seconds: number; digest: string };
+}): SummaryFacts {
+  return {
+    goVersion: run.go.version,
+    goFrom: run.go.from,
+    ...(run.go.image ? { goImage: run.go.image } : {}),
+    engine: run.engine,
+    platforms: run.platforms,
+    cacheMounts: (run.cache?.mounts ?? []).map((m) => ({
+      id: m.label,
+      hit: m.hit,
+      restoredBytes: m.restoredBytes,
+    })),
+    buildSeconds: run.build.seconds,
+    digest: run.build.digest,
+    tags: run.tags,
+  };
+}
+
 /**
  * Label and value lines of each row; `code` marks literal values, `text` any other value that came
  * from outside (a Go version, an engine's answer, a platform): the markdown escapes both.

@@ -72,6 +72,16 @@ export function combineCaBundle(
   return system ?? 'no system bundle found';
 }
 
+/** The build-args of the build: the user's, then those the action adds that the user did not set. */
+export function withExtraBuildArgs(
+  userArgs: ReadonlyMap<string, string>,
+  extras: Pick<BuildExtras, 'buildArgs'>,
+): Map<string, string> {
+  const args = new Map(userArgs);
+  for (const [k, v] of extras.buildArgs) if (!args.has(k)) args.set(k, v);
+  return args;
+}
+
 export function buildExtras(inputs: Inputs, env: NodeJS.ProcessEnv, workDir: string): BuildExtras {
   const extras: BuildExtras = {
     buildArgs: new Map(),

@@ -18,6 +18,15 @@ export interface GoStepResult {
   image?: string;
 }
 
+/** The step's outputs in the order set: the checked image, the module's minimum, the version. */
+export function goVersionOutputs(go: GoStepResult): [string, string][] {
+  return [
+    ...(go.image ? [['go-image', go.image] as [string, string]] : []),
+    ...(go.minimum ? [['go-version-minimum', go.minimum] as [string, string]] : []),
+    ['go-version', go.version],
+  ];
+}
+
 export async function goVersionStep(opts: {
   inputs: Inputs;
   dockerfile: Dockerfile;

@@ -3,6 +3,8 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
+import type { Host } from '../host.ts';
+import type { Inputs } from '../inputs.ts';
 import { checkInputDirectory, readBoundedText } from '../io/files.ts';
 import { parseImageReference } from '../registry/reference.ts';
 import { GO_VERSION, PLATFORM, checkReport } from '../sizereport/fields.ts';
@@ -26,6 +28,34 @@ const MAX_PARTS = 64;
 export function writePart(dir: string, part: PartFile): string {
   const file = path.join(dir, `part-${part.digest.slice(7, 19)}.json`);
   writeFileSync(file, JSON.stringify(part));
+  return file;
+}
+
+/**
+ * A per-platform job's hand-over (push-by-digest): its part file written to the run's directory
+ * for the merge job, named in the part-file output.
+ */
+export function handOverPart(
+  host: Pick<Host, 'setOutput' | 'log'>,
+  build: {
+    inputs: Pick<Inputs, 'tags' | 'platforms'>;
+    result: { digest: string };
+    workDir: string;
+  },
+  goVersion: string,
+  report: ImageSizeReport | undefined,
+): string {
+  const file = writePart(build.workDir, {
+    schema: 1,
+    kind: 'build-go-image-part',
+    repository: repositoryOf(build.inputs.tags[0]!),
+    digest: build.result.digest,
+    platforms: build.inputs.platforms,
+    goVersion,
+    report,
+  });
+  host.setOutput('part-file', file);
+  host.log.info(`part file for the merge job: ${file}`);
   return file;
 }
 

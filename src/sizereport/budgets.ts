@@ -1,5 +1,6 @@
 // Size budgets: growth limits (absolute or percent) and an absolute maximum per platform.
 import { InputError } from '../errors.ts';
+import type { Inputs } from '../inputs.ts';
 import type { SizeDiff } from './diff.ts';
 
 export type Limit = { kind: 'bytes'; value: number } | { kind: 'percent'; value: number };
@@ -34,6 +35,15 @@ export interface Budgets {
   warn?: Limit;
   fail?: Limit;
   max?: Limit;
+}
+
+/** The three budget inputs, read before any work so a bad value fails fast. */
+export function readBudgets(inputs: Pick<Inputs, 'sizeWarn' | 'sizeFail' | 'sizeMax'>): Budgets {
+  return {
+    warn: parseLimit('size-warn', inputs.sizeWarn),
+    fail: parseLimit('size-fail', inputs.sizeFail),
+    max: parseLimit('size-max', inputs.sizeMax, false),
+  };
 }
 
 export interface BudgetVerdict {
