@@ -1,5 +1,6 @@
 // Compares two size reports per platform and per layer (layers matched by instruction text).
 import type { ImageSizeReport, LayerSize } from './measure.ts';
+import { diffGo, type GoDiff } from './module-diff.ts';
 
 export interface LayerChange {
   instruction: string;
@@ -23,6 +24,8 @@ export interface SizeDiff {
   goBase?: string;
   goHead?: string;
   platforms: PlatformDiff[];
+  /** Go executables module by module; absent when neither image has one. */
+  go?: GoDiff;
 }
 
 function layerChanges(base: LayerSize[], head: LayerSize[]): LayerChange[] {
@@ -48,6 +51,7 @@ export function diffReports(
     ...head.platforms.map((p) => p.platform),
     ...(base?.platforms.map((p) => p.platform) ?? []),
   ]);
+  const go = diffGo(head, base);
   return {
     image: head.image,
     hasBaseline: base !== undefined,
@@ -66,5 +70,6 @@ export function diffReports(
         layers: layerChanges(b?.layers ?? [], h?.layers ?? []),
       };
     }),
+    ...(go ? { go } : {}),
   };
 }

@@ -1,7 +1,18 @@
 // Measures an image per platform without pulling it: compressed sizes from the manifests, the
 // instruction behind each layer from the image config's history.
 import { createGunzip, createZstdDecompress, type Gunzip, type ZstdDecompress } from 'node:zlib';
+import {
+  entrypointPaths,
+  overlayExecutables,
+  shownFiles,
+  type LayerExecutables,
+  type OverlayLayer,
+  type PlatformExecutables,
+  MAX_EXECUTABLES,
+} from './executables.ts';
 import { DIGEST, MEDIA_TYPE, checkReport, isSize } from './fields.ts';
+import { GO_EXECUTABLE_MEMORY_CAP } from './go/types.ts';
+import { LayerScan, type GoAnalyser, type ScanBudget } from './layer-scan.ts';
 import type { ImageSource } from './sources.ts';
 
 export interface LayerSize {
@@ -10,6 +21,8 @@ export interface LayerSize {
   /** Bytes once unpacked (undefined when not measured). */
   uncompressed?: number;
   instruction: string;
+  /** The Go executables this layer holds, kept so a later measurement can reuse them. */
+  executables?: LayerExecutables;
 }
 
 export interface PlatformSize {
@@ -20,6 +33,8 @@ export interface PlatformSize {
   /** Sum of the unpacked layers. */
   uncompressed?: number;
   layers: LayerSize[];
+  /** The Go executables the image shows on this platform (absent: none, or not looked for). */
+  go?: PlatformExecutables;
 }
 
 export interface ImageSizeReport {
@@ -27,6 +42,24 @@ export interface ImageSizeReport {
   image: string;
   goVersion?: string;
   platforms: PlatformSize[];
+}
+
+/**
+ * Layer digest -> unpacked size, and the Go executables of the layers that were walked for them:
+ * what layers measured before tell (a layer is content-addressed: it never changes). A Map of
+ * sizes, so code that passes the sizes on needs no change to pass the executables too.
+ */
+export class KnownLayers extends Map<string, number> {
+  readonly executables = new Map<string, LayerExecutables>();
+}
+
+/** Looking for Go executables in the layers while they are unpacked. */
+export interface ExecutableScanOptions {
+  analyse: GoAnalyser;
+  /** Go executables analysed per platform besides the entrypoint. */
+  max?: number;
+  /** The largest executable read into memory. */
+  cap?: number;
 }
 
 interface ConfigHistory {
@@ -61,10 +94,15 @@ export function layersWithInstructions(
   }));
 }
 
-/** Unpacked size of a layer blob: streamed through the decompressor, counted, never stored. */
+/**
+ * Unpacked size of a layer blob: streamed through the decompressor, counted, never stored. With a
+ * scan, the same unpacked chunks are walked for executables on their way (an uncompressed layer is
+ * then read too, for the walk).
+ */
 async function uncompressedSize(
   source: ImageSource,
   layer: { digest: string; size: number; mediaType?: string },
+  scan?: LayerScan,
 ): Promise<number> {
   const type = layer.mediaType ?? '';
   let stream: Gunzip | ZstdDecompress;
@@ -75,9 +113,15 @@ async function uncompressedSize(
   )
     stream = createGunzip();
   else if (type.endsWith('+zstd')) stream = createZstdDecompress();
-  else return layer.size;
+  else {
+    if (scan) await source.streamBlob(layer.digest, (c) => scan.feed(c));
+    return layer.size;
+  }
   let count = 0;
-  stream.on('data', (c: Buffer) => (count += c.length));
+  stream.on('data', (c: Buffer) => {
+    count += c.length;
+    scan?.feed(c);
+  });
   const done = new Promise<void>((resolve, reject) => {
     stream.on('end', resolve);
     stream.on('error', reject);
@@ -99,6 +143,8 @@ export async function measureImage(
      * never changes): typically the baseline's, whose base-image layers a PR rarely touches.
      */
     known?: ReadonlyMap<string, number>;
+    /** Find the Go executables in the layers (needs `uncompressed`: the same pass reads them). */
+    executables?: ExecutableScanOptions;
   } = {},
 ): Promise<ImageSizeReport | undefined> {
   const platforms = await source.platforms();
@@ -120,16 +166,20 @@ export async function measureImage(
           throw new Error(`${label}: the media type of ${l.digest} is not a media type`);
       }
       let history: ConfigHistory[] = [];
+      let runConfig: Parameters<typeof entrypointPaths>[0];
       if (body.config) {
-        let config: { history?: unknown };
+        let config: { history?: unknown; config?: unknown };
         try {
           config = JSON.parse((await source.blob(body.config.digest)).toString('utf8')) as {
             history?: unknown;
+            config?: unknown;
           };
         } catch {
           throw new Error(`the image config ${body.config.digest} of ${p.platform} is not JSON`);
         }
         history = Array.isArray(config.history) ? (config.history as ConfigHistory[]) : [];
+        if (typeof config.config === 'object' && config.config !== null)
+          runConfig = config.config as Parameters<typeof entrypointPaths>[0];
       }
       const compressed = layers.reduce((a, l) => a + l.size, 0) + (body.config?.size ?? 0);
       const sized = layersWithInstructions(layers, history);
@@ -140,9 +190,42 @@ export async function measureImage(
         layers: sized,
       };
       if (opts.uncompressed) {
-        for (const [i, l] of layers.entries())
-          sized[i]!.uncompressed = opts.known?.get(l.digest) ?? (await uncompressedSize(source, l));
+        const scanning = opts.executables;
+        const entrypoints = entrypointPaths(runConfig);
+        const budget: ScanBudget = { analysed: 0, max: scanning?.max ?? MAX_EXECUTABLES };
+        const walked: OverlayLayer[] = [];
+        for (const [i, l] of layers.entries()) {
+          const known = opts.known?.get(l.digest);
+          const knownExecutables =
+            opts.known instanceof KnownLayers ? opts.known.executables.get(l.digest) : undefined;
+          if (known !== undefined && (!scanning || knownExecutables)) {
+            sized[i]!.uncompressed = known;
+            if (scanning) sized[i]!.executables = knownExecutables;
+            walked.push({ digest: l.digest, executables: knownExecutables });
+            continue;
+          }
+          const scan = scanning
+            ? new LayerScan({
+                digest: l.digest,
+                analyse: scanning.analyse,
+                entrypoints: new Set(entrypoints),
+                below: shownFiles(walked),
+                budget,
+                cap: scanning.cap ?? GO_EXECUTABLE_MEMORY_CAP,
+              })
+            : undefined;
+          sized[i]!.uncompressed = await uncompressedSize(source, l, scan);
+          if (scan) {
+            const found = scan.finish();
+            if ('executables' in found) sized[i]!.executables = found.executables;
+            walked.push({ digest: l.digest, ...found });
+          }
+        }
         entry.uncompressed = sized.reduce((a, l) => a + (l.uncompressed ?? 0), 0);
+        if (scanning) {
+          const view = overlayExecutables(walked, entrypoints);
+          if (view.executables.length > 0 || view.skipped.length > 0) entry.go = view;
+        }
       }
       return entry;
     }),
@@ -154,13 +237,15 @@ export async function measureImage(
   return checked.report;
 }
 
-/** Layer digest -> unpacked size, from reports measured before. */
-export function knownLayerSizes(...reports: (ImageSizeReport | undefined)[]): Map<string, number> {
-  const known = new Map<string, number>();
+/** Layer digest -> unpacked size and Go executables, from reports measured before. */
+export function knownLayerSizes(...reports: (ImageSizeReport | undefined)[]): KnownLayers {
+  const known = new KnownLayers();
   for (const r of reports)
     for (const p of r?.platforms ?? [])
       for (const l of p.layers)
-        if (typeof l.uncompressed === 'number' && /^sha256:[0-9a-f]{64}$/.test(l.digest))
+        if (typeof l.uncompressed === 'number' && /^sha256:[0-9a-f]{64}$/.test(l.digest)) {
           known.set(l.digest, l.uncompressed);
+          if (l.executables) known.executables.set(l.digest, l.executables);
+        }
   return known;
 }

@@ -4,6 +4,7 @@ import type { SizeDiff } from './diff.ts';
 import type { BudgetVerdict } from './budgets.ts';
 import { humanBytes } from '../format.ts';
 import { mdCode, mdText } from '../markdown.ts';
+import { renderGoSection } from './render-go.ts';
 
 export const COMMENT_LIMIT = 65_536;
 
@@ -58,6 +59,7 @@ export function renderMarkdown(
       '',
     );
   }
+  lines.push(...renderGoSection(diff.go, diff.hasBaseline));
   if (withLayers) {
     for (const p of diff.platforms) {
       lines.push(

@@ -1,0 +1,205 @@
+// Finds the Go executables in one layer while the measurement unpacks it: fed the same
+// decompressed chunks that are counted for the unpacked size, it walks the tar in that one pass,
+// keeps an executable ELF file's bytes only while it arrives (up to GO_EXECUTABLE_MEMORY_CAP, one
+// file at a time), analyses it, and drops the bytes. Nothing is downloaded or read twice.
+import { TarReader, type TarEntry } from '../cachemounts/archive/reader.ts';
+import { getErrorMessage } from '../errors.ts';
+import { humanBytes } from '../format.ts';
+import {
+  EXECUTABLES_RECORD,
+  MAX_REMOVED,
+  MAX_SKIPPED,
+  keptModules,
+  normalPath,
+  type GoExecutable,
+  type LayerExecutables,
+  type SkippedFile,
+} from './executables.ts';
+import type { GoExecutableSizes } from './go/types.ts';
+
+/** `analyseGoExecutable` of go/analyse.ts: undefined for an ELF file that is not a Go program. */
+export type GoAnalyser = (bytes: Buffer, file: string) => GoExecutableSizes | undefined;
+
+/** How much one platform's walk may analyse, shared by its layers. */
+export interface ScanBudget {
+  /** Go executables analysed so far (the entrypoint is not counted). */
+  analysed: number;
+  max: number;
+}
+
+export interface LayerScanOptions {
+  digest: string;
+  analyse: GoAnalyser;
+  /** Paths the image may start: always analysed, whatever the budget. */
+  entrypoints: ReadonlySet<string>;
+  /** Executables the layers below show: an entry at one of these paths replaces it. */
+  below: ReadonlySet<string>;
+  budget: ScanBudget;
+  /** The largest file kept in memory to analyse. */
+  cap: number;
+}
+
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+/** No ELF executable is smaller than its headers. */
+const MIN_ELF = 64 + 56;
+
+interface Collecting {
+  file: string;
+  size: number;
+  /** The first 4 bytes, until the magic is known. */
+  probe: Buffer;
+  probed: number;
+  /** The file's bytes, once it is known to be an ELF file worth analysing. */
+  bytes?: Buffer;
+  filled: number;
+  entrypoint: boolean;
+}
+
+export class LayerScan {
+  private readonly opts: LayerScanOptions;
+  private readonly reader: TarReader;
+  private readonly executables: GoExecutable[] = [];
+  private readonly skipped: SkippedFile[] = [];
+  private readonly removed = new Set<string>();
+  private readonly opaque = new Set<string>();
+  private current?: Collecting;
+  private failed?: string;
+
+  constructor(opts: LayerScanOptions) {
+    this.opts = opts;
+    this.reader = new TarReader({
+      entry: (e) => this.entry(e),
+      data: (chunk) => this.data(chunk),
+    });
+  }
+
+  /** Never throws: a layer that is not a tar is reported as unread, and its bytes still count. */
+  feed(chunk: Buffer): void {
+    if (this.failed !== undefined) return;
+    try {
+      this.reader.feed(chunk);
+    } catch (e) {
+      this.fail(`not read as a tar: ${getErrorMessage(e)}`);
+    }
+  }
+
+  /** The layer's record, or why there is none (it is then walked again next time). */
+  finish(): { executables: LayerExecutables } | { unread: string } {
+    if (this.failed === undefined) {
+      try {
+        this.reader.end();
+      } catch (e) {
+        this.fail(`not read as a tar: ${getErrorMessage(e)}`);
+      }
+    }
+    if (this.failed !== undefined) return { unread: this.failed };
+    if (this.removed.size > MAX_REMOVED || this.opaque.size > MAX_REMOVED)
+      return { unread: `more than ${MAX_REMOVED} whiteouts` };
+    return {
+      executables: {
+        v: EXECUTABLES_RECORD,
+        executables: this.executables,
+        skipped: this.skipped,
+        removed: [...this.removed],
+        opaque: [...this.opaque],
+      },
+    };
+  }
+
+  private fail(why: string): void {
+    this.failed = why;
+    this.current = undefined;
+  }
+
+  private skip(file: string, reason: string): void {
+    if (this.skipped.length < MAX_SKIPPED) this.skipped.push({ file, reason });
+  }
+
+  private entry(e: TarEntry): void {
+    this.current = undefined;
+    const file = normalPath(e.name);
+    if (!file) return;
+    const slash = file.lastIndexOf('/');
+    const dir = slash < 0 ? '' : file.slice(0, slash);
+    const base = file.slice(slash + 1);
+    if (base.startsWith('.wh.')) {
+      if (base === '.wh..wh..opq') this.opaque.add(dir);
+      else this.removed.add(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
+      return;
+    }
+    // Whatever this entry is, it takes the place of an executable below at the same path.
+    if (this.opts.below.has(file)) this.removed.add(file);
+    if (e.type !== 'file' || (e.mode & 0o111) === 0 || e.size < MIN_ELF) return;
+    this.current = {
+      file,
+      size: e.size,
+      probe: Buffer.alloc(4),
+      probed: 0,
+      filled: 0,
+      entrypoint: this.opts.entrypoints.has(file),
+    };
+  }
+
+  private data(chunk: Buffer): void {
+    const c = this.current;
+    if (!c) return;
+    let off = 0;
+    if (c.probed < 4) {
+      const n = Math.min(4 - c.probed, chunk.length);
+      chunk.copy(c.probe, c.probed, 0, n);
+      c.probed += n;
+      off = n;
+      if (c.probed < 4) return;
+      if (!c.probe.equals(ELF_MAGIC)) {
+        this.current = undefined;
+        return;
+      }
+      const { budget, cap } = this.opts;
+      if (c.size > cap) {
+        this.skip(
+          c.file,
+          `${humanBytes(c.size)}, larger than the ${humanBytes(cap)} read to analyse`,
+        );
+        this.current = undefined;
+        return;
+      }
+      if (!c.entrypoint && budget.analysed >= budget.max) {
+        this.skip(c.file, `not analysed: more than ${budget.max} Go executables`);
+        this.current = undefined;
+        return;
+      }
+      c.bytes = Buffer.allocUnsafe(c.size);
+      c.probe.copy(c.bytes, 0);
+      c.filled = 4;
+    }
+    const bytes = c.bytes!;
+    const n = chunk.copy(bytes, c.filled, off);
+    c.filled += n;
+    if (c.filled < c.size) return;
+    this.current = undefined;
+    this.analyse(c.file, bytes, c.entrypoint);
+  }
+
+  private analyse(file: string, bytes: Buffer, entrypoint: boolean): void {
+    let sizes: GoExecutableSizes | undefined;
+    try {
+      sizes = this.opts.analyse(bytes, file);
+    } catch (e) {
+      this.skip(file, `not analysed: ${getErrorMessage(e)}`);
+      return;
+    }
+    if (!sizes) return; // an ELF file, not a Go program
+    if (!entrypoint) this.opts.budget.analysed++;
+    this.removed.delete(file);
+    this.executables.push({
+      file,
+      layer: this.opts.digest,
+      fileBytes: sizes.fileBytes,
+      goVersion: sizes.goVersion,
+      mainModule: sizes.mainModule,
+      attributed: sizes.attributed,
+      ...(sizes.reason !== undefined ? { reason: sizes.reason } : {}),
+      modules: keptModules(sizes.modules),
+    });
+  }
+}
