@@ -62,7 +62,8 @@ export async function runMain(host: Host): Promise<void> {
   const onCreate = (name: string) => record({ createdBuilder: name });
   const builder = await setUpBuilder({ inputs, versions, runId, log, onCreate });
 
-  const cache = await restorePhase(host, { mounts, inputs, goVersion, runId, builder, workDir });
+  const restoreOpts = { mounts, inputs, goVersion, runId, builder, workDir, dockerfile, buildArgs };
+  const cache = await restorePhase(host, restoreOpts);
   record({ phase: 'restored', cache, buildStartedAt: Date.now() });
 
   const built = await buildPhase(host, {
