@@ -5,6 +5,8 @@ import { ByteReader, ElfFormatError, findSection, sectionBytes, type ElfFile } f
 
 export interface GoFunction {
   name: string;
+  /** Address of the first instruction. */
+  entry: number;
   /**
    * The function's own code: where its stack-pointer delta table (pcsp) ends, which covers exactly
    * the function's instructions; the span when the function has no such table.
@@ -95,6 +97,7 @@ export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTabl
   // cuOffset, filetabOffset, pctabOffset, pclnOffset.
   const word = (i: number, what: string) => r.word(8 + i * ptrSize, ptrSize, what);
   const nfunc = word(0, 'pclntab nfunc');
+  const textStart = word(2, 'pclntab textStart');
   const funcnameOffset = word(3, 'pclntab funcnameOffset');
   const pctabOffset = word(6, 'pclntab pctabOffset');
   const pclnOffset = word(7, 'pclntab pclnOffset');
@@ -127,7 +130,12 @@ export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTabl
     // _func.pcsp (offset 16 in the records of 1.18 and 1.20 alike): 0 when the function has none.
     const pcsp = r.u32(record + 16, '_func pcsp');
     const covered = pcsp === 0 ? 0 : pcValueTableEnd(r, pctabOffset + pcsp, quantum);
-    functions.push({ name, size: covered > 0 && covered <= span ? covered : span, span });
+    functions.push({
+      name,
+      entry: textStart + previousEntry,
+      size: covered > 0 && covered <= span ? covered : span,
+      span,
+    });
     previousEntry = nextEntry;
   }
   return { ok: true, magic, functions, textBytes: previousEntry - firstEntry };
