@@ -1,9 +1,9 @@
 // A `remote` builder with one node per platform: node 0 (linux/amd64) is a standalone buildkitd in
-// its own container (the BuildKit image scripts/buildkit-image.sh builds), reached over TLS with
-// client certificates; node 1 (linux/arm64) is the second engine's own BuildKit reached over plain
-// TCP through a relay (helpers/buildkit-relay.ts). buildx sends each platform to its node; the
-// action restores and saves cache-mount state per node, so wiping one node and rebuilding after a
-// one-line change restores that node's own state.
+// its own container (the BuildKit image scripts/engine/buildkit-image.sh builds), reached over TLS
+// with client certificates; node 1 (linux/arm64) is the second engine's own BuildKit reached over
+// plain TCP through a relay (helpers/buildkit-relay.ts). buildx sends each platform to its node;
+// the action restores and saves cache-mount state per node, so wiping one node and rebuilding after
+// a one-line change restores that node's own state.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
