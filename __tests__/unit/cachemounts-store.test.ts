@@ -24,7 +24,7 @@ import { restoreState, saveState, withTransferPath } from '../../src/cachemounts
 import { deltaPrefix } from '../../src/cachemounts/store/keys.ts';
 import { planDelta, writeDeltaArchive } from '../../src/cachemounts/store/delta.ts';
 import { manifestOf } from '../../src/cachemounts/store/manifest.ts';
-import { indexTar } from '../../src/cachemounts/store/tar-index.ts';
+import { indexArchive } from '../../src/cachemounts/archive/positions.ts';
 import type { Logger } from '../../src/log.ts';
 
 const hex = (n: number) => randomBytes(n).toString('hex');
@@ -439,7 +439,7 @@ test('the store index leaves hard links and fifos to the normaliser instead of f
     const long = `${'n'.repeat(120)}-d`;
     writeFileSync(path.join(dir, 'aa', long), 'long name');
     const tar = archive(dir, path.join(work, 'c.tar'));
-    const names = indexTar(tar)
+    const names = indexArchive(tar)
       .entries.map((e) => `${e.kind} ${e.name}`)
       .sort();
     assert.deepEqual(names, ['dir aa', `file aa/${long}`, 'file aa/one-d']);

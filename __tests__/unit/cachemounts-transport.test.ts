@@ -14,11 +14,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import {
-  receiveFiles,
-  serveFiles,
-  TarEndFinder,
-} from '../../src/cachemounts/transport/loopback.ts';
+import { receiveFiles, serveFiles } from '../../src/cachemounts/transport/loopback.ts';
+import { TarEndFinder } from '../../src/cachemounts/archive/positions.ts';
 import { scanArchive } from '../../src/cachemounts/archive/reader.ts';
 import { uploadCommand } from '../../src/cachemounts/transport/helper-dockerfile.ts';
 import { stagingLimit } from '../../src/cachemounts/transport/index.ts';

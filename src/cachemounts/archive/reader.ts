@@ -30,8 +30,12 @@ export interface TarEntry {
   mtime: number;
   /** Bytes of data that follow; `data` is called with exactly this many. */
   size: number;
-  /** Byte offset of the entry's first header, for messages. */
+  /** Byte offset of the entry's first header (its extension headers come first), for messages. */
   offset: number;
+  /** Byte offset of the entry's own header, the one after its extension headers. */
+  headerOffset: number;
+  /** A pax record gave the mtime: the own header's mtime field is not the entry's. */
+  mtimeFromPax: boolean;
   /** Set when the entry is framed but not understood: why. */
   notUnderstood?: string;
 }
@@ -163,6 +167,7 @@ export class TarReader {
   private entries = 0;
   private dataBytes = 0;
   private zeroBytesAfterEnd = 0;
+  private endMarker?: number;
 
   constructor(visitor: TarVisitor, limits: TarLimits = DEFAULT_LIMITS) {
     this.visitor = visitor;
@@ -170,8 +175,47 @@ export class TarReader {
   }
 
   feed(chunk: Buffer): void {
+    this.consume(chunk, false);
+  }
+
+  /**
+   * Feeds `chunk` up to the archive's end marker (its first zero block) and no further: returns how
+   * many of its bytes belong to the archive, all of them until the end marker is read. What follows
+   * the marker is not looked at (a stream's record padding, or whatever a sender adds).
+   */
+  feedUntilEnd(chunk: Buffer): number {
+    return this.consume(chunk, true);
+  }
+
+  /** The end marker was read. */
+  get ended(): boolean {
+    return this.state === 'end';
+  }
+
+  /** Where the end marker starts, once it was read: what comes after the last entry. */
+  get endOffset(): number | undefined {
+    return this.endMarker;
+  }
+
+  /**
+   * The caller passes over the current entry's data instead of feeding it (an index that only
+   * wants where entries sit): returns how many bytes of the input, data and padding, to skip; the
+   * next byte fed must be the one after them. 0 where no data is due.
+   */
+  skipData(): number {
+    if (this.state !== 'data' && this.state !== 'padding') return 0;
+    const n = this.left + this.padding;
+    this.left = 0;
+    this.padding = 0;
+    this.pos += n;
+    this.state = 'header';
+    return n;
+  }
+
+  private consume(chunk: Buffer, stopAtEnd: boolean): number {
     let off = 0;
     while (off < chunk.length) {
+      if (stopAtEnd && this.state === 'end') break;
       const avail = chunk.length - off;
       switch (this.state) {
         case 'header': {
@@ -227,7 +271,8 @@ export class TarReader {
         }
       }
     }
-    this.pos += chunk.length;
+    this.pos += off;
+    return off;
   }
 
   /** The input has ended: it must have ended at the archive's end (two zero blocks). */
@@ -245,6 +290,7 @@ export class TarReader {
           `extension header at byte ${this.pending.offset} without its entry`,
         );
       this.state = 'end';
+      this.endMarker = at;
       return;
     }
     if (!checksumOk(h, at)) throw new TarFormatError(`header checksum wrong at byte ${at}`);
@@ -315,6 +361,8 @@ export class TarReader {
       mtime: p?.mtime ?? octal(h, 136, 12, 'mtime', at),
       size,
       offset: p?.offset ?? at,
+      headerOffset: at,
+      mtimeFromPax: p?.mtime !== undefined,
     };
     if (notUnderstood) entry.notUnderstood = notUnderstood;
     this.visitor.entry(entry);

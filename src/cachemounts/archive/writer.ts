@@ -2,6 +2,7 @@
 // headers with plain octal numbers and no name prefix, and, only for a name or link target longer
 // than a header holds, one pax header with `path` and/or `linkpath` records before it. Nothing else:
 // no GNU extensions, no other pax keys, no sizes or ids that need more than the octal fields.
+import { readSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 export type WrittenType = 'file' | 'directory' | 'symlink';
@@ -56,10 +57,27 @@ function header(
   h.write('ustar\x0000', 257, 'latin1');
   writeOctal(h, 329, 7, 0);
   writeOctal(h, 337, 7, 0);
+  seal(h);
+  return h;
+}
+
+/** Writes a header's checksum: the sum of its bytes, the checksum field counted as spaces. */
+function seal(h: Buffer): void {
   let sum = 8 * 32;
   for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) sum += h[i]!;
   h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return h;
+}
+
+/**
+ * Sets the mtime in the header at byte `at` of an archive open for reading and writing (`fd`),
+ * with its checksum: a delta's access-time refreshes, applied in place (store/delta.ts).
+ */
+export function setHeaderMtime(fd: number, at: number, mtime: number): void {
+  const h = Buffer.alloc(BLOCK);
+  if (readSync(fd, h, 0, BLOCK, at) !== BLOCK) throw new Error(`no tar header at byte ${at}`);
+  writeOctal(h, 136, 11, mtime);
+  seal(h);
+  writeSync(fd, h, 0, BLOCK, at);
 }
 
 /** One pax record: its decimal length counts the whole record, the length's own digits too. */

@@ -20,7 +20,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { SMALL_FILE_BYTES, type Manifest } from './manifest.ts';
-import { indexTar, readAt, setHeaderMtime, type TarIndex } from './tar-index.ts';
+import { indexArchive, readAt, type ArchiveIndex } from '../archive/positions.ts';
+import { setHeaderMtime } from '../archive/writer.ts';
 
 /**
  * A delta over this share of the full entry's archive is saved as a new full entry instead. Every
@@ -50,7 +51,7 @@ const END_MARKER = Buffer.alloc(1024);
 export function planDelta(
   current: string,
   base: Manifest,
-  index: TarIndex = indexTar(current),
+  index: ArchiveIndex = indexArchive(current),
 ): DeltaPlan {
   const spans: [number, number][] = [];
   const touched: [string, number][] = [];
@@ -150,11 +151,11 @@ export function readDeltaMeta(file: string, fullKey: string): DeltaMeta {
  */
 export function applyDelta(
   fullTar: string,
-  fullIndex: TarIndex,
+  fullIndex: ArchiveIndex,
   deltaTar: string,
   meta: DeltaMeta,
 ): { entries: number; refreshed: number } {
-  const delta = indexTar(deltaTar);
+  const delta = indexArchive(deltaTar);
   const replaced = new Set(delta.entries.map((e) => e.name));
   const byName = new Map(fullIndex.entries.map((e) => [e.name, e]));
   const fd = openSync(fullTar, 'r+');

@@ -21,7 +21,7 @@ import {
 } from './delta.ts';
 import { deltaKey, deltaPrefix } from './keys.ts';
 import { manifestOf, readManifest, writeManifest, type Manifest } from './manifest.ts';
-import { indexTar } from './tar-index.ts';
+import { indexArchive } from '../archive/positions.ts';
 
 /**
  * The paths handed to @actions/cache. They are part of an entry's version, so they must be the
@@ -113,7 +113,7 @@ export async function restoreState(opts: {
   log.info(
     `cache mount ${label}: downloaded ${matched} (${mib(fullBytes)}) in ${seconds(downloadStarted)} s`,
   );
-  const index = indexTar(tar);
+  const index = indexArchive(tar);
   const manifest = manifestOf(tar, matched, fullBytes, index);
   const state: RestoredState = {
     hit: matched === opts.key ? 'exact' : 'partial',
@@ -165,7 +165,6 @@ async function restoreDelta(
     );
     if (!check.ok) throw new Error(`its archive is not accepted (${check.reason})`);
     const meta = readDeltaMeta(DELTA_META, fullKey);
-    indexTar(tar);
     log.info(
       `cache mount ${label}: downloaded delta ${key} (${mib(statSync(tar).size)}) in ${seconds(started)} s`,
     );

@@ -5,7 +5,7 @@
 // for the post step, which checks its shape again before it uses it.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { indexTar, readAt, type EntryKind, type TarIndex } from './tar-index.ts';
+import { indexArchive, readAt, type ArchiveIndex, type EntryKind } from '../archive/positions.ts';
 
 /**
  * Files up to this size are compared by content: a Go build cache's action files ("-a", about 180
@@ -38,7 +38,7 @@ export interface Manifest {
 const digestOf = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0, 32);
 
 /** Lists an archive's entries with what a delta compares; small files are read for their digest. */
-export function manifestEntries(file: string, index: TarIndex = indexTar(file)) {
+export function manifestEntries(file: string, index: ArchiveIndex = indexArchive(file)) {
   const entries = new Map<string, ManifestEntry>();
   let goBuildCache = false;
   const fd = openSync(file, 'r');
@@ -64,7 +64,7 @@ export function manifestOf(
   file: string,
   fullKey: string,
   archiveBytes: number,
-  index: TarIndex = indexTar(file),
+  index: ArchiveIndex = indexArchive(file),
 ): Manifest {
   return { fullKey, archiveBytes, ...manifestEntries(file, index) };
 }

@@ -9,6 +9,7 @@ import { open as openFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { TarEndFinder } from '../archive/positions.ts';
 
 export interface DirectChannel {
   host: string;
@@ -119,44 +120,6 @@ export async function serveFiles(files: Record<string, string>): Promise<DirectC
 }
 
 /**
- * Follows a tar stream header by header and says where its end marker (a zero block) is. The
- * receiver stops there and closes the connection itself, so a sender whose nc never half-closes
- * (netcat-openbsd without -N) cannot hang the build, and an upload without its end is incomplete.
- */
-export class TarEndFinder {
-  private skip = 0;
-  private header = Buffer.alloc(0);
-  /** Set once the end marker was seen. */
-  ended = false;
-
-  /** How many bytes of `chunk` belong to the archive (all of them until the end marker). */
-  feed(chunk: Buffer): number {
-    let off = 0;
-    while (off < chunk.length && !this.ended) {
-      if (this.skip > 0) {
-        const n = Math.min(this.skip, chunk.length - off);
-        this.skip -= n;
-        off += n;
-        continue;
-      }
-      const n = Math.min(512 - this.header.length, chunk.length - off);
-      this.header = Buffer.concat([this.header, chunk.subarray(off, off + n)]);
-      off += n;
-      if (this.header.length < 512) break;
-      if (this.header.every((b) => b === 0)) this.ended = true;
-      else {
-        const field = this.header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim();
-        const size = /^[0-7]*$/.test(field) ? parseInt(field || '0', 8) : Number.NaN;
-        // A size this reader cannot follow (base-256): never "ended", so never complete.
-        this.skip = Number.isFinite(size) ? Math.ceil(size / 512) * 512 : Number.POSITIVE_INFINITY;
-      }
-      this.header = Buffer.alloc(0);
-    }
-    return off;
-  }
-}
-
-/**
  * Receives uploads: a connection first sends "<token> <name>\n", then a tar archive. Each expected
  * name is written to <dir>/<name>/content.tar, once, up to the archive's end marker (followed by a
  * second zero block, as tar ends an archive); then the receiver closes the connection.
@@ -191,7 +154,15 @@ export async function receiveFiles(dir: string, names: string[]): Promise<Direct
       out.on('error', () => socket.destroy());
       receive = (data: Buffer) => {
         if (finder.ended || out.destroyed) return;
-        const n = finder.feed(data);
+        let n: number;
+        try {
+          n = finder.feed(data);
+        } catch {
+          // Not an archive the action reads (positions.ts): it never ends, so it is not complete.
+          out.destroy();
+          socket.destroy();
+          return;
+        }
         if (!out.write(data.subarray(0, n))) {
           socket.pause();
           out.once('drain', () => socket.resume());
