@@ -245,8 +245,12 @@ test('layers that are not tars, or images without Go, measure as before with no 
   }))!;
   assert.equal(report.platforms[0]!.layers[0]!.uncompressed, 100_000);
   assert.equal(report.platforms[0]!.go, undefined);
-  assert.equal(report.platforms[0]!.layers[0]!.executables, undefined, 'walked again next time');
-  assert.ok(report.platforms[0]!.layers[1]!.executables, 'a plain layer is known to hold none');
+  assert.match(report.platforms[0]!.layers[0]!.executables!.unread!, /not read as a tar/);
+  assert.deepEqual(
+    report.platforms[0]!.layers[1]!.executables,
+    { v: 1, executables: [], skipped: [], removed: [], opaque: [] },
+    'a plain layer is known to hold none',
+  );
   const md = renderMarkdown(diffReports(report, report, 'main'), 'svc');
   assert.doesNotMatch(md, /Go modules/);
 });

@@ -45,6 +45,8 @@ export interface LayerExecutables {
   removed: string[];
   /** Directories this layer makes opaque (`.wh..wh..opq`): nothing below them shows through. */
   opaque: string[];
+  /** Why the layer's files could not be walked (kept, so the layer is not read again for nothing). */
+  unread?: string;
 }
 
 /** The image's Go executables on one platform (PlatformSize.go). */
@@ -114,8 +116,6 @@ const under = (file: string, dir: string) => dir === '' || file.startsWith(`${di
 export interface OverlayLayer {
   digest: string;
   executables?: LayerExecutables;
-  /** Why the layer has no record. */
-  unread?: string;
 }
 
 function overlay(layers: readonly OverlayLayer[]) {
@@ -123,8 +123,9 @@ function overlay(layers: readonly OverlayLayer[]) {
   const unread: string[] = [];
   for (const layer of layers) {
     const rec = layer.executables;
-    if (!rec) {
-      if (layer.unread) unread.push(`${layer.digest.slice(0, 19)}: ${layer.unread}`);
+    if (!rec) continue;
+    if (rec.unread !== undefined) {
+      unread.push(`${layer.digest.slice(0, 19)}: ${rec.unread}`);
       continue;
     }
     for (const file of [...shown.keys()])

@@ -43,6 +43,9 @@ export function isImageReference(s: unknown): s is string {
   }
 }
 
+/** A path inside an image that the report can name. */
+export const isImagePath = (s: string) => IMAGE_PATH.test(s);
+
 const show = (v: unknown) => JSON.stringify(String(v).slice(0, 80));
 
 /** A path inside an image: printable, no leading slash, bounded. */
@@ -58,6 +61,12 @@ const TOOLCHAIN = /^[A-Za-z0-9][A-Za-z0-9._:+ -]{0,99}$/;
 // eslint-disable-next-line no-control-regex
 const REASON = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]{1,300}$/;
 
+function checkReason(v: unknown): string {
+  if (typeof v !== 'string' || !REASON.test(v))
+    throw new Error('a reason is not one printable line');
+  return v;
+}
+
 function checkSkipped(v: unknown): SkippedFile[] {
   if (!Array.isArray(v) || v.length > MAX_SKIPPED)
     throw new Error('skipped files are not a short list');
@@ -70,7 +79,8 @@ function checkSkipped(v: unknown): SkippedFile[] {
   });
 }
 
-function checkExecutable(v: unknown): GoExecutable {
+/** One executable's record; throws why it does not match. */
+export function checkExecutable(v: unknown): GoExecutable {
   const e = v as Partial<GoExecutable> | null;
   if (typeof e !== 'object' || e === null) throw new Error('an executable is not an object');
   if (typeof e.file !== 'string' || !IMAGE_PATH.test(e.file))
@@ -131,6 +141,7 @@ export function checkLayerExecutables(v: unknown): LayerExecutables {
     skipped: checkSkipped(r.skipped),
     removed: paths(r.removed, 'removed'),
     opaque: paths(r.opaque, 'opaque'),
+    ...(r.unread !== undefined ? { unread: checkReason(r.unread) } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
 // file at a time), analyses it, and drops the bytes. Nothing is downloaded or read twice.
 import { TarReader, type TarEntry } from '../cachemounts/archive/reader.ts';
 import { getErrorMessage } from '../errors.ts';
+import { checkExecutable, isImagePath } from './fields.ts';
 import { humanBytes } from '../format.ts';
 import {
   EXECUTABLES_RECORD,
@@ -15,6 +16,7 @@ import {
   type LayerExecutables,
   type SkippedFile,
 } from './executables.ts';
+import { isElf } from './go/analyse.ts';
 import type { GoExecutableSizes } from './go/types.ts';
 
 /** `analyseGoExecutable` of go/analyse.ts: undefined for an ELF file that is not a Go program. */
@@ -39,7 +41,11 @@ export interface LayerScanOptions {
   cap: number;
 }
 
-const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+/** A reason that quotes the layer's bytes: one printable line, short (fields.ts REASON). */
+const oneLine = (s: string) =>
+  // eslint-disable-next-line no-control-regex
+  s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').slice(0, 200);
+
 /** No ELF executable is smaller than its headers. */
 const MIN_ELF = 64 + 56;
 
@@ -83,8 +89,8 @@ export class LayerScan {
     }
   }
 
-  /** The layer's record, or why there is none (it is then walked again next time). */
-  finish(): { executables: LayerExecutables } | { unread: string } {
+  /** The layer's record; one that could not be walked says why (and holds nothing else). */
+  finish(): LayerExecutables {
     if (this.failed === undefined) {
       try {
         this.reader.end();
@@ -92,22 +98,27 @@ export class LayerScan {
         this.fail(`not read as a tar: ${getErrorMessage(e)}`);
       }
     }
-    if (this.failed !== undefined) return { unread: this.failed };
+    const empty: LayerExecutables = {
+      v: EXECUTABLES_RECORD,
+      executables: [],
+      skipped: [],
+      removed: [],
+      opaque: [],
+    };
+    if (this.failed !== undefined) return { ...empty, unread: this.failed };
     if (this.removed.size > MAX_REMOVED || this.opaque.size > MAX_REMOVED)
-      return { unread: `more than ${MAX_REMOVED} whiteouts` };
+      return { ...empty, unread: `more than ${MAX_REMOVED} whiteouts` };
     return {
-      executables: {
-        v: EXECUTABLES_RECORD,
-        executables: this.executables,
-        skipped: this.skipped,
-        removed: [...this.removed],
-        opaque: [...this.opaque],
-      },
+      v: EXECUTABLES_RECORD,
+      executables: this.executables,
+      skipped: this.skipped,
+      removed: [...this.removed],
+      opaque: [...this.opaque],
     };
   }
 
   private fail(why: string): void {
-    this.failed = why;
+    this.failed = oneLine(why);
     this.current = undefined;
   }
 
@@ -130,6 +141,8 @@ export class LayerScan {
     // Whatever this entry is, it takes the place of an executable below at the same path.
     if (this.opts.below.has(file)) this.removed.add(file);
     if (e.type !== 'file' || (e.mode & 0o111) === 0 || e.size < MIN_ELF) return;
+    // A name the report could not show (a line break, thousands of characters) is not followed.
+    if (!isImagePath(file)) return;
     this.current = {
       file,
       size: e.size,
@@ -150,7 +163,7 @@ export class LayerScan {
       c.probed += n;
       off = n;
       if (c.probed < 4) return;
-      if (!c.probe.equals(ELF_MAGIC)) {
+      if (!isElf(c.probe)) {
         this.current = undefined;
         return;
       }
@@ -185,21 +198,28 @@ export class LayerScan {
     try {
       sizes = this.opts.analyse(bytes, file);
     } catch (e) {
-      this.skip(file, `not analysed: ${getErrorMessage(e)}`);
+      this.skip(file, `not analysed: ${oneLine(getErrorMessage(e))}`);
       return;
     }
     if (!sizes) return; // an ELF file, not a Go program
     if (!entrypoint) this.opts.budget.analysed++;
     this.removed.delete(file);
-    this.executables.push({
-      file,
-      layer: this.opts.digest,
-      fileBytes: sizes.fileBytes,
-      goVersion: sizes.goVersion,
-      mainModule: sizes.mainModule,
-      attributed: sizes.attributed,
-      ...(sizes.reason !== undefined ? { reason: sizes.reason } : {}),
-      modules: keptModules(sizes.modules),
-    });
+    try {
+      // What the executable's own bytes said, against the grammar a saved report is read with.
+      this.executables.push(
+        checkExecutable({
+          file,
+          layer: this.opts.digest,
+          fileBytes: sizes.fileBytes,
+          goVersion: sizes.goVersion,
+          mainModule: sizes.mainModule,
+          attributed: sizes.attributed,
+          ...(sizes.reason !== undefined ? { reason: oneLine(sizes.reason) } : {}),
+          modules: keptModules(sizes.modules),
+        }),
+      );
+    } catch (e) {
+      this.skip(file, `not listed: ${oneLine(getErrorMessage(e))}`);
+    }
   }
 }

@@ -11,6 +11,7 @@ import {
   MAX_EXECUTABLES,
 } from './executables.ts';
 import { DIGEST, MEDIA_TYPE, checkReport, isSize } from './fields.ts';
+import { analyseGoExecutable } from './go/analyse.ts';
 import { GO_EXECUTABLE_MEMORY_CAP } from './go/types.ts';
 import { LayerScan, type GoAnalyser, type ScanBudget } from './layer-scan.ts';
 import type { ImageSource } from './sources.ts';
@@ -55,7 +56,8 @@ export class KnownLayers extends Map<string, number> {
 
 /** Looking for Go executables in the layers while they are unpacked. */
 export interface ExecutableScanOptions {
-  analyse: GoAnalyser;
+  /** go/analyse.ts unless given. */
+  analyse?: GoAnalyser;
   /** Go executables analysed per platform besides the entrypoint. */
   max?: number;
   /** The largest executable read into memory. */
@@ -143,8 +145,11 @@ export async function measureImage(
      * never changes): typically the baseline's, whose base-image layers a PR rarely touches.
      */
     known?: ReadonlyMap<string, number>;
-    /** Find the Go executables in the layers (needs `uncompressed`: the same pass reads them). */
-    executables?: ExecutableScanOptions;
+    /**
+     * With `uncompressed`, the Go executables in the layers are found in the same pass (module
+     * sizes for the report) unless this is false.
+     */
+    executables?: ExecutableScanOptions | false;
   } = {},
 ): Promise<ImageSizeReport | undefined> {
   const platforms = await source.platforms();
@@ -190,7 +195,10 @@ export async function measureImage(
         layers: sized,
       };
       if (opts.uncompressed) {
-        const scanning = opts.executables;
+        const scanning =
+          opts.executables === false
+            ? undefined
+            : { analyse: analyseGoExecutable, ...opts.executables };
         const entrypoints = entrypointPaths(runConfig);
         const budget: ScanBudget = { analysed: 0, max: scanning?.max ?? MAX_EXECUTABLES };
         const walked: OverlayLayer[] = [];
@@ -216,9 +224,9 @@ export async function measureImage(
             : undefined;
           sized[i]!.uncompressed = await uncompressedSize(source, l, scan);
           if (scan) {
-            const found = scan.finish();
-            if ('executables' in found) sized[i]!.executables = found.executables;
-            walked.push({ digest: l.digest, ...found });
+            const executables = scan.finish();
+            sized[i]!.executables = executables;
+            walked.push({ digest: l.digest, executables });
           }
         }
         entry.uncompressed = sized.reduce((a, l) => a + (l.uncompressed ?? 0), 0);
