@@ -35,6 +35,11 @@ const DELTA_TAR = path.join(TRANSFER_DIR, 'delta.tar');
 const DELTA_META = path.join(TRANSFER_DIR, 'delta.json');
 const TRANSFER_LOCK = path.join(tmpdir(), 'build-go-image-cache-mount.lock');
 
+/** The Actions cache service is there to restore from and save to (else nothing is stored). */
+export function storeAvailable(): boolean {
+  return cache.isFeatureAvailable();
+}
+
 /** Holds the transfer path for `fn`; a cancelled step leaves no archive there for the next job. */
 export function withTransferPath<T>(waitMs: number, fn: () => Promise<T>): Promise<T> {
   return withLock(TRANSFER_LOCK, waitMs, async () => {

@@ -8,6 +8,7 @@ import {
   copyFileSync,
   linkSync,
   mkdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -272,6 +273,19 @@ export async function extractMounts(
   return 'context';
 }
 
+/**
+ * Where extractMounts left mount `i` of `outDir`: its folder, its archive, and how many files the
+ * archive holds (read when asked: the count is written by the helper, or after the loopback check).
+ */
+export function extractedMount(outDir: string, i: number) {
+  const dir = path.join(outDir, `mount-${i}`);
+  return {
+    dir,
+    tarFile: path.join(dir, 'content.tar'),
+    files: () => Number(readFileSync(path.join(dir, 'files'), 'utf8').trim() || '0'),
+  };
+}
+
 /** One mount in: `tarFile` unpacked into it. */
 export function injectMount(
   opts: TransferTarget & { mount: CacheMount; tarFile: string },
@@ -287,7 +301,7 @@ export async function extractMount(
   rmSync(staging, { recursive: true, force: true });
   const how = await extractMounts({ ...opts, items: [opts], outDir: staging });
   rmSync(opts.outDir, { recursive: true, force: true });
-  renameSync(path.join(staging, 'mount-0'), opts.outDir);
+  renameSync(extractedMount(staging, 0).dir, opts.outDir);
   rmSync(staging, { recursive: true, force: true });
   return how;
 }
