@@ -6,12 +6,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  closeSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   readlinkSync,
+  openSync,
+  statSync,
   symlinkSync,
   writeFileSync,
   chmodSync,
@@ -31,6 +34,8 @@ import {
   TarReader,
   type TarEntry,
 } from '../../src/cachemounts/archive/reader.ts';
+import { indexArchive } from '../../src/cachemounts/archive/positions.ts';
+import { setHeaderMtime } from '../../src/cachemounts/archive/writer.ts';
 import {
   archive,
   dir,
@@ -887,4 +892,76 @@ test('an empty archive (only the end marker) is a valid, empty state', async () 
     parseInt(h.toString('latin1', 148, 154), 8),
     [...h].reduce((n, b, i) => n + (i >= 148 && i < 156 ? 32 : b), 0),
   );
+});
+
+test('indexArchive: where each entry of a GNU tar archive sits, read by the one reader without its data', () => {
+  const dirPath = work();
+  const src = path.join(dirPath, 'src');
+  const long = path.join(src, 'd'.repeat(120));
+  mkdirSync(long, { recursive: true });
+  writeFileSync(path.join(long, 'big-d'), Buffer.alloc(70_001, 3));
+  writeFileSync(path.join(src, 'small-a'), 'action\n');
+  writeFileSync(path.join(src, 'empty'), '');
+  symlinkSync('small-a', path.join(src, 'link'));
+  const tarFile = path.join(dirPath, 'a.tar');
+  execFileSync('tar', ['-c', '--format=gnu', '-f', tarFile, '-C', src, '.']);
+  const bytes = readFileSync(tarFile);
+  const index = indexArchive(tarFile);
+  const listed = execFileSync('tar', ['-t', '-f', tarFile])
+    .toString()
+    .split('\n')
+    .map((n) => n.replace(/^\.\//, '').replace(/\/$/, ''))
+    .filter((n) => n !== '' && n !== '.');
+  assert.deepEqual(index.entries.map((e) => e.name).sort(), listed.sort());
+  for (const e of index.entries) {
+    assert.ok(e.start <= e.header && e.header + 512 <= e.end, e.name);
+    assert.equal(e.end - e.header, 512 + Math.ceil(e.size / 512) * 512, e.name);
+    if (e.kind === 'file') {
+      const content = readFileSync(path.join(src, e.name));
+      assert.equal(e.size, content.length, e.name);
+      assert.ok(bytes.subarray(e.header + 512, e.header + 512 + e.size).equals(content), e.name);
+    }
+  }
+  assert.equal(index.entries.find((e) => e.name === 'link')?.linkName, 'small-a');
+  const longName = index.entries.find((e) => e.name.endsWith('big-d'))!;
+  assert.ok(longName.start < longName.header, 'the GNU long-name record comes before the header');
+  // Entries follow each other, and the end marker comes right after the last one.
+  const sorted = [...index.entries].sort((a, b) => a.start - b.start);
+  for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i]!.start >= sorted[i - 1]!.end);
+  assert.equal(index.endOfEntries, sorted.at(-1)!.end);
+  assert.ok(bytes.subarray(index.endOfEntries, index.endOfEntries + 1024).every((b) => b === 0));
+  // What the reader refuses, the index refuses: a cut archive, a wrong checksum.
+  const cut = path.join(dirPath, 'cut.tar');
+  writeFileSync(cut, bytes.subarray(0, longName.header + 1024));
+  assert.throws(() => indexArchive(cut));
+  const bad = Buffer.from(bytes);
+  bad[longName.header + 10] = bad[longName.header + 10]! ^ 1;
+  writeFileSync(cut, bad);
+  assert.throws(() => indexArchive(cut), TarFormatError);
+});
+
+test('setHeaderMtime: a new mtime in place, with a checksum every tar accepts', async () => {
+  const dirPath = work();
+  const src = path.join(dirPath, 'src');
+  mkdirSync(src);
+  writeFileSync(path.join(src, 'entry-d'), Buffer.alloc(5000, 1));
+  writeFileSync(path.join(src, 'other-d'), 'o');
+  const tarFile = path.join(dirPath, 'a.tar');
+  execFileSync('tar', ['-c', '-f', tarFile, '-C', src, '.']);
+  const target = indexArchive(tarFile).entries.find((e) => e.name === 'entry-d')!;
+  const when = 1_700_000_123;
+  const fd = openSync(tarFile, 'r+');
+  try {
+    setHeaderMtime(fd, target.header, when);
+  } finally {
+    closeSync(fd);
+  }
+  const after = indexArchive(tarFile).entries;
+  assert.equal(after.find((e) => e.name === 'entry-d')!.mtime, when);
+  assert.notEqual(after.find((e) => e.name === 'other-d')!.mtime, when);
+  assert.equal((await scanArchive(tarFile)).files, 2);
+  const into = path.join(dirPath, 'into');
+  mkdirSync(into);
+  execFileSync('tar', ['-x', '-f', tarFile, '-C', into]);
+  assert.equal(Math.floor(statSync(path.join(into, 'entry-d')).mtimeMs / 1000), when);
 });

@@ -8,16 +8,23 @@ import {
   mkdtempSync,
   readFileSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { files } from '../helpers/tree.ts';
 import { receiveFiles, serveFiles } from '../../src/cachemounts/transport/loopback.ts';
 import { TarEndFinder } from '../../src/cachemounts/archive/positions.ts';
 import { scanArchive } from '../../src/cachemounts/archive/reader.ts';
-import { uploadCommand } from '../../src/cachemounts/transport/helper-dockerfile.ts';
+import type { CacheMount } from '../../src/cachemounts/discover.ts';
+import { pruneRule } from '../../src/cachemounts/store/prune.ts';
+import {
+  extractDockerfile,
+  uploadCommand,
+} from '../../src/cachemounts/transport/helper-dockerfile.ts';
 import { stagingLimit } from '../../src/cachemounts/transport/index.ts';
 
 const work = () => mkdtempSync(path.join(tmpdir(), 'bgi-direct-'));
@@ -198,4 +205,72 @@ test('archives are staged in memory up to a quarter of the free memory, at most 
   assert.equal(stagingLimit(1024 ** 3), 256 * 1024 ** 2);
   assert.equal(stagingLimit(64 * 1024 ** 3), 2 * 1024 ** 3);
   assert.equal(stagingLimit(0), 0);
+});
+
+/**
+ * The extract helper's shell, run by the host's shell: the RUN line of extractDockerfile with its
+ * absolute paths (/cN mounts, /out, /tmp) moved under `dir`. GNU find, stat, sort, awk and tar
+ * take the options BusyBox's do.
+ */
+function runExtractScript(dockerfile: string, dir: string): void {
+  const lines = dockerfile.split('\n');
+  let i = lines.findIndex((l) => l.startsWith('RUN '));
+  while (lines[i]!.endsWith(' \\')) i++;
+  const script = lines[i]!.trim().replace(/(?<=[\s(])\/(c\d+|out|tmp)\b/g, `${dir}/$1`);
+  mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+  execFileSync('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+test("the extract helper prunes a Go build cache by the store's rule, oldest first over the cap, and keeps any other cache whole", () => {
+  const dir = work();
+  const now = Date.now();
+  const put = (rel: string, bytes: number, minutesOld: number) => {
+    const p = path.join(dir, rel);
+    mkdirSync(path.dirname(p), { recursive: true });
+    writeFileSync(p, Buffer.alloc(bytes, 1));
+    const t = new Date(now - minutesOld * 60_000);
+    utimesSync(p, t, t);
+  };
+  // A Go build cache: an entry no build used for three hours, one this build used, a new one.
+  put('c0/README', 0, 0);
+  writeFileSync(
+    path.join(dir, 'c0', 'README'),
+    'This directory holds cached build artifacts from the Go build system.\n',
+  );
+  put('c0/trim.txt', 11, 600);
+  put('c0/aa/unused-d', 1000, 180);
+  put('c0/bb/used-d', 3000, 30);
+  put('c0/cc/new-d', 3000, 1);
+  // A module cache: its old files stay, whatever the rule says.
+  put('c1/example.com/lib@v1.0.0/lib.go', 5000, 600);
+  put('c1/example.com/lib@v1.1.0/lib.go', 5000, 1);
+  const rule = pruneRule({ buildStartedAt: now - 10 * 60_000, sizeLimitBytes: 4400 });
+  assert.ok(rule.pruneOlderThanMinutes > 10 + 60, 'Go marks use only on entries over an hour old');
+  assert.ok(rule.pruneOlderThanMinutes < 180, 'the three-hour-old entry is unused');
+  assert.ok(rule.capBytes > 3000 && rule.capBytes < 6000 && rule.capBytes < 4400);
+  const mount = (id: string): CacheMount => ({
+    id,
+    target: `/${id}`,
+    sharing: 'locked',
+    where: 'Dockerfile:2',
+  });
+  const df = extractDockerfile(
+    [
+      { mount: mount('gocache'), ...rule },
+      { mount: mount('gomod'), ...rule },
+    ],
+    'busybox',
+  );
+  runExtractScript(df, dir);
+  assert.deepEqual(files(path.join(dir, 'c0')), ['README', 'cc/new-d', 'trim.txt']);
+  assert.equal(files(path.join(dir, 'c1')).length, 2);
+  for (const [i, count] of [
+    [0, 3],
+    [1, 2],
+  ] as const) {
+    const out = path.join(dir, 'out', `mount-${i}`);
+    assert.equal(readFileSync(path.join(out, 'files'), 'utf8').trim(), String(count));
+    const listed = execFileSync('tar', ['-t', '-f', path.join(out, 'content.tar')]).toString();
+    assert.equal(listed.split('\n').filter((l) => l && !l.endsWith('/')).length, count);
+  }
 });
