@@ -428,3 +428,21 @@ test('report fields: a malformed Go record is dropped alone, an old report witho
   assert.equal(parseReport(JSON.stringify(newer), p2)!.platforms[0]!.go, undefined);
   assert.match(p2.join(), /not version 1/);
 });
+
+test('outputs carry the image view, not the per-layer records the baseline keeps for reuse', async () => {
+  const { withoutLayerRecords } = await import('../../src/sizereport/measure.ts');
+  const layer = gzipSync(archive(file('server', fakeGo(mods()), { mode: exe })));
+  const { source } = imageSource([layer], { ...history(1), config: { Entrypoint: ['/server'] } });
+  const full = (await measureImage(source, 'x', {
+    uncompressed: true,
+    executables: { analyse: stubAnalyse },
+  }))!;
+  const shown = withoutLayerRecords(full);
+  assert.ok(full.platforms[0]!.layers[0]!.executables, 'the measurement keeps them');
+  assert.equal(shown.platforms[0]!.layers[0]!.executables, undefined);
+  assert.deepEqual(shown.platforms[0]!.go, full.platforms[0]!.go);
+  assert.equal(
+    shown.platforms[0]!.layers[0]!.uncompressed,
+    full.platforms[0]!.layers[0]!.uncompressed,
+  );
+});

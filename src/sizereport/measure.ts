@@ -245,6 +245,21 @@ export async function measureImage(
   return checked.report;
 }
 
+/**
+ * The report without its per-layer executables records, which only spare the next measurement
+ * work (the saved baseline keeps them): what the outputs and the report file carry, so an image
+ * of many large Go executables does not double their module lists there.
+ */
+export function withoutLayerRecords(report: ImageSizeReport): ImageSizeReport {
+  return {
+    ...report,
+    platforms: report.platforms.map((p) => ({
+      ...p,
+      layers: p.layers.map(({ executables: _, ...l }) => l),
+    })),
+  };
+}
+
 /** Layer digest -> unpacked size and Go executables, from reports measured before. */
 export function knownLayerSizes(...reports: (ImageSizeReport | undefined)[]): KnownLayers {
   const known = new KnownLayers();

@@ -14,7 +14,7 @@ import { parseImageReference } from '../registry/reference.ts';
 import { loadBaseline, saveBaseline } from './baseline.ts';
 import { evaluateBudgets } from './budgets.ts';
 import { diffReports } from './diff.ts';
-import { measureImage, type ImageSizeReport } from './measure.ts';
+import { measureImage, withoutLayerRecords, type ImageSizeReport } from './measure.ts';
 import { marker, renderMarkdown } from './render.ts';
 import { renderReportFile, reportFileText } from './report-file.ts';
 import { registrySource } from './sources.ts';
@@ -81,12 +81,14 @@ export async function reportSizes(
   const diff = diffReports(head, base, label);
   const verdict = evaluateBudgets(diff, budgets);
   const markdown = renderMarkdown(diff, name, verdict);
-  host.setOutput('size-report', JSON.stringify({ head, base, diff, verdict }));
+  // The baseline saved below keeps each layer's executables; the outputs need only the image's.
+  const shown = { head: withoutLayerRecords(head), base: base && withoutLayerRecords(base) };
+  host.setOutput('size-report', JSON.stringify({ ...shown, diff, verdict }));
   host.setOutput('size-report-markdown', markdown);
   await host.writeSummary(markdown);
   const reportFile = path.join(workDir, 'size-report.md');
   // With its data, so comment mode renders the comment itself (src/sizereport/report-file.ts).
-  writeFileSync(reportFile, reportFileText(markdown, { v: 1, name, head, base, label, budgets }));
+  writeFileSync(reportFile, reportFileText(markdown, { v: 1, name, ...shown, label, budgets }));
   host.setOutput('size-report-file', reportFile);
 
   if (opts.part) {

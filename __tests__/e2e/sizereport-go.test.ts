@@ -1,0 +1,237 @@
+// The Go section of the size report on the real engine: a push build on main saves a report whose
+// executables carry their module sizes; a pull request that adds a dependency (served by the tests'
+// module proxy) gets a comment naming the new module with its size and the Go version the
+// executables were built with, read from their build info. And an image with many Go executables
+// (the golang base image) stays within the bounds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { humanBytes } from '../../src/format.ts';
+import { execFile } from '../../src/io/exec.ts';
+import { RegistryClient } from '../../src/registry/client.ts';
+import { parseImageReference } from '../../src/registry/reference.ts';
+import type { ImageSizeReport } from '../../src/sizereport/measure.ts';
+import { measureImage } from '../../src/sizereport/measure.ts';
+import { registrySource } from '../../src/sizereport/sources.ts';
+import { startCacheServer } from '../helpers/cache-server.ts';
+import { requireEngine } from '../helpers/engine.ts';
+import { startGitHubApi } from '../helpers/github-api.ts';
+import { startModuleServer } from '../helpers/module-server.ts';
+import { ROOT, runAction } from '../helpers/run-action.ts';
+
+/** A dependency with measurable code: 600 small functions the service reaches through a table. */
+function sizedepSource(): string {
+  const funcs = Array.from(
+    { length: 600 },
+    (_, i) =>
+      `//go:noinline\nfunc f${i}(x int) int {\n\tif x > ${i} {\n\t\treturn x*${i + 3} ^ ${i * 7 + 1}\n\t}\n\treturn x + ${i}\n}\n`,
+  );
+  return [
+    '// Package sizedep stands for a dependency a pull request adds.',
+    'package sizedep',
+    '',
+    ...funcs,
+    `var all = []func(int) int{${funcs.map((_, i) => `f${i}`).join(', ')}}`,
+    '',
+    '// Sum calls every function once.',
+    'func Sum(x int) int {',
+    '\ts := 0',
+    '\tfor _, f := range all {',
+    '\t\ts += f(x)',
+    '\t}',
+    '\treturn s',
+    '}',
+    '',
+  ].join('\n');
+}
+
+test(
+  'a pull request that adds a dependency: the comment names the new module, its size and the Go version',
+  { timeout: 15 * 60_000 },
+  async (t) => {
+    const engine = await requireEngine(t);
+    if (!engine) return;
+    const gateway = (
+      await execFile('docker', [
+        'network',
+        'inspect',
+        'bridge',
+        '--format',
+        '{{(index .IPAM.Config 0).Gateway}}',
+      ])
+    ).stdout.trim();
+    const token = `ghs_modules_${randomBytes(12).toString('hex')}`;
+    const modules = await startModuleServer({
+      host: gateway,
+      login: 'x-access-token',
+      password: token,
+      module: {
+        path: 'example.internal/sizedep',
+        version: 'v1.0.0',
+        files: {
+          'go.mod': 'module example.internal/sizedep\n\ngo 1.24\n',
+          'sizedep.go': sizedepSource(),
+        },
+      },
+    });
+    const cache = await startCacheServer();
+    const api = await startGitHubApi({
+      'ghs-token': {
+        login: 'github-actions[bot]',
+        id: 41898282,
+        type: 'Bot',
+        write: true,
+        installation: true,
+      },
+    });
+    t.after(() => Promise.all([modules.close(), cache.close(), api.close()]));
+
+    // main: the service without the dependency.
+    const svc = mkdtempSync(path.join(tmpdir(), 'bgi-size-go-'));
+    cpSync(path.join(ROOT, 'examples', 'go-private', 'Dockerfile'), path.join(svc, 'Dockerfile'));
+    const goMod = 'module example.com/private-service\n\ngo 1.24.1\n';
+    writeFileSync(path.join(svc, 'go.mod'), goMod);
+    writeFileSync(path.join(svc, 'go.sum'), '');
+    writeFileSync(
+      path.join(svc, 'main.go'),
+      'package main\n\nimport (\n\t"fmt"\n\t"os"\n)\n\nfunc main() { fmt.Println(len(os.Args)) }\n',
+    );
+    const repo = `${engine.registry}/size-go-${randomBytes(4).toString('hex')}/service`;
+    const host = new URL(modules.url).host;
+    const inputs = {
+      context: svc,
+      tags: `${repo}:main`,
+      push: 'true',
+      'build-args': [
+        `BASE_REGISTRY=${engine.baseRegistry}`,
+        `GOPROXY=${modules.url}`,
+        'GONOPROXY=none',
+      ].join('\n'),
+      'go-version': engine.goVersion,
+      'check-go-image': 'false',
+      'go-private': 'example.internal/*',
+      'go-private-token': token,
+      'go-private-hosts': `${gateway},${host}`,
+      'ca-bundle': modules.certFile,
+      'cache-mounts': 'false',
+      'github-token': 'ghs-token',
+    };
+    const env = { ...cache.env(), GITHUB_API_URL: api.url };
+    const base = await runAction({
+      inputs,
+      env,
+      event: { name: 'push', payload: { ref: 'refs/heads/main' } },
+      skipPost: true,
+    });
+    assert.equal(base.main.exitCode, 0, base.main.stdout.slice(-3000));
+    const saved = JSON.parse(base.main.outputs['size-report'] ?? '{}') as { head: ImageSizeReport };
+    for (const p of saved.head.platforms) {
+      const server = p.go?.executables[0];
+      assert.equal(p.go?.entrypoint, 'service', `${p.platform}: the entrypoint is found`);
+      assert.equal(server?.goVersion, `go${engine.goVersion}`, 'the toolchain, from build info');
+      assert.ok(server?.attributed, `${p.platform}: ${server?.reason}`);
+      // Every layer of BuildKit's real output was walked as a tar.
+      assert.deepEqual(p.go?.unread, []);
+    }
+
+    // The pull request: the service uses example.internal/sizedep.
+    writeFileSync(path.join(svc, 'go.mod'), `${goMod}\nrequire example.internal/sizedep v1.0.0\n`);
+    writeFileSync(path.join(svc, 'go.sum'), modules.goSum);
+    writeFileSync(
+      path.join(svc, 'main.go'),
+      'package main\n\nimport (\n\t"fmt"\n\t"os"\n\n\t"example.internal/sizedep"\n)\n\nfunc main() { fmt.Println(sizedep.Sum(len(os.Args))) }\n',
+    );
+    const pr = {
+      name: 'pull_request',
+      payload: { number: 19, pull_request: { number: 19, base: { ref: 'main' } } },
+    };
+    const res = await runAction({
+      inputs: { ...inputs, tags: `${repo}:pr-19` },
+      env: {
+        ...env,
+        GITHUB_BASE_REF: 'main',
+        GITHUB_HEAD_REF: 'dep',
+        GITHUB_REF: 'refs/pull/19/merge',
+      },
+      event: pr,
+      skipPost: true,
+    });
+    assert.equal(res.main.exitCode, 0, res.main.stdout.slice(-3000));
+    assert.ok(
+      modules.requests.some((r) => r.authorised && r.path.endsWith('v1.0.0.zip')),
+      'the dependency came from the module server',
+    );
+    const report = JSON.parse(res.main.outputs['size-report'] ?? '{}') as {
+      head: ImageSizeReport;
+      base: ImageSizeReport;
+    };
+    // The baseline the push build saved carried its module sizes back.
+    assert.deepEqual(
+      report.base.platforms.map((p) => p.go?.executables[0]?.modules.length),
+      saved.head.platforms.map((p) => p.go?.executables[0]?.modules.length),
+    );
+    const comments = api.comments.get(19) ?? [];
+    assert.equal(comments.length, 1);
+    const body = comments[0]!.body;
+    assert.match(body, /#### Go modules/);
+    // One Go toolchain in the engine: the line names it (a patch bump would read `go1.a → go1.b`).
+    assert.ok(
+      body.includes(`**\`/service\` (entrypoint)** · Go go${engine.goVersion} · linux/amd64: `),
+      body,
+    );
+    const cells: string[] = [];
+    for (const p of report.head.platforms) {
+      const dep = p.go?.executables[0]?.modules.find((m) => m.path === 'example.internal/sizedep');
+      assert.ok(dep, `${p.platform}: the new module has a row`);
+      assert.equal(dep.version, 'v1.0.0');
+      assert.ok(dep.bytes > 16 * 1024, `${p.platform}: 600 functions of code, ${dep.bytes} bytes`);
+      assert.ok(
+        !report.base.platforms
+          .find((b) => b.platform === p.platform)
+          ?.go?.executables[0]?.modules.some((m) => m.path === 'example.internal/sizedep'),
+      );
+      cells.push(`+${humanBytes(dep.bytes)} (new)`);
+    }
+    assert.ok(
+      body.includes(`| \`example.internal/sizedep\` | v1.0.0 (new) | ${cells.join(' | ')} |`),
+      body,
+    );
+    assert.match(res.main.summary, /#### Go modules[\s\S]*example\.internal\/sizedep/);
+  },
+);
+
+test(
+  'an image with many Go executables (the golang base image): bounded, every one analysed is attributed',
+  { timeout: 10 * 60_000 },
+  async (t) => {
+    const engine = await requireEngine(t);
+    if (!engine) return;
+    const ref = `${engine.baseRegistry}/golang:${engine.goVersion}`;
+    const report = await measureImage(
+      registrySource(new RegistryClient(), parseImageReference(ref)),
+      ref,
+      { uncompressed: true },
+    );
+    assert.ok(report);
+    for (const p of report.platforms) {
+      const go = p.go;
+      assert.ok(go, `${p.platform}: Go executables found`);
+      assert.deepEqual(go.unread, []);
+      assert.equal(go.executables.length, 8, `${p.platform}: at most 8 listed`);
+      assert.ok(
+        go.skipped.some((s) => /more than 8 Go executables/.test(s.reason)),
+        `${p.platform}: the rest are named as not analysed`,
+      );
+      for (const e of go.executables) {
+        assert.ok(e.attributed, `${e.file}: ${e.reason}`);
+        assert.ok(e.goVersion.startsWith(`go${engine.goVersion.split('.').slice(0, 2).join('.')}`));
+        assert.ok(e.modules.some((m) => m.path === 'std' && m.bytes > 0));
+        const sum = e.modules.reduce((a, m) => a + m.bytes, 0);
+        assert.ok(sum <= e.fileBytes, `${e.file}: ${sum} attributed of ${e.fileBytes}`);
+      }
+    }
+  },
+);
