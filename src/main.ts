@@ -8,6 +8,7 @@ import { readEngineVersions } from './buildx/builder.ts';
 import { nodeArch } from './buildx/qemu.ts';
 import { setUpBuilder } from './buildx/setup.ts';
 import { buildPhase } from './buildx/step.ts';
+import { layerCacheStep } from './buildx/layer-cache.ts';
 import { cacheMountsToRestore, restorePhase } from './cache-restore.ts';
 import { readBuildFiles } from './dockerfile/read.ts';
 import { buildExtras, withExtraBuildArgs } from './go/private.ts';
@@ -66,8 +67,11 @@ export async function runMain(host: Host): Promise<void> {
   const cache = await restorePhase(host, restoreOpts);
   record({ phase: 'restored', cache, buildStartedAt: Date.now() });
 
+  const saveAllowed = initialState(inputs, env).cacheSaveAllowed;
+  const layerCache = await layerCacheStep({ inputs, env, versions, builder, saveAllowed, log });
   const built = await buildPhase(host, {
     inputs,
+    layerCache,
     builder,
     dockerfile,
     buildArgs,

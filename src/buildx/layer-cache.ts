@@ -1,6 +1,7 @@
 // The layer cache the action keeps by itself when the user names none: BuildKit's `gha` cache
 // backend against the repository's Actions cache, so that the next fresh runner finds the build's
-// steps already done. Pure: what to pass and why is decided from facts the caller gathered.
+// steps already done. What to pass and why is decided by a pure function (planLayerCache) from
+// facts gathered once (layerCacheStep).
 //
 // - mode=min: the cache keys of every step, but layers only for the final image (the compiled
 //   program on top of scratch or a small base). A run whose sources did not change is then a full
@@ -13,8 +14,13 @@
 // - The token and service URLs are never put on the command line: buildx reads
 //   ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL and ACTIONS_RESULTS_URL from its environment.
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import semver from 'semver';
+import type { Inputs } from '../inputs.ts';
+import type { Logger } from '../log.ts';
 import { repositoryOf } from '../merge/parts.ts';
+import { dockerUsesContainerdStore, type BuilderInfo } from './builder.ts';
+import type { EngineVersions } from './versions.ts';
 
 /** buildx and BuildKit from which the `gha` backend speaks the cache service's v2 protocol. */
 export const GHA_V2_MINIMUM = { buildx: '0.21.0', buildkit: '0.20.0', dockerEmbedding: '28.0.0' };
@@ -133,4 +139,41 @@ export function planLayerCache(facts: LayerCacheFacts): LayerCache {
     scope,
     reason: `layer cache: Actions cache (gha, v${v2 ? 2 : 1}), scope ${scope}, ${facts.saveAllowed ? 'read and written (mode=min: the final image’s layers only)' : 'read only (caches are not written on this event)'}`,
   };
+}
+
+/**
+ * The layer cache of this run, logged: the facts the decision needs that the caller does not hold
+ * (whether a docker driver runs on the containerd store) are read here.
+ */
+export async function layerCacheStep(opts: {
+  inputs: Inputs;
+  env: NodeJS.ProcessEnv;
+  versions: EngineVersions;
+  builder: { info: BuilderInfo };
+  saveAllowed: boolean;
+  log: Logger;
+}): Promise<LayerCache> {
+  const { inputs } = opts;
+  const info = opts.builder.info;
+  const lc = planLayerCache({
+    mode: inputs.layerCache,
+    cacheFrom: inputs.cacheFrom,
+    cacheTo: inputs.cacheTo,
+    noCache: inputs.noCache,
+    tags: inputs.tags,
+    dockerfile: inputs.file || path.join(inputs.context, 'Dockerfile'),
+    target: inputs.target,
+    platforms: inputs.platforms,
+    cacheKey: inputs.cacheKey,
+    saveAllowed: opts.saveAllowed,
+    env: opts.env,
+    buildx: opts.versions.buildx,
+    docker: opts.versions.docker,
+    driver: info.driver,
+    containerdStore: info.driver === 'docker' && (await dockerUsesContainerdStore()),
+    buildkit: info.nodes.map((n) => n.buildkit),
+  });
+  if (lc.notice) opts.log.notice(lc.reason);
+  else opts.log.info(lc.reason);
+  return lc;
 }

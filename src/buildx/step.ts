@@ -9,6 +9,7 @@ import type { Inputs } from '../inputs.ts';
 import { partTagFor } from '../merge/parts.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { buildxArgs, secretEnv, type BuildPlan } from './args.ts';
+import type { LayerCache } from './layer-cache.ts';
 import { runBuild, type BuildResult } from './build.ts';
 import { withPushExplanation } from './push-failure.ts';
 import type { BuilderSetup } from './setup.ts';
@@ -58,6 +59,7 @@ export async function buildPhase(
     runId: string;
     workDir: string;
     registry: RegistryClient;
+    layerCache?: LayerCache;
   },
 ): Promise<Built> {
   const { inputs, builder, extras } = opts;
@@ -72,6 +74,7 @@ export async function buildPhase(
         ? partTagFor(opts.runId, inputs.platforms)
         : undefined,
     progress: host.buildProgress ?? 'plain',
+    layerCache: opts.layerCache,
   };
   if (plan.partTag)
     log.info(

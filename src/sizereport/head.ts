@@ -73,6 +73,8 @@ async function measureExport(
     const exported = {
       ...built,
       inputs: { ...built.inputs, push: false, ...localExportOverrides(how, layout, loadName) },
+      // Every step is cached in the builder now; the layer cache was written by the build itself.
+      plan: { ...built.plan, layerCache: undefined },
     };
     await host.log.group('Export the image as an OCI layout to measure it', () =>
       runRecipe(host, exported, path.join(workDir, 'metadata-oci.json'), { attempts: 1 }),
