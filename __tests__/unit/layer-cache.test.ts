@@ -27,6 +27,7 @@ const facts = (over: Partial<LayerCacheFacts> = {}): LayerCacheFacts => ({
   target: '',
   platforms: ['linux/amd64', 'linux/arm64'],
   cacheKey: '',
+  timeoutSeconds: 600,
   saveAllowed: true,
   env: hosted,
   buildx: '0.29.1',
@@ -41,8 +42,8 @@ test('on by default on a hosted runner: read and written, mode=min, errors ignor
   const lc = planLayerCache(facts());
   const scope = 'build-go-image-ghcr.io-octo-service-linux-amd64_linux-arm64';
   assert.equal(lc.scope, scope);
-  assert.deepEqual(lc.from, [`type=gha,scope=${scope}`]);
-  assert.deepEqual(lc.to, [`type=gha,scope=${scope},mode=min,ignore-error=true`]);
+  assert.deepEqual(lc.from, [`type=gha,scope=${scope},timeout=600s`]);
+  assert.deepEqual(lc.to, [`type=gha,scope=${scope},timeout=600s,mode=min,ignore-error=true`]);
   assert.ok(![...lc.from, ...lc.to].some((o) => /token|url|eyJ/.test(o)), 'buildx reads them');
   assert.match(lc.reason, /v2/);
 });

@@ -9,7 +9,8 @@
 //   downloads, hundreds of MB) are never stored, they are cheaper to pull from their registry.
 // - Scoped per image and platform set: `build-go-image-<image>-<platforms>`, made of letters,
 //   digits and `.`, `_`, `-` only (buildx reads the option as CSV; a cache key holds no comma).
-// - ignore-error=true: a cache service that fails never fails the build.
+// - ignore-error=true: a cache service that fails never fails the build (an import that fails is
+//   a miss in any case); timeout= the cache-timeout input, so a service that hangs is bounded.
 // - Written only where the action writes caches at all (not on untrusted events by default).
 // - The token and service URLs are never put on the command line: buildx reads
 //   ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL and ACTIONS_RESULTS_URL from its environment.
@@ -38,6 +39,8 @@ export interface LayerCacheFacts {
   platforms: string[];
   /** The cache-key input: keeps layer caches of builds that are otherwise alike apart too. */
   cacheKey: string;
+  /** The cache-timeout input: how long BuildKit may spend on the import, and on the export. */
+  timeoutSeconds: number;
   /** Whether this run may write caches (the cache-mount save's decision: event and input). */
   saveAllowed: boolean;
   /** The runner's environment (only the ACTIONS_* cache variables are read). */
@@ -131,8 +134,11 @@ export function planLayerCache(facts: LayerCacheFacts): LayerCache {
       true,
     );
   const scope = layerCacheScope(facts);
-  const from = [`type=gha,scope=${scope}`];
-  const to = facts.saveAllowed ? [`type=gha,scope=${scope},mode=min,ignore-error=true`] : [];
+  // A service that hangs costs at most the timeout (BuildKit's default is 10 minutes); a failed
+  // import is a miss and, with ignore-error, a failed export a warning line in the build log.
+  const common = `type=gha,scope=${scope},timeout=${facts.timeoutSeconds}s`;
+  const from = [common];
+  const to = facts.saveAllowed ? [`${common},mode=min,ignore-error=true`] : [];
   return {
     from,
     to,
@@ -165,6 +171,7 @@ export async function layerCacheStep(opts: {
     target: inputs.target,
     platforms: inputs.platforms,
     cacheKey: inputs.cacheKey,
+    timeoutSeconds: inputs.cacheTimeoutSeconds,
     saveAllowed: opts.saveAllowed,
     env: opts.env,
     buildx: opts.versions.buildx,
