@@ -33,31 +33,30 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
-/** A varint of a pc-value table (at most 32 bits, as the runtime reads them). */
-function varint(r: ByteReader, at: number): [value: number, next: number] {
-  let value = 0;
-  let shift = 0;
-  for (let i = 0; i < 5; i++) {
-    const b = r.u8(at + i, 'pc-value table');
-    value += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return [value, at + i + 1];
-    shift += 7;
-  }
-  throw new ElfFormatError(`pc-value table: bad varint at offset ${at}`);
-}
-
 /**
  * How many bytes of code a pc-value table covers: the sum of its pc deltas (each a count of
- * instruction quanta) up to the terminating zero value delta, as runtime.step walks it.
+ * instruction quanta) up to the terminating zero value delta, as runtime.step walks it. Stops with
+ * 0 (unknown) once past `limit`, the function's span: a table never covers more than its function.
+ * A hot loop (one table per function), so it reads the bytes directly rather than through ByteReader.
  */
-function pcValueTableEnd(r: ByteReader, at: number, quantum: number): number {
+function pcValueTableEnd(bytes: Uint8Array, at: number, quantum: number, limit: number): number {
   let pc = 0;
   for (let first = true; ; first = false) {
-    if (r.u8(at, 'pc-value table') === 0 && !first) return pc;
-    const [, afterValue] = varint(r, at);
-    const [pcDelta, next] = varint(r, afterValue);
-    pc += pcDelta * quantum;
-    at = next;
+    if (at >= bytes.length) throw new ElfFormatError(`pc-value table runs past the end at ${at}`);
+    if (bytes[at] === 0 && !first) return pc;
+    // Value delta (skipped), then pc delta: varints of at most 5 bytes.
+    for (let i = 0; bytes[at++]! >= 0x80; i++)
+      if (i === 4) throw new ElfFormatError(`pc-value table: bad varint at offset ${at}`);
+    let delta = 0;
+    for (let i = 0, scale = 1; ; i++, scale *= 128) {
+      if (at >= bytes.length || i === 5)
+        throw new ElfFormatError(`pc-value table: bad varint at offset ${at}`);
+      const b = bytes[at++]!;
+      delta += (b & 0x7f) * scale;
+      if (b < 0x80) break;
+    }
+    pc += delta * quantum;
+    if (pc > limit) return 0;
   }
 }
 
@@ -129,7 +128,7 @@ export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTabl
     const span = nextEntry - previousEntry;
     // _func.pcsp (offset 16 in the records of 1.18 and 1.20 alike): 0 when the function has none.
     const pcsp = r.u32(record + 16, '_func pcsp');
-    const covered = pcsp === 0 ? 0 : pcValueTableEnd(r, pctabOffset + pcsp, quantum);
+    const covered = pcsp === 0 ? 0 : pcValueTableEnd(table, pctabOffset + pcsp, quantum, span);
     functions.push({
       name,
       entry: textStart + previousEntry,
