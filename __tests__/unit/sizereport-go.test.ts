@@ -17,7 +17,7 @@ import { entrypointPaths } from '../../src/sizereport/executables.ts';
 import { parseReport } from '../../src/sizereport/baseline.ts';
 import { diffReports } from '../../src/sizereport/diff.ts';
 import { diffModules } from '../../src/sizereport/module-diff.ts';
-import { renderMarkdown } from '../../src/sizereport/render.ts';
+import { renderMarkdown, renderSizeText } from '../../src/sizereport/render.ts';
 import type { GoModuleSize } from '../../src/sizereport/go/types.ts';
 
 const file = (name: string, data: string | Buffer = '', extra: Partial<RawHeader> = {}) =>
@@ -386,6 +386,10 @@ test('the Go section names the new module with its size and the Go version chang
   const section = md.slice(md.indexOf('#### Go modules'), md.indexOf(': layers</summary>'));
   assert.match(section, /<details><summary>6 more modules<\/summary>/);
   assert.equal(section.split('\n').filter((l) => l.startsWith('| `')).length, 14);
+  // The terminal's version of the same.
+  const text = renderSizeText(diffReports(head, base, 'main'));
+  assert.match(text, /\/server linux\/arm64: go1\.24\.4 -> go1\.24\.5, /);
+  assert.match(text, /example\.com\/added v0\.3\.0 \+300\.0 KiB \(new\)/);
   // Without a baseline: the largest modules.
   const first = renderMarkdown(diffReports(head, undefined), 'svc');
   assert.match(first, /Largest modules:/);

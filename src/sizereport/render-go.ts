@@ -138,3 +138,29 @@ export function renderGoSection(go: GoDiff | undefined, hasBaseline: boolean): s
     );
   return lines;
 }
+
+/** The section as plain lines for a terminal: per executable and platform, the largest changes. */
+export function renderGoText(go: GoDiff | undefined, hasBaseline: boolean): string[] {
+  if (!go || go.executables.length === 0) return [];
+  const lines = ['Go modules:'];
+  for (const e of go.executables) {
+    const total =
+      e.headTotal === undefined
+        ? 'removed'
+        : hasBaseline && e.baseTotal !== undefined
+          ? `${humanBytes(e.headTotal)} (${signed(e.headTotal - e.baseTotal)})`
+          : humanBytes(e.headTotal);
+    const toolchain =
+      hasBaseline && e.goBase && e.goHead && e.goBase !== e.goHead
+        ? `${e.goBase} -> ${e.goHead}`
+        : (e.goHead ?? e.goBase ?? '?');
+    lines.push(`  /${e.file} ${e.platform}: ${toolchain}, ${total}`);
+    const rows = hasBaseline ? e.changes : e.largest;
+    for (const c of rows.slice(0, 5))
+      lines.push(
+        `    ${c.path} ${c.kind === 'version' ? `${c.baseVersion} -> ${c.headVersion}` : (c.headVersion ?? c.baseVersion ?? '')} ${hasBaseline ? `${cell(c)}` : humanBytes(c.head ?? 0)}`.trimEnd(),
+      );
+    if (rows.length > 5) lines.push(`    ... ${rows.length - 5} more`);
+  }
+  return lines;
+}

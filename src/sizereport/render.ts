@@ -4,7 +4,7 @@ import type { SizeDiff } from './diff.ts';
 import type { BudgetVerdict } from './budgets.ts';
 import { humanBytes } from '../format.ts';
 import { mdCode, mdText } from '../markdown.ts';
-import { renderGoSection } from './render-go.ts';
+import { renderGoSection, renderGoText } from './render-go.ts';
 
 export const COMMENT_LIMIT = 65_536;
 
@@ -120,5 +120,6 @@ export function renderSizeText(diff: SizeDiff, verdict?: BudgetVerdict): string 
       `size budget ${verdict.level === 'failure' ? 'exceeded' : 'warning'}:`,
       ...verdict.messages.map((m) => `- ${m}`),
     );
+  lines.push(...renderGoText(diff.go, diff.hasBaseline));
   return lines.join('\n');
 }
