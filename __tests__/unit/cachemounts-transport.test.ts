@@ -141,6 +141,18 @@ test('receiveFiles: an archive cut short is not complete', async (t) => {
   assert.equal(ch.completed.size, 0);
 });
 
+test('receiveFiles: an upload the tar reader refuses is not complete, and says why', async (t) => {
+  const dir = work();
+  const ch = await receiveFiles(dir, ['mount-0']);
+  t.after(() => ch.close());
+  const tar = archive();
+  tar[100] = tar[100]! ^ 1; // the first header's mode: its checksum no longer matches
+  await send(ch.port, `${ch.token} mount-0\n`, tar, 'never');
+  await ch.settled();
+  assert.equal(ch.completed.size, 0);
+  assert.match(ch.refused.get('mount-0') ?? '', /checksum/);
+});
+
 /**
  * An `nc` for the host that really connects: with `-e` in its usage (as BusyBox's) it runs the
  * program on the connection; without, it copies its stdin to the connection.

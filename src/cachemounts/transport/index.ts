@@ -243,6 +243,8 @@ export async function extractMounts(
         }
         // The stream's end is not proof of a whole archive: the archive's own end marker is.
         for (const n of names) {
+          const refused = channel.refused.get(n);
+          if (refused) throw new Error(`${n} arrived damaged: ${refused}`);
           if (!channel.completed.has(n)) throw new Error(`${n} arrived without the archive's end`);
           const scan = await scanArchive(path.join(opts.outDir, n, 'content.tar')).catch(
             (e: unknown) => {

@@ -9,6 +9,7 @@ import { open as openFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { getErrorMessage } from '../../errors.ts';
 import { TarEndFinder } from '../archive/positions.ts';
 
 export interface DirectChannel {
@@ -20,6 +21,8 @@ export interface DirectChannel {
    * handed out (serveFiles; whether they arrived whole is the helper build's own result).
    */
   completed: Set<string>;
+  /** Names whose upload was not a tar archive the action reads (receiveFiles), and why. */
+  refused: Map<string, string>;
   /** Resolves when every transfer that started has finished writing or failed. */
   settled: () => Promise<void>;
   close: () => Promise<void>;
@@ -116,7 +119,15 @@ export async function serveFiles(files: Record<string, string>): Promise<DirectC
   const open = track(server);
   const port = await listen(server);
   const settled = async () => {};
-  return { host: HOST, port, token, completed, settled, close: closer(server, open) };
+  return {
+    host: HOST,
+    port,
+    token,
+    completed,
+    refused: new Map(),
+    settled,
+    close: closer(server, open),
+  };
 }
 
 /**
@@ -127,6 +138,7 @@ export async function serveFiles(files: Record<string, string>): Promise<DirectC
 export async function receiveFiles(dir: string, names: string[]): Promise<DirectChannel> {
   const token = randomBytes(16).toString('hex');
   const completed = new Set<string>();
+  const refused = new Map<string, string>();
   const started = new Set<string>();
   const writes: Promise<void>[] = [];
   const server = net.createServer((socket) => {
@@ -157,8 +169,9 @@ export async function receiveFiles(dir: string, names: string[]): Promise<Direct
         let n: number;
         try {
           n = finder.feed(data);
-        } catch {
+        } catch (e) {
           // Not an archive the action reads (positions.ts): it never ends, so it is not complete.
+          refused.set(name, getErrorMessage(e));
           out.destroy();
           socket.destroy();
           return;
@@ -182,5 +195,5 @@ export async function receiveFiles(dir: string, names: string[]): Promise<Direct
   const open = track(server);
   const port = await listen(server);
   const settled = async () => void (await Promise.all(writes));
-  return { host: HOST, port, token, completed, settled, close: closer(server, open) };
+  return { host: HOST, port, token, completed, refused, settled, close: closer(server, open) };
 }
