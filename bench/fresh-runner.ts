@@ -50,6 +50,8 @@ interface Phases {
   saved: string[];
   /** The build's base-image step (pull and unpack on a fresh runner), inside `build`. */
   base: number;
+  /** The base images' pull during the restore (src/buildx/prefetch.ts), from its start, inside `main`. */
+  pull: number;
   download: number;
   inject: number;
   build: number;
@@ -88,6 +90,7 @@ function phasesOf(
       (m) => `${m[1]}: ${m[2] === 'delta' ? 'delta' : 'full'} (${m[3]})`,
     ),
     base,
+    pull: sum(main.stdout, /^base images ready \(([\d.]+) s after the pull started\)$/gm),
     download: sum(main.stdout, /: downloaded .* in ([\d.]+) s$/gm),
     inject: sum(main.stdout, /put into the builder through .* in ([\d.]+) s$/gm),
     build: buildRow ? Number(buildRow[1]) : NaN,
@@ -135,13 +138,13 @@ async function wipe(): Promise<void> {
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(7) : '      -');
 const row = (label: string, p: Phases) =>
-  `${label.padEnd(22)}${f(p.base)}${f(p.download)}${f(p.inject)}${f(p.build)}${f(p.extract)}${f(p.upload)}${f(p.main)}${f(p.post)}${f(p.total)}  ${(p.uploaded / 1048576).toFixed(2).padStart(7)} MiB`;
+  `${label.padEnd(22)}${f(p.base)}${f(p.pull)}${f(p.download)}${f(p.inject)}${f(p.build)}${f(p.extract)}${f(p.upload)}${f(p.main)}${f(p.post)}${f(p.total)}  ${(p.uploaded / 1048576).toFixed(2).padStart(7)} MiB`;
 
 console.log(
   `fresh runner vs persistent builder, reference service, linux/amd64+linux/arm64, ${WARM_RUNS} warm runs`,
 );
 console.log(
-  `${''.padEnd(22)}   base      dl  inject   build  extrct  upload    main    post   total   uploaded`,
+  `${''.padEnd(22)}   base    pull      dl  inject   build  extrct  upload    main    post   total   uploaded`,
 );
 await wipe();
 const cold = await step('cold', {}, 'cold');
