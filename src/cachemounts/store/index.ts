@@ -103,7 +103,7 @@ export async function restoreState(opts: {
   if (!existsSync(TRANSFER_TAR)) throw new Error('the restored entry holds no content.tar');
   const tar = path.join(dir, 'content.tar');
   renameSync(TRANSFER_TAR, tar);
-  // Read whole and strictly here; the builder gets the archive index.ts writes from it.
+  // Read whole and strictly here; the builder gets the archive restore.ts writes from it.
   const check = await scanArchive(tar).then(
     (s) => ({ ok: true as const, files: s.files }),
     (e: unknown) => ({ ok: false as const, reason: getErrorMessage(e), files: 0 }),
