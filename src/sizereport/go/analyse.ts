@@ -68,7 +68,14 @@ export function analyseGoExecutable(
     );
   }
   if (!table.ok) return notAttributed(file, bytes.length, info, table.reason);
-  const { modules, packages } = attribute(table.functions, info, bytes.length);
+  let attribution;
+  try {
+    attribution = attribute(table.functions, info, bytes.length);
+  } catch (e) {
+    // Not expected for any input; a report without sizes beats a size step that fails.
+    return notAttributed(file, bytes.length, info, `attribution failed: ${getErrorMessage(e)}`);
+  }
+  const { modules, packages } = attribution;
   return {
     file,
     fileBytes: bytes.length,

@@ -36,12 +36,15 @@ function hex(n: number): string {
 /**
  * How many bytes of code a pc-value table covers: the sum of its pc deltas (each a count of
  * instruction quanta) up to the terminating zero value delta, as runtime.step walks it. Stops with
- * 0 (unknown) once past `limit`, the function's span: a table never covers more than its function.
+ * 0 (unknown) once past `limit`, the function's span: a table never covers more than its function,
+ * and takes at most one step per instruction quantum (so a crafted table costs no more than the code).
  * A hot loop (one table per function), so it reads the bytes directly rather than through ByteReader.
  */
 function pcValueTableEnd(bytes: Uint8Array, at: number, quantum: number, limit: number): number {
   let pc = 0;
-  for (let first = true; ; first = false) {
+  const maxSteps = limit / quantum + 2;
+  for (let step = 0, first = true; ; step++, first = false) {
+    if (step > maxSteps) return 0;
     if (at >= bytes.length) throw new ElfFormatError(`pc-value table runs past the end at ${at}`);
     if (bytes[at] === 0 && !first) return pc;
     // Value delta (skipped), then pc delta: varints of at most 5 bytes.
@@ -105,6 +108,7 @@ export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTabl
   r.check(pclnOffset, (nfunc + 1) * 8, 'pclntab functab');
   const functions: GoFunction[] = [];
   const names = new Map<number, string>();
+  let nameBytes = 0;
   let previousEntry = r.u32(pclnOffset, 'functab entry');
   const firstEntry = previousEntry;
   for (let i = 0; i < nfunc; i++) {
@@ -124,6 +128,11 @@ export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTabl
     if (name === undefined) {
       name = r.cString(funcnameOffset + nameOff, 'function name');
       names.set(nameOff, name);
+      // Names do not overlap in a table Go wrote: more name bytes than the table holds means
+      // crafted offsets, which would otherwise rescan the same bytes for every function.
+      nameBytes += name.length + 1;
+      if (nameBytes > table.length)
+        throw new ElfFormatError('function names add up to more than the function table');
     }
     const span = nextEntry - previousEntry;
     // _func.pcsp (offset 16 in the records of 1.18 and 1.20 alike): 0 when the function has none.
