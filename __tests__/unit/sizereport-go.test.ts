@@ -386,6 +386,24 @@ test('the Go section names the new module with its size and the Go version chang
   const section = md.slice(md.indexOf('#### Go modules'), md.indexOf(': layers</summary>'));
   assert.match(section, /<details><summary>6 more modules<\/summary>/);
   assert.equal(section.split('\n').filter((l) => l.startsWith('| `')).length, 14);
+  // A very long list stops at 8 + 30 rows.
+  const many = (n: number, add: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      path: `example.com/n${i}`,
+      version: 'v1.0.0',
+      bytes: 1000 + i + add,
+    }));
+  const long = renderMarkdown(
+    diffReports(
+      goReport([['linux/amd64', executable(many(100, 1))]]),
+      goReport([['linux/amd64', executable(many(100, 0))]]),
+      'main',
+    ),
+    'svc',
+  );
+  assert.match(long, /<details><summary>92 more modules<\/summary>/);
+  assert.match(long, /_62 smaller changes not listed/);
+  assert.equal(long.split('\n').filter((l) => l.startsWith('| `example.com/n')).length, 38);
   // The terminal's version of the same.
   const text = renderSizeText(diffReports(head, base, 'main'));
   assert.match(text, /\/server linux\/arm64: go1\.24\.4 -> go1\.24\.5, /);

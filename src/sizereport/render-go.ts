@@ -8,6 +8,8 @@ import type { ExecutableDiff, GoDiff, ModuleChange } from './module-diff.ts';
 
 /** Module rows shown before the rest is folded. */
 export const SHOWN_MODULES = 8;
+/** Module rows in the folded part; the comment has a size limit and 8 executables may share it. */
+export const FOLDED_MODULES = 30;
 /** Executables shown before the rest is folded. */
 const SHOWN_EXECUTABLES = 2;
 
@@ -50,16 +52,22 @@ function table(
   const line = ([path, m]: [string, Map<string, ModuleChange>]) =>
     `| ${mdCode(path)} | ${version([...m.values()][0]!)} | ${perPlatform.map((e) => cell(m.get(e.platform))).join(' | ')} |`;
   const out = [...header, ...rows.slice(0, SHOWN_MODULES).map(line)];
-  if (rows.length > SHOWN_MODULES)
+  if (rows.length > SHOWN_MODULES) {
+    const folded = rows.slice(SHOWN_MODULES, SHOWN_MODULES + FOLDED_MODULES);
+    const left = rows.length - SHOWN_MODULES - folded.length;
     out.push(
       '',
       `<details><summary>${rows.length - SHOWN_MODULES} more modules</summary>`,
       '',
       ...header,
-      ...rows.slice(SHOWN_MODULES).map(line),
+      ...folded.map(line),
+      ...(left > 0
+        ? ['', `_${left} smaller changes not listed (the size-report output has them all)._`]
+        : []),
       '',
       '</details>',
     );
+  }
   return out;
 }
 
