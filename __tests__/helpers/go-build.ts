@@ -12,10 +12,17 @@ export function goImage(engine: { baseRegistry: string; goVersion: string }): Go
   return { image: `${engine.baseRegistry}/golang:${engine.goVersion}` };
 }
 
+export interface GoDirs {
+  source: string;
+  out: string;
+  /** A GOCACHE kept between runs, so a second build of the same packages does not compile them again. */
+  cache?: string;
+}
+
 /** Runs the go command in a throwaway container with `source` at /src and `out` at /out; returns stdout. */
 export async function goRun(
   go: GoImage,
-  dirs: { source: string; out: string },
+  dirs: GoDirs,
   args: string[],
   env: Record<string, string> = {},
 ): Promise<string> {
@@ -29,6 +36,7 @@ export async function goRun(
   const r = await execFile('docker', [
     ...['run', '--rm', '--network', 'none', ...envArgs],
     ...['--volume', `${dirs.source}:/src`, '--volume', `${dirs.out}:/out`, '--workdir', '/src'],
+    ...(dirs.cache ? ['--volume', `${dirs.cache}:/gocache`, '--env', 'GOCACHE=/gocache'] : []),
     ...[go.image, 'go', ...args],
   ]);
   return r.stdout;
@@ -37,7 +45,7 @@ export async function goRun(
 /** `go build` of a package into /out/<output>; `stripped` adds -ldflags=-s -w. */
 export function goBuild(
   go: GoImage,
-  dirs: { source: string; out: string },
+  dirs: GoDirs,
   opts: { pkg: string; output: string; stripped: boolean; goarch?: string },
 ): Promise<string> {
   return goRun(
@@ -56,11 +64,7 @@ export interface NmSymbol {
 }
 
 /** `go tool nm -size` of /out/<file>: its text (code) symbols. */
-export async function goToolNmText(
-  go: GoImage,
-  dirs: { source: string; out: string },
-  file: string,
-): Promise<NmSymbol[]> {
+export async function goToolNmText(go: GoImage, dirs: GoDirs, file: string): Promise<NmSymbol[]> {
   return parseNmText(await goRun(go, dirs, ['tool', 'nm', '-size', `/out/${file}`]));
 }
 
