@@ -11,6 +11,7 @@ import { moduleMatcher, packageOfFunction } from '../../src/sizereport/go/attrib
 import {
   parseModInfo,
   readBuildInfo,
+  readBuildInfoStrings,
   type GoBuildInfo,
 } from '../../src/sizereport/go/buildinfo.ts';
 import { findSection, parseElf } from '../../src/sizereport/go/elf.ts';
@@ -294,5 +295,42 @@ test('section headers removed: the build info is found in the data segment, the 
     const sizes = analyseGoExecutable(bytes, 'sstripped')!;
     assert.equal(sizes.attributed, false);
     assert.match(sizes.reason!, /no function table/);
+  }
+});
+
+test('build info in the layout before Go 1.18 (pointers to string headers) is read too', () => {
+  for (const goarch of ['amd64', 'mips']) {
+    const original = fixture(goarch).bytes;
+    const elf = parseElf(original);
+    const section = findSection(elf, '.go.buildinfo')!;
+    const want = readBuildInfo(elf, original)!;
+    const strings = readBuildInfoStrings(elf, original, section.offset);
+    // Rewrite the header as Go 1.17's linker wrote it: flags 0 or 1 (pointers; bit 0 big endian)
+    // and two pointers to {data, length} string headers, placed here after the header with the
+    // strings' bytes (in the same loadable segment, so addresses map to file offsets).
+    const bytes = patched(goarch, (b, v) => {
+      const ptr = elf.bits / 8;
+      const le = elf.littleEndian;
+      const put = (at: number, value: number) =>
+        ptr === 8 ? v.setBigUint64(at, BigInt(value), le) : v.setUint32(at, value, le);
+      const addr = (fileOffset: number) => section.addr + (fileOffset - section.offset);
+      const version = new TextEncoder().encode(strings.version);
+      const modinfo = new TextEncoder().encode(strings.modinfo);
+      const h = section.offset;
+      const data = h + 64;
+      b[h + 14] = ptr;
+      b[h + 15] = le ? 0 : 1;
+      put(h + 16, addr(h + 32));
+      put(h + 16 + ptr, addr(h + 48));
+      put(h + 32, addr(data));
+      put(h + 32 + ptr, version.length);
+      put(h + 48, addr(data + version.length));
+      put(h + 48 + ptr, modinfo.length);
+      b.set(version, data);
+      b.set(modinfo, data + version.length);
+    });
+    assert.notEqual(bytes[section.offset + 15]! & 2, 2, 'no longer the inline layout');
+    assert.deepEqual(readBuildInfo(parseElf(bytes), bytes), want);
+    assert.equal(want.deps[0]?.replace?.path, './dep.v2');
   }
 });
