@@ -9,7 +9,7 @@ import { nodeArch } from './buildx/qemu.ts';
 import { setUpBuilder } from './buildx/setup.ts';
 import { buildPhase } from './buildx/step.ts';
 import { layerCacheStep } from './buildx/layer-cache.ts';
-import { cacheMountsToRestore, restorePhase } from './cache-restore.ts';
+import { cacheMountsToRestore, restorePhase } from './cachemounts/step.ts';
 import { readBuildFiles } from './dockerfile/read.ts';
 import { buildExtras, withExtraBuildArgs } from './go/private.ts';
 import { goVersionOutputs, goVersionStep } from './go/step.ts';

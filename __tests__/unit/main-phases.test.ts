@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { parseBuilderInspect, type BuilderInfo } from '../../src/buildx/builder.ts';
 import { nodeGroups } from '../../src/buildx/nodes.ts';
 import { containerBuilderName, platformRunsOn } from '../../src/buildx/setup.ts';
-import { cacheMountsToRestore } from '../../src/cache-restore.ts';
+import { cacheMountsToRestore } from '../../src/cachemounts/step.ts';
 import { parseDockerfile } from '../../src/dockerfile/parse.ts';
 import { readBuildFiles } from '../../src/dockerfile/read.ts';
 import { InputError } from '../../src/errors.ts';

@@ -1,23 +1,19 @@
 // The restore phase of the main step: which cache mounts the build gets, and their state put back
-// into the builder before it runs. The state itself, its keys and transport, is src/cachemounts/'s;
-// this only chooses the mounts and calls its entry (restoreCacheMounts) with the run's facts.
+// into the builder before it runs. The state itself, its keys and transport, is restore.ts's and its
+// layers'; this only chooses the mounts and calls restoreCacheMounts with the run's facts.
 // Meanwhile the builder pulls and unpacks the build's base images (src/buildx/prefetch.ts): the
 // restore waits on the cache service and the host, the pull on the registry, so on a fresh runner
 // the two waits overlap instead of adding up.
-import { sharesHostNetwork } from './buildx/builder.ts';
-import { prefetchBases, type PrefetchOutcome } from './buildx/prefetch.ts';
-import type { BuilderSetup } from './buildx/setup.ts';
-import {
-  cacheMountsFromInput,
-  discoverCacheMounts,
-  type CacheMount,
-} from './cachemounts/discover.ts';
-import { restoreCacheMounts, type CacheRestoreState } from './cachemounts/index.ts';
-import type { Dockerfile } from './dockerfile/parse.ts';
-import { basesToPrefetch } from './dockerfile/prefetch.ts';
-import { goSumHash } from './go/gosum.ts';
-import type { Host } from './host.ts';
-import type { Inputs } from './inputs.ts';
+import { sharesHostNetwork } from '../buildx/builder.ts';
+import { prefetchBases, type PrefetchOutcome } from '../buildx/prefetch.ts';
+import type { BuilderSetup } from '../buildx/setup.ts';
+import { cacheMountsFromInput, discoverCacheMounts, type CacheMount } from './discover.ts';
+import { restoreCacheMounts, type CacheRestoreState } from './index.ts';
+import type { Dockerfile } from '../dockerfile/parse.ts';
+import { basesToPrefetch } from '../dockerfile/prefetch.ts';
+import { goSumHash } from '../go/gosum.ts';
+import type { Host } from '../host.ts';
+import type { Inputs } from '../inputs.ts';
 
 /** The mounts to restore: none, the Dockerfile's (`auto`), or the ones the input lists. */
 export function cacheMountsToRestore(inputs: Inputs, dockerfile: Dockerfile): CacheMount[] {
