@@ -374,10 +374,7 @@ test('the Go section names the new module with its size and the Go version chang
   ]);
   const md = renderMarkdown(diffReports(head, base, 'main'), 'svc');
   assert.match(md, /#### Go modules/);
-  assert.match(
-    md,
-    /\*\*`\/server` \(entrypoint\)\*\* · Go go1\.24\.4 → go1\.24\.5 · linux\/amd64: /,
-  );
+  assert.match(md, /\*\*`\/server` \(entrypoint\)\*\* · Go 1\.24\.4 → 1\.24\.5 · linux\/amd64: /);
   assert.match(
     md,
     /\| `example\.com\/added` \| v0\.3\.0 \(new\) \| \+300\.0 KiB \(new\) \| \+300\.0 KiB \(new\) \|/,
@@ -406,7 +403,7 @@ test('the Go section names the new module with its size and the Go version chang
   assert.equal(long.split('\n').filter((l) => l.startsWith('| `example.com/n')).length, 38);
   // The terminal's version of the same.
   const text = renderSizeText(diffReports(head, base, 'main'));
-  assert.match(text, /\/server linux\/arm64: go1\.24\.4 -> go1\.24\.5, /);
+  assert.match(text, /\/server linux\/arm64: Go 1\.24\.4 -> 1\.24\.5, /);
   assert.match(text, /example\.com\/added v0\.3\.0 \+300\.0 KiB \(new\)/);
   // Without a baseline: the largest modules.
   const first = renderMarkdown(diffReports(head, undefined), 'svc');

@@ -13,6 +13,9 @@ export const FOLDED_MODULES = 30;
 /** Executables shown before the rest is folded. */
 const SHOWN_EXECUTABLES = 2;
 
+/** `go1.24.4` as build info says it -> `1.24.4` after the word Go; `devel go1.26-abc` stays. */
+const release = (v: string) => v.replace(/^go(?=\d)/, '');
+
 const signed = (n: number) => `${n > 0 ? '+' : ''}${humanBytes(n)}`;
 
 function cell(c: ModuleChange | undefined): string {
@@ -76,12 +79,11 @@ function executableBlock(perPlatform: ExecutableDiff[], hasBaseline: boolean): s
   const name = `${mdCode(`/${first.file}`)}${first.entrypoint ? ' (entrypoint)' : ''}`;
   const goBase = perPlatform.find((e) => e.goBase)?.goBase;
   const goHead = perPlatform.find((e) => e.goHead)?.goHead;
+  const v = (s: string) => mdText(release(s), 60);
   const go =
     hasBaseline && goBase && goHead && goBase !== goHead
-      ? `Go ${mdText(goBase, 60)} → ${mdText(goHead, 60)}`
-      : goHead
-        ? `Go ${mdText(goHead, 60)}`
-        : `Go ${mdText(goBase ?? '?', 60)}`;
+      ? `Go ${v(goBase)} → ${v(goHead)}`
+      : `Go ${v(goHead ?? goBase ?? '?')}`;
   const totals = perPlatform.map((e) => {
     const p = mdText(e.platform);
     if (e.headTotal === undefined) return `${p}: removed (was ${humanBytes(e.baseTotal ?? 0)})`;
@@ -131,6 +133,11 @@ export function renderGoSection(go: GoDiff | undefined, hasBaseline: boolean): s
       '</details>',
       '',
     );
+  if (go.executables.some((e) => e.attributed))
+    lines.push(
+      '_Sizes from the function table: `std` is the standard library, `other` the data, runtime tables and padding no function owns._',
+      '',
+    );
   for (const m of go.more)
     lines.push(`_${m.count} more Go executables on ${mdText(m.platform)} are not listed._`, '');
   if (go.skipped.length > 0)
@@ -160,8 +167,8 @@ export function renderGoText(go: GoDiff | undefined, hasBaseline: boolean): stri
           : humanBytes(e.headTotal);
     const toolchain =
       hasBaseline && e.goBase && e.goHead && e.goBase !== e.goHead
-        ? `${e.goBase} -> ${e.goHead}`
-        : (e.goHead ?? e.goBase ?? '?');
+        ? `Go ${release(e.goBase)} -> ${release(e.goHead)}`
+        : `Go ${release(e.goHead ?? e.goBase ?? '?')}`;
     lines.push(`  /${e.file} ${e.platform}: ${toolchain}, ${total}`);
     const rows = hasBaseline ? e.changes : e.largest;
     for (const c of rows.slice(0, 5))
