@@ -19,6 +19,7 @@ import { diffReports } from '../../src/sizereport/diff.ts';
 import { diffModules } from '../../src/sizereport/module-diff.ts';
 import { renderMarkdown, renderSizeText } from '../../src/sizereport/render.ts';
 import type { GoModuleSize } from '../../src/sizereport/go/types.ts';
+import { humanBytes } from '../../src/format.ts';
 
 const file = (name: string, data: string | Buffer = '', extra: Partial<RawHeader> = {}) =>
   entry({ name, ...extra }, data);
@@ -464,4 +465,54 @@ test('outputs carry the image view, not the per-layer records the baseline keeps
     shown.platforms[0]!.layers[0]!.uncompressed,
     full.platforms[0]!.layers[0]!.uncompressed,
   );
+});
+
+test('a real Go executable (the go-size fixture) in a layer: found, analysed by go/analyse.ts, reported', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { brotliDecompressSync } = await import('node:zlib');
+  const dir = new URL('../fixtures/go-size/', import.meta.url);
+  const layers: Buffer[] = [];
+  const versions: string[] = [];
+  for (const arch of ['amd64', 'arm64']) {
+    const bin = brotliDecompressSync(readFileSync(new URL(`${arch}/fixture.br`, dir)));
+    versions.push(
+      /^fixture: (go\S+)/.exec(readFileSync(new URL(`${arch}/version-m.txt`, dir), 'utf8'))![1]!,
+    );
+    layers.push(gzipSync(archive(file('app/fixture', bin, { mode: exe }))));
+  }
+  // One platform per binary: the amd64 layer alone, then the arm64 one.
+  for (const [i, layer] of layers.entries()) {
+    const { source } = imageSource([layer], {
+      ...history(1),
+      config: { Entrypoint: ['/app/fixture'] },
+    });
+    const head = (await measureImage(source, 'x', { uncompressed: true }))!; // the real analyser
+    const go = head.platforms[0]!.go!;
+    assert.equal(go.entrypoint, 'app/fixture');
+    const e = go.executables[0]!;
+    assert.ok(e.attributed, e.reason);
+    assert.equal(e.goVersion, versions[i]);
+    assert.equal(e.mainModule, 'example.com/fixture');
+    const dep = e.modules.find((m) => m.path === 'example.com/dep.v2');
+    assert.ok(dep && dep.bytes > 0 && dep.version === 'v1.2.0', JSON.stringify(e.modules));
+    assert.ok(e.modules.find((m) => m.path === 'std')!.bytes > dep.bytes);
+    assert.equal(
+      e.modules.reduce((a, m) => a + m.bytes, 0),
+      e.fileBytes,
+      'std, the modules and other add up to the file',
+    );
+    // Saved and read back as a baseline; a head without the dependency shows it removed.
+    const base = parseReport(JSON.stringify(head))!;
+    assert.deepEqual(base.platforms[0]!.go, go);
+    const without = structuredClone(head);
+    const w = without.platforms[0]!.go!.executables[0]!;
+    w.modules = w.modules.filter((m) => m.path !== 'example.com/dep.v2');
+    const md = renderMarkdown(diffReports(without, base, 'main'), 'svc');
+    assert.ok(
+      md.includes(
+        `| \`example.com/dep.v2\` | v1.2.0 (removed) | -${humanBytes(dep.bytes)} (removed) |`,
+      ),
+      md,
+    );
+  }
 });
