@@ -1,0 +1,166 @@
+// Benchmark: the action's own layer cache (layer-cache: auto, BuildKit's gha backend, mode=min) on
+// a fresh runner, against the same fresh runner without it and a builder that never forgets, for
+// (a) a rerun whose sources did not change and (b) a one-line change; the reference service, both
+// platforms, the action's main and post as the runner runs them against the cache stand-in, with
+// cache mounts restored and saved as by default. Prints each run's phases and what it stored.
+// Needs the build engine. Run:
+//   BGI_ACTION_ENTRY=src flock /tmp/bgi-e2e.lock npm run bench:layer-cache   (BENCH_ROUNDS=N, default 2)
+//
+// - fresh runner: docker buildx prune -af, the golang and busybox images removed from the engine
+//   (they come from the local registry), cache-mount state restored from the stand-in;
+// - persistent builder: never wiped, nothing restored or saved, no layer cache.
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execFile } from '../src/io/exec.ts';
+import { readEngineEnv } from '../__tests__/helpers/engine.ts';
+import { startCacheServer } from '../__tests__/helpers/cache-server.ts';
+import { runAction } from '../__tests__/helpers/run-action.ts';
+import { changeOneLine } from '../__tests__/helpers/go-service.ts';
+import { median } from './timing.ts';
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
+/** BENCH_LOGS=<dir>: each run's main and post output is written there, for reading where time goes. */
+const LOGS = process.env['BENCH_LOGS'];
+const env = readEngineEnv();
+const base = env['BGI_BASE_REGISTRY']!;
+const svc = mkdtempSync(path.join(tmpdir(), 'bgi-layer-svc-'));
+cpSync(path.join(import.meta.dirname, '..', 'examples', 'go-service'), svc, { recursive: true });
+const repo = `${env['BGI_REGISTRY']}/bench-layer-${process.pid}/go-service`;
+const cache = await startCacheServer();
+const inputs = {
+  context: svc,
+  platforms: 'linux/amd64,linux/arm64',
+  push: 'true',
+  'build-args': `BASE_REGISTRY=${base}`,
+  'cache-helper-image': `${base}/busybox:stable`,
+  'cache-key': `bench-${process.pid}`,
+  'github-token': '',
+  comment: 'false',
+};
+const runnerImages = [`${base}/golang:${env['BGI_GO_VERSION']}`, `${base}/busybox:stable`];
+
+interface Run {
+  base: number;
+  build: number;
+  main: number;
+  post: number;
+  total: number;
+  /** Steps BuildKit took from a cache (its CACHED lines), of all steps it printed. */
+  cached: string;
+  /** Bytes the run added to the Actions cache: layer cache (blobs + index), cache mounts. */
+  layerBytes: number;
+  mountBytes: number;
+}
+
+const bytes = (re: RegExp) =>
+  cache.entries.filter((e) => e.committed && re.test(e.key)).reduce((n, e) => n + e.data.length, 0);
+const LAYER = /^(index-|buildkit-blob-)/;
+const MOUNT = /^build-go-image-cm-/;
+
+async function wipe(): Promise<void> {
+  await execFile('docker', ['buildx', 'prune', '--all', '--force']);
+  await execFile('docker', ['image', 'rm', '--force', ...runnerImages], { allowFailure: true });
+  await execFile('sync', []);
+}
+
+let tagN = 0;
+async function run(extra: Record<string, string>): Promise<Run> {
+  const [layer0, mount0] = [bytes(LAYER), bytes(MOUNT)];
+  const times: number[] = [];
+  let mark = process.hrtime.bigint();
+  const lap = () => {
+    const now = process.hrtime.bigint();
+    times.push(Number(now - mark) / 1e9);
+    mark = now;
+  };
+  const r = await runAction({
+    inputs: { ...inputs, ...extra, tags: `${repo}:r${++tagN}` },
+    env: cache.env(),
+    beforePost: lap,
+  });
+  lap();
+  if (LOGS) {
+    mkdirSync(LOGS, { recursive: true });
+    writeFileSync(path.join(LOGS, `r${tagN}.log`), `${r.main.stdout}\n--- post\n${r.post?.stdout}`);
+  }
+  if (r.main.exitCode !== 0 || r.post?.exitCode !== 0)
+    throw new Error(`the action failed\n${r.main.stdout.slice(-3000)}\n${r.post?.stdout}`);
+  const out = r.main.stdout;
+  const buildRow = /Build time\s*\|\s*([\d.]+) s/.exec(r.main.summary);
+  const baseIds = [...out.matchAll(/^#(\d+) \[[^\]]*\] FROM \S*golang\S*/gm)].map((m) => m[1]);
+  const baseS = baseIds.reduce((n, id) => {
+    const done = new RegExp(`^#${id} DONE ([\\d.]+)s$`, 'm').exec(out);
+    return n + (done ? Number(done[1]) : 0);
+  }, 0);
+  const steps = [...out.matchAll(/^#\d+ \[[^\]]*\] (?:RUN|COPY)/gm)].length;
+  const cached = [...out.matchAll(/^#\d+ \[[^\]]*\] (?:RUN|COPY)[^\n]*\n#\d+ CACHED$/gm)].length;
+  return {
+    base: baseS,
+    build: buildRow ? Number(buildRow[1]) : NaN,
+    main: times[0]!,
+    post: times[1]!,
+    total: times[0]! + times[1]!,
+    cached: `${cached}/${steps}`,
+    layerBytes: bytes(LAYER) - layer0,
+    mountBytes: bytes(MOUNT) - mount0,
+  };
+}
+
+const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(7) : '      -');
+const mib = (n: number) => `${(n / 1048576).toFixed(2).padStart(6)} MiB`;
+const row = (label: string, p: Run) =>
+  `${label.padEnd(34)}${f(p.base)}${f(p.build)}${f(p.main)}${f(p.post)}${f(p.total)}  ${p.cached.padStart(6)}  ${mib(p.layerBytes)}  ${mib(p.mountBytes)}`;
+
+console.log(
+  `layer cache on a fresh runner, reference service, linux/amd64+linux/arm64, ${ROUNDS} rounds`,
+);
+console.log(
+  `${''.padEnd(34)}   base   build    main    post   total  cached     layer cache     cache mounts`,
+);
+await wipe();
+console.log(row('cold (fresh, empty, layer cache)', await run({})));
+
+const VARIANTS: { label: string; extra: Record<string, string>; fresh: boolean }[] = [
+  { label: 'fresh, no layer cache', extra: { 'layer-cache': 'off' }, fresh: true },
+  { label: 'fresh, layer cache', extra: {}, fresh: true },
+  {
+    label: 'persistent builder',
+    extra: { 'layer-cache': 'off', 'cache-mounts': 'false' },
+    fresh: false,
+  },
+];
+const results = new Map<string, Run[]>();
+/** BENCH_SCENARIOS=one-line runs only the one-line change (unchanged, one-line: both). */
+const SCENARIOS = (['unchanged', 'one-line change'] as const).filter((s) =>
+  (process.env['BENCH_SCENARIOS'] ?? 'unchanged,one-line').includes(s.split(' ')[0]!),
+);
+for (const scenario of SCENARIOS) {
+  for (let i = 1; i <= ROUNDS; i++)
+    for (const v of VARIANTS) {
+      // Each run of the one-line scenario builds a change of its own, as successive commits do.
+      if (scenario === 'one-line change') changeOneLine(svc);
+      if (v.fresh) await wipe();
+      const r = await run(v.extra);
+      const key = `${scenario}: ${v.label}`;
+      results.set(key, [...(results.get(key) ?? []), r]);
+      console.log(
+        row(`${scenario === 'unchanged' ? 'unchanged' : 'one-line'} ${v.label} #${i}`, r),
+      );
+    }
+}
+
+console.log('');
+for (const scenario of SCENARIOS) {
+  const med = (label: string, k: 'total' | 'build' | 'layerBytes') =>
+    median(results.get(`${scenario}: ${label}`)!.map((r) => r[k]));
+  const [off, on, pe] = VARIANTS.map((v) => med(v.label, 'total'));
+  console.log(
+    `${scenario}: whole step (median) fresh without ${f(off!)} s, with ${f(on!)} s (${(on! / off!).toFixed(2)}x), persistent ${f(pe!)} s; fresh with layer cache = ${(on! / pe!).toFixed(2)}x persistent (without: ${(off! / pe!).toFixed(2)}x); layer cache stored per run ${mib(med('fresh, layer cache', 'layerBytes'))}`,
+  );
+}
+const held = cache.entries.filter((e) => e.committed && LAYER.test(e.key));
+console.log(
+  `layer cache held after all runs: ${mib(held.reduce((n, e) => n + e.data.length, 0))} in ${held.length} entries (${held.filter((e) => e.key.startsWith('index-')).length} index entries); cache mounts: ${mib(bytes(MOUNT))}`,
+);
+await cache.close();
