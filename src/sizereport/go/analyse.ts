@@ -1,10 +1,10 @@
 // Go-aware size analysis of one executable, from its bytes alone: the build info (Go version,
 // modules) and the function table's code sizes per package and module. No Docker, no processes.
 import { getErrorMessage } from '../../errors.ts';
-import { attribute, moduleRows } from './attribute.ts';
+import { PackageSizes, moduleRows } from './attribute.ts';
 import { readBuildInfo, type GoBuildInfo } from './buildinfo.ts';
 import { isElf, parseElf, type ElfFile } from './elf.ts';
-import { readFunctionTable } from './pclntab.ts';
+import { walkFunctionTable } from './pclntab.ts';
 import { GO_EXECUTABLE_MEMORY_CAP, type GoExecutableSizes } from './types.ts';
 
 export { isElf };
@@ -56,9 +56,11 @@ export function analyseGoExecutable(
       info,
       `larger than the ${GO_EXECUTABLE_MEMORY_CAP / 1024 / 1024} MiB analysed`,
     );
+  // One pass: each function is counted to its package as the table walk meets it.
+  const counter = new PackageSizes(info);
   let table;
   try {
-    table = readFunctionTable(elf, bytes);
+    table = walkFunctionTable(elf, bytes, (f) => counter.add(f));
   } catch (e) {
     return notAttributed(
       file,
@@ -70,7 +72,7 @@ export function analyseGoExecutable(
   if (!table.ok) return notAttributed(file, bytes.length, info, table.reason);
   let attribution;
   try {
-    attribution = attribute(table.functions, info, bytes.length);
+    attribution = counter.result(bytes.length);
   } catch (e) {
     // Not expected for any input; a report without sizes beats a size step that fails.
     return notAttributed(file, bytes.length, info, `attribution failed: ${getErrorMessage(e)}`);

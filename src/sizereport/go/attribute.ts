@@ -1,7 +1,7 @@
 // Function name -> package -> module: the code size of each function counted to the package that
 // defines it, and each package to the module of the build info whose path is its longest prefix.
 import type { GoBuildInfo } from './buildinfo.ts';
-import type { GoFunction } from './pclntab.ts';
+import type { FunctionRecord } from './pclntab.ts';
 import type { GoModuleSize, GoPackageSize } from './types.ts';
 
 export const STD = 'std';
@@ -100,41 +100,132 @@ export interface Attribution {
   attributedBytes: number;
 }
 
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const COLON = 0x3a;
+const PERCENT = 0x25;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+/** packageEnd: the name has no package (packageOfFunction says undefined). */
+const NO_PACKAGE = -1;
+/** packageEnd: the bytes alone do not settle it (a bracket, escape or non-ASCII byte before the end). */
+const DECODE = -2;
+
+/** `go:`, `go.`, `type:`, `type.`: a linker-made symbol of no package. */
+function hasLinkerPrefix(name: Uint8Array): boolean {
+  const at =
+    name[0] === 0x67 && name[1] === 0x6f
+      ? 2
+      : name[0] === 0x74 && name[1] === 0x79 && name[2] === 0x70 && name[3] === 0x65
+        ? 4
+        : 0;
+  return at > 0 && name.length > at && (name[at] === COLON || name[at] === DOT);
+}
+
 /**
- * Counts each function's size to its package and module; 'other' gets the rest of the file (data,
- * read-only data, the tables themselves, headers, and code of functions of no package).
+ * packageOfFunction on a name's UTF-8 bytes, without decoding it: where its package path ends (the
+ * package is the ASCII text `name[0..returned)`), NO_PACKAGE, or DECODE for the rare names that
+ * need packageOfFunction on the decoded string. The same rule: the first dot after the last slash,
+ * both outside brackets. (ASCII bytes decode to themselves and no other byte decodes to ASCII, so
+ * positions of `/`, `.` and brackets agree with the decoded string's.) The searches are the typed
+ * array's own, as this runs for every function.
  */
-export function attribute(
-  functions: GoFunction[],
-  info: GoBuildInfo,
-  fileBytes: number,
-): Attribution {
-  const matcher = moduleMatcher(info);
-  const packages = new Map<string, GoPackageSize>();
-  let attributedBytes = 0;
-  for (const f of functions) {
-    const pkg = packageOfFunction(f.name);
-    if (pkg === undefined) continue;
-    let row = packages.get(pkg);
-    if (!row) {
-      row = { path: pkg, module: matcher.moduleOf(pkg), bytes: 0 };
-      packages.set(pkg, row);
+function packageEnd(name: Uint8Array): number {
+  if (hasLinkerPrefix(name)) return NO_PACKAGE;
+  const open = name.indexOf(OPEN);
+  let lastSlash: number;
+  if (open < 0) lastSlash = name.lastIndexOf(SLASH);
+  else {
+    // Type arguments hold slashes and dots of their own: find the last slash outside brackets.
+    lastSlash = -1;
+    for (let i = 0, depth = 0; i < name.length; i++) {
+      const c = name[i]!;
+      if (c === OPEN) depth++;
+      else if (c === CLOSE && depth > 0) depth--;
+      else if (c === SLASH && depth === 0) lastSlash = i;
+    }
+  }
+  const dot = name.indexOf(DOT, lastSlash + 1);
+  if (dot < 0) return NO_PACKAGE;
+  if (open >= 0 && open < dot) return DECODE;
+  const percent = name.indexOf(PERCENT);
+  if (percent >= 0 && percent < dot) return DECODE;
+  for (let i = 0; i < dot; i++) if (name[i]! >= 0x80) return DECODE;
+  return dot === 0 ? NO_PACKAGE : dot;
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/**
+ * Counts each function's size to its package and module, one function at a time as the table walk
+ * (pclntab.ts) meets them; result() gives the rows, with 'other' getting the rest of the file
+ * (data, read-only data, the tables themselves, headers, and code of functions of no package).
+ * Functions of one package mostly follow each other, so the previous function's package is
+ * compared byte for byte before anything is decoded or looked up.
+ */
+export class PackageSizes {
+  private readonly info: GoBuildInfo;
+  private readonly matcher: ModuleMatcher;
+  private readonly packages = new Map<string, GoPackageSize>();
+  private attributedBytes = 0;
+  /** The package of the function before, as bytes. */
+  private last: { name: Uint8Array; row: GoPackageSize } | undefined;
+
+  constructor(info: GoBuildInfo) {
+    this.info = info;
+    this.matcher = moduleMatcher(info);
+  }
+
+  add(f: FunctionRecord): void {
+    const name = f.table.subarray(f.nameStart, f.nameEnd);
+    const end = packageEnd(name);
+    if (end === NO_PACKAGE) return;
+    let row: GoPackageSize | undefined;
+    if (end === DECODE) {
+      const pkg = packageOfFunction(utf8.decode(name));
+      if (pkg === undefined) return;
+      row = this.row(pkg);
+    } else if (this.last && startsWithPackage(name, end, this.last.name)) row = this.last.row;
+    else {
+      const pkgName = name.subarray(0, end);
+      row = this.row(utf8.decode(pkgName));
+      this.last = { name: pkgName, row };
     }
     row.bytes += f.size;
-    attributedBytes += f.size;
+    this.attributedBytes += f.size;
   }
-  const modules = moduleRows(info);
-  for (const p of packages.values()) {
-    if (p.module === OTHER) {
-      attributedBytes -= p.bytes;
-      continue;
+
+  private row(pkg: string): GoPackageSize {
+    let row = this.packages.get(pkg);
+    if (!row) {
+      row = { path: pkg, module: this.matcher.moduleOf(pkg), bytes: 0 };
+      this.packages.set(pkg, row);
     }
-    modules.get(p.module)!.bytes += p.bytes;
+    return row;
   }
-  modules.get(OTHER)!.bytes = Math.max(0, fileBytes - attributedBytes);
-  return {
-    modules: [...modules.values()].sort(bySizeThenPath),
-    packages: [...packages.values()].sort(bySizeThenPath),
-    attributedBytes,
-  };
+
+  result(fileBytes: number): Attribution {
+    let attributedBytes = this.attributedBytes;
+    const modules = moduleRows(this.info);
+    for (const p of this.packages.values()) {
+      if (p.module === OTHER) {
+        attributedBytes -= p.bytes;
+        continue;
+      }
+      modules.get(p.module)!.bytes += p.bytes;
+    }
+    modules.get(OTHER)!.bytes = Math.max(0, fileBytes - attributedBytes);
+    return {
+      modules: [...modules.values()].sort(bySizeThenPath),
+      packages: [...this.packages.values()].sort(bySizeThenPath),
+      attributedBytes,
+    };
+  }
+}
+
+/** Whether the package path `name[0..end)` is `pkg`. */
+function startsWithPackage(name: Uint8Array, end: number, pkg: Uint8Array): boolean {
+  if (end !== pkg.length) return false;
+  for (let i = 0; i < end; i++) if (name[i] !== pkg[i]) return false;
+  return true;
 }

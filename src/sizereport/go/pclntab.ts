@@ -28,6 +28,8 @@ const OLDER: Record<number, string> = {
 };
 /** Section names the linker gives the table: plain, or inside RELRO data for position-independent executables. */
 const SECTION_NAMES = ['.gopclntab', '.data.rel.ro.gopclntab'];
+/** The bytes of a _func record read: entryOff, nameOff (0, 4) up to pcsp (16). */
+const RECORD_READ = 20;
 
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
@@ -63,13 +65,44 @@ function pcValueTableEnd(bytes: Uint8Array, at: number, quantum: number, limit: 
   }
 }
 
-/** Reads the function table of a Go 1.18+ executable: every function's name and size. */
-export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTable {
+/**
+ * One function as the table walk meets it. The walk reuses one record for every function (a
+ * table holds tens of thousands), so a visitor copies what it keeps.
+ */
+export interface FunctionRecord {
+  /** The function table's bytes; the name is `table[nameStart..nameEnd)`, UTF-8 without its NUL. */
+  table: Uint8Array;
+  nameStart: number;
+  nameEnd: number;
+  /** Address of the first instruction. */
+  entry: number;
+  /** As GoFunction.size. */
+  size: number;
+  /** As GoFunction.span. */
+  span: number;
+}
+
+export type FunctionTableWalk =
+  { ok: true; magic: number; functions: number; textBytes: number } | { ok: false; reason: string };
+
+/**
+ * Walks the function table of a Go 1.18+ executable once, calling `visit` for every function in
+ * address order, without decoding names (see FunctionRecord). Throws ElfFormatError on a table Go
+ * did not write; returns the reason when the table is missing or of another format.
+ */
+export function walkFunctionTable(
+  elf: ElfFile,
+  bytes: Uint8Array,
+  visit: (f: FunctionRecord) => void,
+): FunctionTableWalk {
   const section =
     elf.sections.find((s) => SECTION_NAMES.includes(s.name)) ?? findSection(elf, 'runtime.pclntab');
   if (!section)
     return { ok: false, reason: 'no function table (.gopclntab section) in the executable' };
-  const table = sectionBytes(bytes, section);
+  // A plain Uint8Array even when the file is a Buffer: Buffer's indexOf, used for every name,
+  // goes through a slower general path.
+  const inFile = sectionBytes(bytes, section);
+  const table = new Uint8Array(inFile.buffer, inFile.byteOffset, inFile.byteLength);
   const r = new ByteReader(table, elf.littleEndian);
   if (table.length < 8) return { ok: false, reason: 'function table shorter than its header' };
   const magic = r.u32(0, 'pclntab magic');
@@ -106,45 +139,74 @@ export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTabl
   // functab: nfunc + 1 pairs of uint32 {entry offset from text start, offset of the _func record
   // from pclnOffset}; the extra last entry's offset is the end of the text.
   r.check(pclnOffset, (nfunc + 1) * 8, 'pclntab functab');
-  const functions: GoFunction[] = [];
-  const names = new Map<number, string>();
+  // The loop reads the checked functab, and each record's fields when the whole record lies in the
+  // table, without ByteReader's per-read checks (ByteReader still reads, and names, a field outside).
+  const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const le = elf.littleEndian;
+  // Where each name seen so far ends: a name shared by several functions is scanned once.
+  const nameEnds = new Map<number, number>();
   let nameBytes = 0;
-  let previousEntry = r.u32(pclnOffset, 'functab entry');
+  const f: FunctionRecord = { table, nameStart: 0, nameEnd: 0, entry: 0, size: 0, span: 0 };
+  let previousEntry = view.getUint32(pclnOffset, le);
   const firstEntry = previousEntry;
   for (let i = 0; i < nfunc; i++) {
     const at = pclnOffset + i * 8;
-    const funcOff = r.u32(at + 4, 'functab func offset');
-    const nextEntry = r.u32(at + 8, 'functab entry');
+    const funcOff = view.getUint32(at + 4, le);
+    const nextEntry = view.getUint32(at + 8, le);
     if (nextEntry < previousEntry)
       throw new ElfFormatError(`function table entries out of order at function ${i} of ${nfunc}`);
     // _func record: entryOff uint32, nameOff int32, ...; its entry must be the functab's.
     const record = pclnOffset + funcOff;
-    if (r.u32(record, '_func entry') !== previousEntry)
+    const inTable = record + RECORD_READ <= table.length;
+    const recordEntry = inTable ? view.getUint32(record, le) : r.u32(record, '_func entry');
+    if (recordEntry !== previousEntry)
       throw new ElfFormatError(
         `function ${i}: its record's entry does not match the function table`,
       );
-    const nameOff = r.i32(record + 4, '_func name');
-    let name = names.get(nameOff);
-    if (name === undefined) {
-      name = r.cString(funcnameOffset + nameOff, 'function name');
-      names.set(nameOff, name);
+    const nameOff = inTable ? view.getInt32(record + 4, le) : r.i32(record + 4, '_func name');
+    const nameStart = funcnameOffset + nameOff;
+    let nameEnd = nameEnds.get(nameStart);
+    if (nameEnd === undefined) {
+      r.check(nameStart, 0, 'function name');
+      nameEnd = table.indexOf(0, nameStart);
+      if (nameEnd < 0)
+        throw new ElfFormatError(`function name at offset ${nameStart} has no terminating NUL`);
+      nameEnds.set(nameStart, nameEnd);
       // Names do not overlap in a table Go wrote: more name bytes than the table holds means
       // crafted offsets, which would otherwise rescan the same bytes for every function.
-      nameBytes += name.length + 1;
+      nameBytes += nameEnd - nameStart + 1;
       if (nameBytes > table.length)
         throw new ElfFormatError('function names add up to more than the function table');
     }
     const span = nextEntry - previousEntry;
     // _func.pcsp (offset 16 in the records of 1.18 and 1.20 alike): 0 when the function has none.
-    const pcsp = r.u32(record + 16, '_func pcsp');
+    const pcsp = inTable ? view.getUint32(record + 16, le) : r.u32(record + 16, '_func pcsp');
     const covered = pcsp === 0 ? 0 : pcValueTableEnd(table, pctabOffset + pcsp, quantum, span);
-    functions.push({
-      name,
-      entry: textStart + previousEntry,
-      size: covered > 0 && covered <= span ? covered : span,
-      span,
-    });
+    f.nameStart = nameStart;
+    f.nameEnd = nameEnd;
+    f.entry = textStart + previousEntry;
+    f.size = covered > 0 && covered <= span ? covered : span;
+    f.span = span;
+    visit(f);
     previousEntry = nextEntry;
   }
-  return { ok: true, magic, functions, textBytes: previousEntry - firstEntry };
+  return { ok: true, magic, functions: nfunc, textBytes: previousEntry - firstEntry };
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** Reads the function table of a Go 1.18+ executable: every function's name and size. */
+export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTable {
+  const functions: GoFunction[] = [];
+  const names = new Map<number, string>();
+  const walk = walkFunctionTable(elf, bytes, (f) => {
+    let name = names.get(f.nameStart);
+    if (name === undefined) {
+      name = utf8.decode(f.table.subarray(f.nameStart, f.nameEnd));
+      names.set(f.nameStart, name);
+    }
+    functions.push({ name, entry: f.entry, size: f.size, span: f.span });
+  });
+  if (!walk.ok) return walk;
+  return { ok: true, magic: walk.magic, functions, textBytes: walk.textBytes };
 }
