@@ -1,10 +1,17 @@
-// The size analysis reads each function's package from the name's bytes (attribute.ts, PackageSizes)
-// rather than decoding every name; these names, the unusual ones included, must land in exactly the
-// package packageOfFunction gives their decoded text.
+// The size analysis reads function names as bytes: each name's end once (pclntab.ts, NameEnds) and
+// its package from the bytes (attribute.ts, PackageSizes) rather than decoding every name. These
+// names, the unusual ones included, must land in exactly the package packageOfFunction gives their
+// decoded text, and name offsets in any order must read the same names within the same bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { brotliDecompressSync } from 'node:zlib';
+import { analyseGoExecutable } from '../../src/sizereport/go/analyse.ts';
 import { PackageSizes, packageOfFunction } from '../../src/sizereport/go/attribute.ts';
 import type { GoBuildInfo } from '../../src/sizereport/go/buildinfo.ts';
+import { findSection, parseElf } from '../../src/sizereport/go/elf.ts';
+import { readFunctionTable } from '../../src/sizereport/go/pclntab.ts';
 
 const info: GoBuildInfo = {
   goVersion: 'go1.24.4',
@@ -75,4 +82,57 @@ test('the package of a function from its name bytes is packageOfFunction of the 
   assert.deepEqual(new Map(got.map((p) => [p.path, p.bytes])), want);
   assert.ok(want.size > 15, `${want.size} packages`);
   assert.equal(got.find((p) => p.path === 'gopkg.in/yaml.v3')?.module, 'gopkg.in/yaml.v3');
+});
+
+/** The amd64 fixture with each function's name offset (its _func record's nameOff) rewritten. */
+function withNameOffsets(
+  rewrite: (offsets: number[]) => number[],
+  { oneLongName = false } = {},
+): Uint8Array {
+  const bytes = new Uint8Array(
+    brotliDecompressSync(
+      readFileSync(
+        path.join(import.meta.dirname, '..', 'fixtures', 'go-size', 'amd64', 'fixture.br'),
+      ),
+    ),
+  );
+  const table = findSection(parseElf(bytes), '.gopclntab')!.offset;
+  const view = new DataView(bytes.buffer);
+  const word = (i: number) => Number(view.getBigUint64(table + 8 + i * 8, true));
+  const [nfunc, funcnameOffset, cuOffset, pclnOffset] = [word(0), word(3), word(4), word(7)];
+  // All the names' bytes made into one name, ending at the last NUL of the name table.
+  if (oneLongName) bytes.fill(0x61, table + funcnameOffset, table + cuOffset - 1);
+  const records = Array.from(
+    { length: nfunc },
+    (_, i) => table + pclnOffset + view.getUint32(table + pclnOffset + i * 8 + 4, true),
+  );
+  const offsets = rewrite(records.map((r) => view.getInt32(r + 4, true)));
+  records.forEach((r, i) => view.setInt32(r + 4, offsets[i]!, true));
+  return bytes;
+}
+
+test('function names met out of order or shared are each read once; overlapping names are refused', () => {
+  const reversed = withNameOffsets((o) => o.toReversed());
+  const original = withNameOffsets((o) => o);
+  const names = (bytes: Uint8Array) => {
+    const table = readFunctionTable(parseElf(bytes), bytes);
+    assert.ok(table.ok);
+    return table.functions.map((f) => f.name);
+  };
+  assert.deepEqual(names(reversed), names(original).toReversed());
+  assert.equal(analyseGoExecutable(reversed, 'reversed')?.attributed, true);
+  const shared = analyseGoExecutable(
+    withNameOffsets((o) => o.map(() => o[0]!)),
+    'one name',
+  );
+  assert.equal(shared?.attributed, true);
+  assert.equal(shared?.packages.length, 1);
+  // Every function's name one byte after the one before, inside one name as long as the names
+  // together: the same bytes would be scanned for every function.
+  const overlapping = analyseGoExecutable(
+    withNameOffsets((o) => o.map((_, i) => i), { oneLongName: true }),
+    'overlapping',
+  );
+  assert.equal(overlapping?.attributed, false);
+  assert.match(overlapping!.reason!, /function names add up to more than the function table/);
 });

@@ -66,6 +66,65 @@ function pcValueTableEnd(bytes: Uint8Array, at: number, quantum: number, limit: 
 }
 
 /**
+ * Where each function's name ends (its NUL), each distinct name scanned once: a name shared by
+ * several functions costs one scan. Names do not overlap in a table Go wrote, so more name bytes
+ * than the table holds means crafted offsets, which would otherwise rescan the same bytes for every
+ * function: an ElfFormatError. The linker writes the names in function order, so a name that starts
+ * past every name seen so far is new and its end is appended to a sorted list; only a name before
+ * that point is looked up (binary search, then a map for the names met out of order).
+ */
+class NameEnds {
+  private readonly table: Uint8Array;
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly unordered = new Map<number, number>();
+  /** Just past the NUL of the furthest name scanned. */
+  private frontier = 0;
+  private scanned = 0;
+
+  constructor(table: Uint8Array) {
+    this.table = table;
+  }
+
+  end(start: number): number {
+    if (start < this.frontier) {
+      const known = this.sorted(start) ?? this.unordered.get(start);
+      if (known !== undefined) return known;
+    }
+    if (!Number.isSafeInteger(start) || start < 0 || start > this.table.length)
+      throw new ElfFormatError(
+        `function name at offset ${start} (+0) lies outside the file (${this.table.length} bytes)`,
+      );
+    const end = this.table.indexOf(0, start);
+    if (end < 0)
+      throw new ElfFormatError(`function name at offset ${start} has no terminating NUL`);
+    this.scanned += end - start + 1;
+    if (this.scanned > this.table.length)
+      throw new ElfFormatError('function names add up to more than the function table');
+    if (start >= this.frontier) {
+      this.starts.push(start);
+      this.ends.push(end);
+    } else this.unordered.set(start, end);
+    this.frontier = Math.max(this.frontier, end + 1);
+    return end;
+  }
+
+  /** The end of a name in the sorted list starting at `start`, if there is one. */
+  private sorted(start: number): number | undefined {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.starts[mid]!;
+      if (s === start) return this.ends[mid];
+      if (s < start) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+}
+
+/**
  * One function as the table walk meets it. The walk reuses one record for every function (a
  * table holds tens of thousands), so a visitor copies what it keeps.
  */
@@ -143,9 +202,7 @@ export function walkFunctionTable(
   // table, without ByteReader's per-read checks (ByteReader still reads, and names, a field outside).
   const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const le = elf.littleEndian;
-  // Where each name seen so far ends: a name shared by several functions is scanned once.
-  const nameEnds = new Map<number, number>();
-  let nameBytes = 0;
+  const names = new NameEnds(table);
   const f: FunctionRecord = { table, nameStart: 0, nameEnd: 0, entry: 0, size: 0, span: 0 };
   let previousEntry = view.getUint32(pclnOffset, le);
   const firstEntry = previousEntry;
@@ -165,19 +222,7 @@ export function walkFunctionTable(
       );
     const nameOff = inTable ? view.getInt32(record + 4, le) : r.i32(record + 4, '_func name');
     const nameStart = funcnameOffset + nameOff;
-    let nameEnd = nameEnds.get(nameStart);
-    if (nameEnd === undefined) {
-      r.check(nameStart, 0, 'function name');
-      nameEnd = table.indexOf(0, nameStart);
-      if (nameEnd < 0)
-        throw new ElfFormatError(`function name at offset ${nameStart} has no terminating NUL`);
-      nameEnds.set(nameStart, nameEnd);
-      // Names do not overlap in a table Go wrote: more name bytes than the table holds means
-      // crafted offsets, which would otherwise rescan the same bytes for every function.
-      nameBytes += nameEnd - nameStart + 1;
-      if (nameBytes > table.length)
-        throw new ElfFormatError('function names add up to more than the function table');
-    }
+    const nameEnd = names.end(nameStart);
     const span = nextEntry - previousEntry;
     // _func.pcsp (offset 16 in the records of 1.18 and 1.20 alike): 0 when the function has none.
     const pcsp = inTable ? view.getUint32(record + 16, le) : r.u32(record + 16, '_func pcsp');
