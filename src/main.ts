@@ -80,7 +80,7 @@ export async function runMain(host: Host): Promise<void> {
     workDir,
     registry,
   });
-  record({ phase: 'built' });
+  record({ phase: 'built', cacheStepsRan: built.cacheStepsRan });
 
   // Outputs, summary and size report; a part of a merged image hands its part file over.
   const baseline = inputs.sizeReport ? await readBaseline(host, inputs, registry) : {};

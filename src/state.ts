@@ -10,6 +10,8 @@ export interface MainState {
   createdBuilder?: string;
   cache?: CacheRestoreState;
   buildStartedAt?: number;
+  /** false: every build step that mounts a cache was CACHED, so the mounts are as restored. */
+  cacheStepsRan?: boolean;
   cacheSaveAllowed: boolean;
   sizeLimitBytes: number;
   cacheTimeoutMs?: number;
@@ -60,7 +62,8 @@ export function parseState(text: string): MainState | undefined {
     !PHASES.includes(s.phase) ||
     typeof s.cacheSaveAllowed !== 'boolean' ||
     typeof s.sizeLimitBytes !== 'number' ||
-    (s.cacheTimeoutMs !== undefined && typeof s.cacheTimeoutMs !== 'number')
+    (s.cacheTimeoutMs !== undefined && typeof s.cacheTimeoutMs !== 'number') ||
+    (s.cacheStepsRan !== undefined && typeof s.cacheStepsRan !== 'boolean')
   )
     return undefined;
   if (s.createdBuilder !== undefined && !/^build-go-image-[a-z0-9-]{1,60}$/.test(s.createdBuilder))

@@ -104,6 +104,9 @@ test(
     assert.match(log2, /\] RUN [^\n]*go mod download[^\n]*\n#\d+ CACHED/);
     assert.deepEqual(unpacked(log2), [], 'no base-image layer pulled');
     assert.equal(blobs().length, blobCount, 'nothing new to store');
+    // No step touched the cache mounts: post neither takes them out nor saves them.
+    assert.match(second.post?.stdout ?? '', /every build step that mounts them was cached/);
+    assert.doesNotMatch(second.post?.stdout ?? '', /taken out of the builder/);
 
     // The user's own cache-to: the action adds nothing and writes nothing to the Actions cache.
     const before = writes();

@@ -95,3 +95,20 @@ test('state read back is validated: unknown phase, foreign builder names are ref
   );
   assert.equal(parseState(''), undefined);
 });
+
+test('every step that mounts the caches was CACHED: post takes nothing out and saves nothing', async () => {
+  const log = recorder();
+  const outputs: Record<string, string> = {};
+  // workDir does not exist: taking the mounts out or saving would fail and warn.
+  await runPost(withCache({ cacheStepsRan: false }), log, (k, v) => (outputs[k] = v));
+  assert.deepEqual(log.lines, [
+    'info post: cache mounts not saved: every build step that mounts them was cached, so they hold what was restored',
+  ]);
+  assert.deepEqual(JSON.parse(outputs['cache-saved']!), { gocache: false });
+});
+
+test('the hand-over keeps whether cache steps ran, and refuses a value of another type', () => {
+  const state = withCache({ cacheStepsRan: false });
+  assert.equal(parseState(JSON.stringify(state))?.cacheStepsRan, false);
+  assert.equal(parseState(JSON.stringify({ ...state, cacheStepsRan: 'no' })), undefined);
+});

@@ -18,6 +18,8 @@ export interface BuildResult {
   imageId: string;
   seconds: number;
   log: string;
+  /** The log holds the whole of one attempt (not cut for length, no earlier attempt retried). */
+  logComplete: boolean;
 }
 
 export async function runBuild(opts: {
@@ -39,10 +41,14 @@ export async function runBuild(opts: {
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     let log = '';
+    let cut = false;
     const collect = (c: Buffer) => {
       opts.onOutput(c);
       log += c.toString('utf8');
-      if (log.length > 4_000_000) log = log.slice(-2_000_000);
+      if (log.length > 4_000_000) {
+        log = log.slice(-2_000_000);
+        cut = true;
+      }
     };
     try {
       await docker(opts.args, {
@@ -63,6 +69,7 @@ export async function runBuild(opts: {
         imageId: String(metadata['containerimage.config.digest'] ?? ''),
         seconds: (Date.now() - started) / 1000,
         log,
+        logComplete: !cut && attempt === 1,
       };
     } catch (e) {
       if (!(e instanceof ExecError) || attempt >= attempts || !isTransientPushFailure(log)) {

@@ -11,6 +11,7 @@ import type { RegistryClient } from '../registry/client.ts';
 import { buildxArgs, secretEnv, type BuildPlan } from './args.ts';
 import type { LayerCache } from './layer-cache.ts';
 import { runBuild, type BuildResult } from './build.ts';
+import { cacheMountStepsRan } from './cache-steps.ts';
 import { withPushExplanation } from './push-failure.ts';
 import type { BuilderSetup } from './setup.ts';
 
@@ -26,6 +27,8 @@ export interface BuildRecipe {
 
 export interface Built extends BuildRecipe {
   result: BuildResult;
+  /** Whether a step with a cache mount ran (src/buildx/cache-steps.ts); undefined: not known. */
+  cacheStepsRan?: boolean;
   /** The run it belongs to: its id and scratch directory. */
   runId: string;
   workDir: string;
@@ -99,5 +102,6 @@ export async function buildPhase(
   host.setOutput('digest', result.digest);
   host.setOutput('imageid', result.imageId);
   host.setOutput('metadata', JSON.stringify(result.metadata));
-  return { ...recipe, result, runId: opts.runId, workDir: opts.workDir };
+  const cacheStepsRan = result.logComplete ? cacheMountStepsRan(result.log) : undefined;
+  return { ...recipe, result, cacheStepsRan, runId: opts.runId, workDir: opts.workDir };
 }
