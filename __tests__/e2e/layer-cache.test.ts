@@ -104,9 +104,6 @@ test(
     assert.match(log2, /\] RUN [^\n]*go mod download[^\n]*\n#\d+ CACHED/);
     assert.deepEqual(unpacked(log2), [], 'no base-image layer pulled');
     assert.equal(blobs().length, blobCount, 'nothing new to store');
-    // No step touched the cache mounts: post neither takes them out nor saves them.
-    assert.match(second.post?.stdout ?? '', /every build step that mounts them was cached/);
-    assert.doesNotMatch(second.post?.stdout ?? '', /taken out of the builder/);
 
     // The user's own cache-to: the action adds nothing and writes nothing to the Actions cache.
     const before = writes();
@@ -131,5 +128,50 @@ test(
     assert.match(untrusted.main.stdout, /read only/);
     assert.match(untrusted.main.stdout, /importing cache manifest from gha/);
     assert.equal(writes(), before, 'no write on an untrusted event');
+  },
+);
+
+test(
+  'a rerun whose cache-mount steps were all cached: post takes no mount out and saves nothing',
+  { timeout: 20 * 60_000 },
+  async (t) => {
+    const engine = await requireEngine(t);
+    if (!engine) return;
+    const buildkitImage = requireBuildKitImage(t);
+    if (!buildkitImage) return;
+    const cache = await startCacheServer();
+    t.after(() => cache.close());
+    const builder = `bgi-cached-rerun-${process.pid}`;
+    await execFile('docker', [
+      ...['buildx', 'create', '--name', builder, '--driver', 'docker-container'],
+      ...['--driver-opt', `image=${buildkitImage}`, '--driver-opt', 'network=host'],
+      '--bootstrap',
+    ]);
+    t.after(() => execFile('docker', ['buildx', 'rm', '--force', builder], { allowFailure: true }));
+    const repo = uniqueRepo(engine, 'cachedrerun');
+    const inputs = pushBothPlatformsInputs(engine, serviceCopy(), repo, {
+      platforms: 'linux/amd64',
+      builder,
+      'go-version': engine.goVersion,
+      'check-go-image': 'false',
+      'layer-cache': 'off',
+    });
+    const saved = (r: Awaited<ReturnType<typeof runAction>>) =>
+      Object.values(JSON.parse(r.post?.outputs['cache-saved'] ?? '{}') as Record<string, unknown>);
+
+    // Run 1 compiles: its mounts are taken out and saved.
+    const first = await runAction({ inputs, env: cache.env() });
+    assert.equal(first.main.exitCode, 0, first.main.stdout.slice(-4000));
+    assert.match(first.post?.stdout ?? '', /taken out of the builder/);
+    assert.ok(saved(first).includes(true), first.post?.stdout);
+
+    // Run 2 on the same builder, same sources: every step that mounts the caches is CACHED.
+    const second = await runAction({ inputs: { ...inputs, tags: `${repo}:v2` }, env: cache.env() });
+    assert.equal(second.main.exitCode, 0, second.main.stdout.slice(-4000));
+    assert.match(second.main.stdout, /\] RUN [^\n]*go build[^\n]*\n#\d+ CACHED/);
+    const post = second.post?.stdout ?? '';
+    assert.match(post, /every build step that mounts them was cached/);
+    assert.doesNotMatch(post, /taken out of the builder/);
+    assert.ok(saved(second).length > 0 && saved(second).every((v) => v === false), post);
   },
 );
