@@ -2,7 +2,7 @@
 // holds (so a later measurement can reuse a layer's findings by its digest, as it reuses its
 // unpacked size), and the image's own view of them, lower layers overlaid by upper ones the way a
 // container's root filesystem is. Pure: the layer walk is in layer-scan.ts.
-import type { GoModuleSize } from './go/types.ts';
+import type { GoExecutableSizes, GoModuleSize } from './go/types.ts';
 
 /** Version of the `executables` (layer) and `go` (platform) records in a report. */
 export const EXECUTABLES_RECORD = 1;
@@ -16,18 +16,9 @@ export const MAX_REMOVED = 1000;
 export const MAX_MODULES = 400;
 
 /** One Go executable as the report keeps it: the analysis without its per-package rows. */
-export interface GoExecutable {
-  /** Path inside the image, without a leading slash. */
-  file: string;
+export interface GoExecutable extends Omit<GoExecutableSizes, 'packages'> {
   /** Digest of the layer it came from. */
   layer: string;
-  fileBytes: number;
-  goVersion: string;
-  mainModule: string;
-  attributed: boolean;
-  reason?: string;
-  /** Largest first; 'std' and 'other' are rows of their own. */
-  modules: GoModuleSize[];
 }
 
 export interface SkippedFile {

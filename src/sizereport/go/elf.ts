@@ -118,6 +118,46 @@ export class ByteReader {
 
 const utf8 = new TextDecoder('utf-8');
 
+/**
+ * A header field: its name here, its name in the ELF specification, then its offset and width in
+ * a 64-bit file and its offset in a 32-bit one (where every field is 4 bytes wide).
+ */
+type Field<K extends string> = readonly [K, string, number, 4 | 8, number];
+
+// Program and section headers order and size their fields differently in the two classes.
+const SEGMENT_FIELDS: readonly Field<keyof ElfSegment>[] = [
+  ['type', 'p_type', 0, 4, 0],
+  ['flags', 'p_flags', 4, 4, 24],
+  ['offset', 'p_offset', 8, 8, 4],
+  ['vaddr', 'p_vaddr', 16, 8, 8],
+  ['filesz', 'p_filesz', 32, 8, 16],
+  ['memsz', 'p_memsz', 40, 8, 20],
+];
+
+type SectionHeader = Omit<ElfSection, 'name'> & { nameOff: number };
+
+const SECTION_FIELDS: readonly Field<keyof SectionHeader>[] = [
+  ['nameOff', 'sh_name', 0, 4, 0],
+  ['type', 'sh_type', 4, 4, 4],
+  ['flags', 'sh_flags', 8, 8, 8],
+  ['addr', 'sh_addr', 16, 8, 12],
+  ['offset', 'sh_offset', 24, 8, 16],
+  ['size', 'sh_size', 32, 8, 20],
+];
+
+function readRecord<K extends string>(
+  r: ByteReader,
+  at: number,
+  bits: 32 | 64,
+  fields: readonly Field<K>[],
+): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const [name, elfName, offset64, width64, offset32] of fields)
+    out[name] =
+      bits === 64 ? r.word(at + offset64, width64, elfName) : r.u32(at + offset32, elfName);
+  return out;
+}
+
 export function parseElf(bytes: Uint8Array): ElfFile {
   if (!isElf(bytes)) throw new ElfFormatError('no ELF magic');
   if (bytes.length < 52) throw new ElfFormatError('shorter than an ELF header');
@@ -144,56 +184,16 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   if (phoff !== 0) {
     if (phentsize < (bits === 64 ? 56 : 32))
       throw new ElfFormatError(`program header size ${phentsize}`);
-    for (let i = 0; i < phnum; i++) {
-      const o = phoff + i * phentsize;
-      segments.push(
-        bits === 64
-          ? {
-              type: r.u32(o, 'p_type'),
-              flags: r.u32(o + 4, 'p_flags'),
-              offset: r.u64(o + 8, 'p_offset'),
-              vaddr: r.u64(o + 16, 'p_vaddr'),
-              filesz: r.u64(o + 32, 'p_filesz'),
-              memsz: r.u64(o + 40, 'p_memsz'),
-            }
-          : {
-              type: r.u32(o, 'p_type'),
-              offset: r.u32(o + 4, 'p_offset'),
-              vaddr: r.u32(o + 8, 'p_vaddr'),
-              filesz: r.u32(o + 16, 'p_filesz'),
-              memsz: r.u32(o + 20, 'p_memsz'),
-              flags: r.u32(o + 24, 'p_flags'),
-            },
-      );
-    }
+    for (let i = 0; i < phnum; i++)
+      segments.push(readRecord(r, phoff + i * phentsize, bits, SEGMENT_FIELDS));
   }
 
-  const raw: (Omit<ElfSection, 'name'> & { nameOff: number })[] = [];
+  const raw: SectionHeader[] = [];
   if (shoff !== 0) {
     if (shentsize < (bits === 64 ? 64 : 40))
       throw new ElfFormatError(`section header size ${shentsize}`);
-    for (let i = 0; i < shnum; i++) {
-      const o = shoff + i * shentsize;
-      raw.push(
-        bits === 64
-          ? {
-              nameOff: r.u32(o, 'sh_name'),
-              type: r.u32(o + 4, 'sh_type'),
-              flags: r.u64(o + 8, 'sh_flags'),
-              addr: r.u64(o + 16, 'sh_addr'),
-              offset: r.u64(o + 24, 'sh_offset'),
-              size: r.u64(o + 32, 'sh_size'),
-            }
-          : {
-              nameOff: r.u32(o, 'sh_name'),
-              type: r.u32(o + 4, 'sh_type'),
-              flags: r.u32(o + 8, 'sh_flags'),
-              addr: r.u32(o + 12, 'sh_addr'),
-              offset: r.u32(o + 16, 'sh_offset'),
-              size: r.u32(o + 20, 'sh_size'),
-            },
-      );
-    }
+    for (let i = 0; i < shnum; i++)
+      raw.push(readRecord(r, shoff + i * shentsize, bits, SECTION_FIELDS));
   }
   const names = raw[shstrndx];
   const sections = raw.map(({ nameOff, ...s }) => ({
