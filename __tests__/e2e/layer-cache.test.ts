@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { execFile } from '../../src/io/exec.ts';
 import { layerCacheScope } from '../../src/buildx/layer-cache.ts';
 import { startCacheServer } from '../helpers/cache-server.ts';
@@ -17,6 +17,20 @@ import { pushBothPlatformsInputs, serviceCopy } from '../helpers/go-service.ts';
 import { runAction } from '../helpers/run-action.ts';
 
 /** Lines of BuildKit's plain progress that unpack a pulled layer. */
+/**
+ * A docker-container builder `name`, created anew (removed first if there), removed after the test;
+ * network=host: its BuildKit reaches the registry and the stand-in on loopback.
+ */
+async function newBuilder(t: TestContext, name: string, image: string): Promise<void> {
+  await execFile('docker', ['buildx', 'rm', '--force', name], { allowFailure: true });
+  await execFile('docker', [
+    ...['buildx', 'create', '--name', name, '--driver', 'docker-container'],
+    ...['--driver-opt', `image=${image}`, '--driver-opt', 'network=host'],
+    '--bootstrap',
+  ]);
+  t.after(() => execFile('docker', ['buildx', 'rm', '--force', name], { allowFailure: true }));
+}
+
 const unpacked = (log: string) => log.split('\n').filter((l) => /^#\d+ extracting sha256:/.test(l));
 
 test(
@@ -30,17 +44,8 @@ test(
     const cache = await startCacheServer();
     t.after(() => cache.close());
     const builder = `bgi-layer-cache-${process.pid}`;
-    // A new builder each time: its own empty BuildKit state and content store, as on a fresh
-    // runner. network=host: its BuildKit reaches the registry and the stand-in on loopback.
-    const freshBuilder = async () => {
-      await execFile('docker', ['buildx', 'rm', '--force', builder], { allowFailure: true });
-      await execFile('docker', [
-        ...['buildx', 'create', '--name', builder, '--driver', 'docker-container'],
-        ...['--driver-opt', `image=${buildkitImage}`, '--driver-opt', 'network=host'],
-        '--bootstrap',
-      ]);
-    };
-    t.after(() => execFile('docker', ['buildx', 'rm', '--force', builder], { allowFailure: true }));
+    // A new builder each time: its own empty BuildKit state and content store, as on a fresh runner.
+    const freshBuilder = () => newBuilder(t, builder, buildkitImage);
 
     const svc = serviceCopy();
     const repo = uniqueRepo(engine, 'layercache');
@@ -142,12 +147,7 @@ test(
     const cache = await startCacheServer();
     t.after(() => cache.close());
     const builder = `bgi-cached-rerun-${process.pid}`;
-    await execFile('docker', [
-      ...['buildx', 'create', '--name', builder, '--driver', 'docker-container'],
-      ...['--driver-opt', `image=${buildkitImage}`, '--driver-opt', 'network=host'],
-      '--bootstrap',
-    ]);
-    t.after(() => execFile('docker', ['buildx', 'rm', '--force', builder], { allowFailure: true }));
+    await newBuilder(t, builder, buildkitImage);
     const repo = uniqueRepo(engine, 'cachedrerun');
     const inputs = pushBothPlatformsInputs(engine, serviceCopy(), repo, {
       platforms: 'linux/amd64',
