@@ -9,10 +9,10 @@ export class ElfFormatError extends Error {
   }
 }
 
+// Only the header fields the analysis reads are kept.
 export interface ElfSection {
   name: string;
   type: number;
-  flags: number;
   addr: number;
   offset: number;
   size: number;
@@ -24,7 +24,6 @@ export interface ElfSegment {
   vaddr: number;
   offset: number;
   filesz: number;
-  memsz: number;
 }
 
 export interface ElfFile {
@@ -131,7 +130,6 @@ const SEGMENT_FIELDS: readonly Field<keyof ElfSegment>[] = [
   ['offset', 'p_offset', 8, 8, 4],
   ['vaddr', 'p_vaddr', 16, 8, 8],
   ['filesz', 'p_filesz', 32, 8, 16],
-  ['memsz', 'p_memsz', 40, 8, 20],
 ];
 
 type SectionHeader = Omit<ElfSection, 'name'> & { nameOff: number };
@@ -139,7 +137,6 @@ type SectionHeader = Omit<ElfSection, 'name'> & { nameOff: number };
 const SECTION_FIELDS: readonly Field<keyof SectionHeader>[] = [
   ['nameOff', 'sh_name', 0, 4, 0],
   ['type', 'sh_type', 4, 4, 4],
-  ['flags', 'sh_flags', 8, 8, 8],
   ['addr', 'sh_addr', 16, 8, 12],
   ['offset', 'sh_offset', 24, 8, 16],
   ['size', 'sh_size', 32, 8, 20],
