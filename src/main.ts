@@ -63,14 +63,16 @@ export async function runMain(host: Host): Promise<void> {
   const onCreate = (name: string) => record({ createdBuilder: name });
   const builder = await setUpBuilder({ inputs, versions, runId, log, onCreate });
 
+  // The builder pulls the build's base images meanwhile; the build reports or stops that pull.
   const restoreOpts = { mounts, inputs, goVersion, runId, builder, workDir, dockerfile, buildArgs };
-  const cache = await restorePhase(host, restoreOpts);
+  const { cache, prefetch } = await restorePhase(host, restoreOpts);
   record({ phase: 'restored', cache, buildStartedAt: Date.now() });
 
   const saveAllowed = initialState(inputs, env).cacheSaveAllowed;
   const layerCache = await layerCacheStep({ inputs, env, versions, builder, saveAllowed, log });
   const built = await buildPhase(host, {
     inputs,
+    prefetch,
     layerCache,
     builder,
     dockerfile,

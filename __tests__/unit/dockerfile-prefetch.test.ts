@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDockerfile } from '../../src/dockerfile/parse.ts';
 import {
@@ -8,7 +7,12 @@ import {
   prefetchDockerfile,
   stagesNeeded,
 } from '../../src/dockerfile/prefetch.ts';
-import { prefetchArgs } from '../../src/buildx/prefetch.ts';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { prefetchArgs, startBasePrefetch } from '../../src/buildx/prefetch.ts';
+import type { BuilderSetup } from '../../src/buildx/setup.ts';
+import type { Inputs } from '../../src/inputs.ts';
+import type { Logger } from '../../src/log.ts';
 
 const SERVICE = path.resolve(import.meta.dirname, '..', '..', 'examples', 'go-service');
 
@@ -81,7 +85,9 @@ test('a chain of stages prefetches its root image once; mounts and numeric refs 
 });
 
 test('images that still hold a variable, or scratch, are left to the build', () => {
-  const df = parseDockerfile('ARG IMG\nFROM ${IMG} AS a\nRUN true\nFROM scratch\nCOPY --from=a / /\n');
+  const df = parseDockerfile(
+    'ARG IMG\nFROM ${IMG} AS a\nRUN true\nFROM scratch\nCOPY --from=a / /\n',
+  );
   assert.deepEqual(basesToPrefetch(df, new Map()), []);
   assert.deepEqual(
     basesToPrefetch(df, new Map([['IMG', 'debian:12']])).map((b) => b.image),
@@ -131,4 +137,27 @@ test('the prefetch build sends nothing of the user and exports only to the build
     '/tmp/x/prefetch',
   ]);
   assert.ok(prefetchArgs({ platforms: ['linux/amd64'], dir: '/d', pull: true }).includes('--pull'));
+});
+
+test('a prefetch that cannot run is reported once the build ends, and never fails it', async () => {
+  const lines: string[] = [];
+  const log = { info: (m: string) => lines.push(m) } as unknown as Logger;
+  const inputs = { target: '', platforms: ['linux/amd64'], pull: false } as unknown as Inputs;
+  const builder = { name: 'build-go-image-no-such-builder' } as unknown as BuilderSetup;
+  const workDir = mkdtempSync(path.join(tmpdir(), 'bgi-prefetch-'));
+  const dockerfile = parseDockerfile('FROM localhost:1/none/golang:1.24\nRUN go build\n');
+  // No base to unpack: nothing starts.
+  const none = parseDockerfile('FROM scratch\nCOPY a /a\n');
+  const opts = { inputs, builder, buildArgs: new Map(), workDir };
+  assert.equal(startBasePrefetch({ log, env: {} }, { ...opts, dockerfile: none }), undefined);
+  const prefetch = startBasePrefetch({ log, env: process.env }, { ...opts, dockerfile });
+  assert.ok(prefetch);
+  assert.match(lines[0]!, /pulling the base image localhost:1\/none\/golang:1.24 into the builder/);
+  // Let it fail (no such builder, or no docker at all), then the build's end reports it.
+  await new Promise((r) => setTimeout(r, 3000));
+  await prefetch.finish();
+  assert.match(
+    lines.at(-1)!,
+    /not pulled ahead \(.+\); the build pulled them itself|that pull was stopped/,
+  );
 });

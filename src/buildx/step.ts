@@ -12,6 +12,7 @@ import { buildxArgs, secretEnv, type BuildPlan } from './args.ts';
 import type { LayerCache } from './layer-cache.ts';
 import { runBuild, type BuildResult } from './build.ts';
 import { cacheMountStepsRan } from './cache-steps.ts';
+import type { BasePrefetch } from './prefetch.ts';
 import { withPushExplanation } from './push-failure.ts';
 import type { BuilderSetup } from './setup.ts';
 
@@ -63,6 +64,8 @@ export async function buildPhase(
     workDir: string;
     registry: RegistryClient;
     layerCache?: LayerCache;
+    /** The base images' pull started during the restore: reported (or stopped) once the build ends. */
+    prefetch?: BasePrefetch;
   },
 ): Promise<Built> {
   const { inputs, builder, extras } = opts;
@@ -89,16 +92,18 @@ export async function buildPhase(
     env: { ...env, ...secretEnv(inputs), ...extras.env },
     driver: builder.info.driver,
   };
-  const result = await log.group(`Build ${inputs.platforms.join(', ')}`, () =>
-    runRecipe(host, recipe, path.join(opts.workDir, 'metadata.json'), {
-      onRetry: (next, attempts, why) =>
-        log.warning(
-          `the push failed with what looks like a passing registry error (${why}); building and pushing again, attempt ${next} of ${attempts} (every step is cached)`,
-        ),
-    }).catch(async (e: unknown) => {
-      throw await withPushExplanation(e, opts.registry);
-    }),
-  );
+  const result = await log
+    .group(`Build ${inputs.platforms.join(', ')}`, () =>
+      runRecipe(host, recipe, path.join(opts.workDir, 'metadata.json'), {
+        onRetry: (next, attempts, why) =>
+          log.warning(
+            `the push failed with what looks like a passing registry error (${why}); building and pushing again, attempt ${next} of ${attempts} (every step is cached)`,
+          ),
+      }).catch(async (e: unknown) => {
+        throw await withPushExplanation(e, opts.registry);
+      }),
+    )
+    .finally(() => opts.prefetch?.finish());
   host.setOutput('digest', result.digest);
   host.setOutput('imageid', result.imageId);
   host.setOutput('metadata', JSON.stringify(result.metadata));
