@@ -55,6 +55,8 @@ function inputs(engine: EngineInfo, svc: ReturnType<typeof service>, pause: numb
     'cache-timeout': '120',
     'size-report': 'false',
     advice: 'off',
+    // The cache-mount entries are what is counted here; the layer cache keeps entries of its own.
+    'layer-cache': 'off',
   };
 }
 
