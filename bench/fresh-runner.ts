@@ -13,37 +13,19 @@
 // what the cache holds after the warm runs against one full entry. Set BGI_ACTION_ENTRY=src to run
 // the sources instead of dist/.
 import { saveCache } from '@actions/cache';
-import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFile } from '../src/io/exec.ts';
-import { readEngineEnv } from '../__tests__/helpers/engine.ts';
-import { startCacheServer } from '../__tests__/helpers/cache-server.ts';
 import { runAction, type StepResult } from '../__tests__/helpers/run-action.ts';
 import { changeOneLine } from '../__tests__/helpers/go-service.ts';
 import { median } from './timing.ts';
+import { freshRunnerSetup } from './fresh-runner-setup.ts';
+import { startCacheServer } from '../__tests__/helpers/cache-server.ts';
 import { restoreState, withTransferPath } from '../src/cachemounts/store/index.ts';
 import { consoleLogger, type Logger } from '../src/log.ts';
 
 const WARM_RUNS = Number(process.env['BENCH_WARM_RUNS'] ?? 6);
-const env = readEngineEnv();
-const base = env['BGI_BASE_REGISTRY']!;
-const svc = mkdtempSync(path.join(tmpdir(), 'bgi-fresh-svc-'));
-cpSync(path.join(import.meta.dirname, '..', 'examples', 'go-service'), svc, { recursive: true });
-const repo = `${env['BGI_REGISTRY']}/bench-fresh-${process.pid}/go-service`;
-const cache = await startCacheServer();
-const inputs = {
-  context: svc,
-  platforms: 'linux/amd64,linux/arm64',
-  push: 'true',
-  'build-args': `BASE_REGISTRY=${base}`,
-  'cache-helper-image': `${base}/busybox:stable`,
-  'cache-key': `bench-${process.pid}`,
-  'github-token': '',
-  comment: 'false',
-};
-/** What a fresh hosted runner does not have: the base image and the helper image. */
-const runnerImages = [`${base}/golang:${env['BGI_GO_VERSION']}`, `${base}/busybox:stable`];
+const { svc, repo, cache, inputs, wipe } = await freshRunnerSetup('fresh');
 
 interface Phases {
   /** What post said it saved, per mount: kind, entries, refreshes, uncompressed size. */
@@ -128,12 +110,6 @@ async function step(name: string, extra: Record<string, string>, tag: string): P
       `${name}: the action failed\n${r.main.stdout.slice(-3000)}\n${r.post?.stdout.slice(-2000)}`,
     );
   return phasesOf(r.main, r.post, times[0]!, times[1]!, committedBytes() - before);
-}
-
-async function wipe(): Promise<void> {
-  await execFile('docker', ['buildx', 'prune', '--all', '--force']);
-  await execFile('docker', ['image', 'rm', '--force', ...runnerImages], { allowFailure: true });
-  await execFile('sync', []);
 }
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(7) : '      -');

@@ -9,36 +9,17 @@
 // - fresh runner: docker buildx prune -af, the golang and busybox images removed from the engine
 //   (they come from the local registry), cache-mount state restored from the stand-in;
 // - persistent builder: never wiped, nothing restored or saved, no layer cache.
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execFile } from '../src/io/exec.ts';
-import { readEngineEnv } from '../__tests__/helpers/engine.ts';
-import { startCacheServer } from '../__tests__/helpers/cache-server.ts';
 import { runAction } from '../__tests__/helpers/run-action.ts';
 import { changeOneLine } from '../__tests__/helpers/go-service.ts';
 import { median } from './timing.ts';
+import { freshRunnerSetup } from './fresh-runner-setup.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 /** BENCH_LOGS=<dir>: each run's main and post output is written there, for reading where time goes. */
 const LOGS = process.env['BENCH_LOGS'];
-const env = readEngineEnv();
-const base = env['BGI_BASE_REGISTRY']!;
-const svc = mkdtempSync(path.join(tmpdir(), 'bgi-layer-svc-'));
-cpSync(path.join(import.meta.dirname, '..', 'examples', 'go-service'), svc, { recursive: true });
-const repo = `${env['BGI_REGISTRY']}/bench-layer-${process.pid}/go-service`;
-const cache = await startCacheServer();
-const inputs = {
-  context: svc,
-  platforms: 'linux/amd64,linux/arm64',
-  push: 'true',
-  'build-args': `BASE_REGISTRY=${base}`,
-  'cache-helper-image': `${base}/busybox:stable`,
-  'cache-key': `bench-${process.pid}`,
-  'github-token': '',
-  comment: 'false',
-};
-const runnerImages = [`${base}/golang:${env['BGI_GO_VERSION']}`, `${base}/busybox:stable`];
+const { svc, repo, cache, inputs, wipe } = await freshRunnerSetup('layer');
 
 interface Run {
   base: number;
@@ -57,12 +38,6 @@ const bytes = (re: RegExp) =>
   cache.entries.filter((e) => e.committed && re.test(e.key)).reduce((n, e) => n + e.data.length, 0);
 const LAYER = /^(index-|buildkit-blob-)/;
 const MOUNT = /^build-go-image-cm-/;
-
-async function wipe(): Promise<void> {
-  await execFile('docker', ['buildx', 'prune', '--all', '--force']);
-  await execFile('docker', ['image', 'rm', '--force', ...runnerImages], { allowFailure: true });
-  await execFile('sync', []);
-}
 
 let tagN = 0;
 async function run(extra: Record<string, string>): Promise<Run> {

@@ -40,7 +40,8 @@ export async function runMain(host: Host): Promise<void> {
   const dockerfile = readBuildFiles(inputs);
   const mounts = cacheMountsToRestore(inputs, dockerfile);
   const versions = await readEngineVersions(env);
-  const record = stateWriter((s) => host.saveState(s), initialState(inputs, env));
+  const first = initialState(inputs, env);
+  const record = stateWriter((s) => host.saveState(s), first);
   // Outside Actions (the CLI) there is no run id: the time stands in, once for the whole run.
   const runId = env['GITHUB_RUN_ID'] ?? String(Date.now());
   const registry = new RegistryClient();
@@ -68,7 +69,7 @@ export async function runMain(host: Host): Promise<void> {
   const { cache, prefetch } = await restorePhase(host, restoreOpts);
   record({ phase: 'restored', cache, buildStartedAt: Date.now() });
 
-  const saveAllowed = initialState(inputs, env).cacheSaveAllowed;
+  const saveAllowed = first.cacheSaveAllowed;
   const layerCache = await layerCacheStep({ inputs, env, versions, builder, saveAllowed, log });
   const built = await buildPhase(host, {
     inputs,
