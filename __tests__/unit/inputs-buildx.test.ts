@@ -215,4 +215,20 @@ test('push retries only on transient registry errors, never on auth errors', () 
     ),
     false,
   );
+  // Two jobs pushing one blob at once: the registry refuses one commit; pushed again, it is there.
+  const race =
+    '#14 pushing layers\nERROR: failed to push localhost:5000/o/svc:pr-1: failed commit on ref "layer-sha256:ab12": unexpected status from PUT request to http://localhost:5000/v2/o/svc/blobs/uploads/x?digest=sha256%3Aab12: 400 Bad Request: digest invalid: provided digest did not match uploaded content';
+  assert.equal(isTransientPushFailure(race), true);
+  assert.equal(
+    isTransientPushFailure(race.replace('400 Bad Request', '401 Unauthorized')),
+    false,
+    'an auth failure beside it is never retried',
+  );
+  assert.equal(
+    isTransientPushFailure(
+      '#8 ERROR: process "sh -c echo provided digest did not match uploaded content" did not complete successfully',
+    ),
+    false,
+    'the words in a build step that is no push are not a push race',
+  );
 });

@@ -6,10 +6,19 @@ import { docker } from './command.ts';
 const TRANSIENT =
   /(\b50[0234]\b|\b429\b|too many requests|connection reset|broken pipe|i\/o timeout|EOF\b|TLS handshake timeout)/i;
 const AUTH = /(\b401\b|\b403\b|unauthorized|denied|authentication required|forbidden)/i;
+/**
+ * Two jobs pushing the same blob to one repository at once: the registry (distribution's upload
+ * handling) may refuse one upload's commit with DIGEST_INVALID although both sent the right bytes.
+ * Seen with matrix jobs of one image; pushed again, the blob is found present.
+ */
+const UPLOAD_RACE = /provided digest did not match uploaded content/i;
 
 export function isTransientPushFailure(log: string): boolean {
   const tail = log.split('\n').slice(-40).join('\n');
-  return TRANSIENT.test(tail) && !AUTH.test(tail) && /push|export|upload|blob|manifest/i.test(tail);
+  if (AUTH.test(tail) || !/push|export|upload|blob|manifest/i.test(tail)) return false;
+  if (TRANSIENT.test(tail)) return true;
+  // The race only as the push's own error, not as words some other step printed.
+  return tail.split('\n').some((line) => /failed to push/i.test(line) && UPLOAD_RACE.test(line));
 }
 
 export interface BuildResult {
