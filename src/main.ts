@@ -96,6 +96,8 @@ export async function runMain(host: Host): Promise<void> {
     engine: builder.engine,
     platforms: builder.runs,
     cache,
+    layerCache,
+    ...(built.cachedSteps ? { cachedSteps: built.cachedSteps } : {}),
     build: built.result,
   });
   host.summaryFacts?.(facts);

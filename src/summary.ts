@@ -12,6 +12,10 @@ export interface SummaryFacts {
   platforms: { platform: string; how: string }[];
   cacheMounts: { id: string; hit: string; restoredBytes: number }[];
   buildSeconds?: number;
+  /** The action's layer cache: where it is kept, or why it is off (buildx/layer-cache.ts). */
+  layerCache?: string;
+  /** Dockerfile steps taken from a cache, of all. */
+  cachedSteps?: { cached: number; steps: number };
   digest?: string;
   tags: string[];
 }
@@ -23,6 +27,8 @@ export function summaryFactsOf(run: {
   engine: string;
   platforms: { platform: string; how: string }[];
   cache?: { mounts: { label: string; hit: string; restoredBytes: number }[] };
+  layerCache?: { reason: string };
+  cachedSteps?: { cached: number; steps: number };
   build: { seconds: number; digest: string };
 }): SummaryFacts {
   return {
@@ -37,6 +43,10 @@ export function summaryFactsOf(run: {
       restoredBytes: m.restoredBytes,
     })),
     buildSeconds: run.build.seconds,
+    ...(run.layerCache
+      ? { layerCache: run.layerCache.reason.replace(/^layer cache:\s*/, '') }
+      : {}),
+    ...(run.cachedSteps ? { cachedSteps: run.cachedSteps } : {}),
     digest: run.build.digest,
     tags: run.tags,
   };
@@ -69,7 +79,10 @@ function summaryRows(
             `${text(m.id)}: ${text(m.hit)}${m.restoredBytes ? `, ${humanBytes(m.restoredBytes)} restored` : ''}`,
         ),
   ]);
+  if (f.layerCache) rows.push(['Layer cache', [text(f.layerCache)]]);
   if (f.buildSeconds !== undefined) rows.push(['Build time', [`${f.buildSeconds.toFixed(1)} s`]]);
+  if (f.cachedSteps)
+    rows.push(['Steps from cache', [`${f.cachedSteps.cached} of ${f.cachedSteps.steps}`]]);
   if (f.digest) rows.push(['Digest', [code(f.digest)]]);
   if (f.tags.length) rows.push(['Tags', f.tags.map(code)]);
   return rows;

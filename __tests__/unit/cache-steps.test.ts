@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { cacheMountStepsRan } from '../../src/buildx/cache-steps.ts';
+import { cachedStepCount, cacheMountStepsRan } from '../../src/buildx/cache-steps.ts';
 
 const ENGINES = path.resolve(import.meta.dirname, '..', 'fixtures', 'engines');
 
@@ -12,8 +12,33 @@ for (const engine of readdirSync(ENGINES)) {
     const log = readFileSync(path.join(ENGINES, engine, 'build-push.txt'), 'utf8');
     assert.match(log, /RUN --mount=type=cache/);
     assert.equal(cacheMountStepsRan(log), true);
+    // The fixture's two RUN steps ran; its FROM steps (the base image in the builder) are not counted.
+    assert.deepEqual(cachedStepCount(log), { cached: 0, steps: 2 });
   });
 }
+
+test('steps from cache: CACHED steps of all, FROM left out, each step once however often named', () => {
+  const log = [
+    '#1 [internal] load build definition from Dockerfile',
+    '#1 DONE 0.0s',
+    '#5 [linux/amd64 build 1/4] FROM localhost:5000/library/golang:1.24',
+    '#5 CACHED',
+    '#6 [linux/amd64 build 2/4] COPY go.mod go.sum ./',
+    '#6 CACHED',
+    '#7 [linux/amd64 build 3/4] RUN go mod download',
+    '#7 CACHED',
+    header(9, 'linux/amd64', GO_BUILD),
+    '#9 0.3 compiling',
+    header(9, 'linux/amd64', GO_BUILD),
+    '#9 DONE 2.0s',
+    '#11 [linux/arm64 stage-1 1/1] COPY --from=build /out/arm64/server /server',
+    '#11 DONE 0.1s',
+    '#12 exporting to image',
+    '#12 DONE 0.4s',
+  ].join('\n');
+  assert.deepEqual(cachedStepCount(log), { cached: 2, steps: 4 });
+  assert.equal(cachedStepCount('#1 [internal] load .dockerignore\n#1 DONE 0.0s'), undefined);
+});
 
 const header = (id: number, platform: string, run: string) =>
   `#${id} [${platform} build 4/4] RUN ${run}`;

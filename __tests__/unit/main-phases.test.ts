@@ -251,6 +251,8 @@ test('the summary is made from what the phases returned', () => {
   const facts = summaryFactsOf({
     ...run,
     cache: { mounts: [{ label: 'gomod', hit: 'exact', restoredBytes: 2048 }] },
+    layerCache: { reason: 'layer cache: Actions cache (gha, v2), scope s-1, read only' },
+    cachedSteps: { cached: 3, steps: 5 },
   });
   assert.equal(facts.goImage, undefined);
   assert.deepEqual(facts.cacheMounts, [{ id: 'gomod', hit: 'exact', restoredBytes: 2048 }]);
@@ -262,8 +264,11 @@ test('the summary is made from what the phases returned', () => {
     'gomod: exact',
     '12.3 s',
     'app:1',
+    'Actions cache (gha, v2), scope s-1, read only',
+    '3 of 5',
   ])
     assert.ok(text.includes(part), `${part} in:\n${text}`);
+  assert.ok(!/layer cache: Actions/.test(text), 'the row names itself once');
   assert.deepEqual(summaryFactsOf(run).cacheMounts, [], 'no mounts restored');
 });
 

@@ -24,3 +24,21 @@ export function cacheMountStepsRan(log: string): boolean | undefined {
   }
   return unknown ? undefined : false;
 }
+
+/** A Dockerfile step's header, `#7 [linux/amd64 build 4/4] RUN ...`, and its instruction. */
+const DOCKERFILE_STEP = /^#(\d+) \[[^\]]*\b\d+\/\d+\] ([A-Z]+)\b/gm;
+
+/**
+ * How many of the build's Dockerfile steps BuildKit took from a cache (its own, or the imported
+ * layer cache) of all it printed, one per platform where it built them per platform. FROM is not
+ * counted: a base image already in the builder prints CACHED without any step being saved.
+ * Undefined when the log names no step.
+ */
+export function cachedStepCount(log: string): { cached: number; steps: number } | undefined {
+  const steps = new Set<string>();
+  for (const m of log.matchAll(DOCKERFILE_STEP)) if (m[2] !== 'FROM') steps.add(m[1]!);
+  if (steps.size === 0) return undefined;
+  let cached = 0;
+  for (const id of steps) if (new RegExp(`^#${id} CACHED$`, 'm').test(log)) cached++;
+  return { cached, steps: steps.size };
+}

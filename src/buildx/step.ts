@@ -11,7 +11,7 @@ import type { RegistryClient } from '../registry/client.ts';
 import { buildxArgs, secretEnv, type BuildPlan } from './args.ts';
 import type { LayerCache } from './layer-cache.ts';
 import { runBuild, type BuildResult } from './build.ts';
-import { cacheMountStepsRan } from './cache-steps.ts';
+import { cachedStepCount, cacheMountStepsRan } from './cache-steps.ts';
 import type { BasePrefetch } from './prefetch.ts';
 import { withPushExplanation } from './push-failure.ts';
 import type { BuilderSetup } from './setup.ts';
@@ -30,6 +30,8 @@ export interface Built extends BuildRecipe {
   result: BuildResult;
   /** Whether a step with a cache mount ran (src/buildx/cache-steps.ts); undefined: not known. */
   cacheStepsRan?: boolean;
+  /** Dockerfile steps taken from a cache, of all (src/buildx/cache-steps.ts); undefined: not known. */
+  cachedSteps?: { cached: number; steps: number };
   /** The run it belongs to: its id and scratch directory. */
   runId: string;
   workDir: string;
@@ -108,5 +110,13 @@ export async function buildPhase(
   host.setOutput('imageid', result.imageId);
   host.setOutput('metadata', JSON.stringify(result.metadata));
   const cacheStepsRan = result.logComplete ? cacheMountStepsRan(result.log) : undefined;
-  return { ...recipe, result, cacheStepsRan, runId: opts.runId, workDir: opts.workDir };
+  const cachedSteps = cachedStepCount(result.log);
+  return {
+    ...recipe,
+    result,
+    cacheStepsRan,
+    cachedSteps,
+    runId: opts.runId,
+    workDir: opts.workDir,
+  };
 }
