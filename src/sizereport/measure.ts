@@ -97,6 +97,16 @@ export function layersWithInstructions(
 }
 
 /**
+ * Unpacked bytes the decompressor hands on at a time. Each chunk is a round trip to the thread
+ * pool and back to the main thread, whose callback must run before the next chunk is inflated;
+ * Node's default of 16 KiB made that 530 round trips for the reference service's 8 MB layer, and
+ * on the shared 2-core machine the two platforms' layers then took 78 ms of CPU to unpack from
+ * memory against 43 ms at 256 KiB (medians of 21 rounds; wall time 75 against 41 ms). From the registry, 64 KiB network
+ * chunks inflate to about 150 KiB, so at 256 KiB a network chunk is one round trip.
+ */
+const UNPACKED_CHUNK = 256 * 1024;
+
+/**
  * Unpacked size of a layer blob: streamed through the decompressor, counted, never stored. With a
  * scan, the same unpacked chunks are walked for executables on their way (an uncompressed layer is
  * then read too, for the walk).
@@ -113,8 +123,8 @@ async function uncompressedSize(
     type.endsWith('.tar.gzip') ||
     type === 'application/vnd.docker.image.rootfs.diff.tar.gzip'
   )
-    stream = createGunzip();
-  else if (type.endsWith('+zstd')) stream = createZstdDecompress();
+    stream = createGunzip({ chunkSize: UNPACKED_CHUNK });
+  else if (type.endsWith('+zstd')) stream = createZstdDecompress({ chunkSize: UNPACKED_CHUNK });
   else {
     if (scan) await source.streamBlob(layer.digest, (c) => scan.feed(c));
     return layer.size;
