@@ -12,10 +12,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runAction } from '../__tests__/helpers/run-action.ts';
 import { changeOneLine } from '../__tests__/helpers/go-service.ts';
 import { median } from './timing.ts';
-import { freshRunnerSetup } from './fresh-runner-setup.ts';
+import { freshRunnerSetup, runTimed } from './fresh-runner-setup.ts';
 import { startCacheServer } from '../__tests__/helpers/cache-server.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -59,41 +58,17 @@ let n = 0;
 async function coldRun(entry: string | undefined): Promise<Run> {
   n++;
   await wipe();
-  const times: number[] = [];
-  let mark = process.hrtime.bigint();
-  const lap = () => {
-    const now = process.hrtime.bigint();
-    times.push(Number(now - mark) / 1e9);
-    mark = now;
-  };
   // A cache service of its own, empty: nothing to restore, neither cache mounts nor layer cache.
   const cache = await startCacheServer();
-  const r = await runAction({
-    inputs: { ...inputs, tags: `${repo}:c${n}` },
-    env: cache.env(),
-    beforePost: lap,
-    ...(entry ? { entry } : {}),
-  }).finally(() => cache.close());
-  lap();
-  if (r.main.exitCode !== 0 || r.post?.exitCode !== 0)
-    throw new Error(
-      `cold run ${n}: the action failed\n${r.main.stdout.slice(-3000)}\n${r.post?.stdout.slice(-2000)}`,
-    );
-  const buildRow = /Build time\s*\|\s*([\d.]+) s/.exec(r.main.summary);
-  const baseSteps = [...r.main.stdout.matchAll(/^#(\d+) \[[^\]]*\] FROM \S*golang\S*/gm)].map(
-    (m) => m[1],
-  );
-  const base = baseSteps.reduce((s, id) => {
-    const done = new RegExp(`^#${id} DONE ([\\d.]+)s$`, 'm').exec(r.main.stdout);
-    return s + (done ? Number(done[1]) : 0);
-  }, 0);
-  return {
-    base,
-    build: buildRow ? Number(buildRow[1]) : NaN,
-    main: times[0]!,
-    post: times[1]!,
-    total: times[0]! + times[1]!,
-  };
+  const r = await runTimed(
+    {
+      inputs: { ...inputs, tags: `${repo}:c${n}` },
+      env: cache.env(),
+      ...(entry ? { entry } : {}),
+    },
+    `cold run ${n}`,
+  ).finally(() => cache.close());
+  return { base: r.base, build: r.build, main: r.mainS, post: r.postS, total: r.total };
 }
 
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2).padStart(8) : '       -');

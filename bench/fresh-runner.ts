@@ -16,10 +16,9 @@ import { saveCache } from '@actions/cache';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runAction, type StepResult } from '../__tests__/helpers/run-action.ts';
 import { changeOneLine } from '../__tests__/helpers/go-service.ts';
 import { median } from './timing.ts';
-import { freshRunnerSetup } from './fresh-runner-setup.ts';
+import { freshRunnerSetup, runTimed, type TimedRun } from './fresh-runner-setup.ts';
 import { startCacheServer } from '../__tests__/helpers/cache-server.ts';
 import { restoreState, withTransferPath } from '../src/cachemounts/store/index.ts';
 import { consoleLogger, type Logger } from '../src/log.ts';
@@ -51,36 +50,23 @@ const sum = (text: string, re: RegExp, group = 1) =>
 const UPLOADED =
   /^cache mount (\S+): (delta|full entry) (?:of \S+ )?\((.*)\) uploaded in ([\d.]+) s$/gm;
 
-function phasesOf(
-  main: StepResult,
-  post: StepResult | undefined,
-  mainS: number,
-  postS: number,
-  uploaded: number,
-): Phases {
-  const buildRow = /Build time\s*\|\s*([\d.]+) s/.exec(main.summary);
-  // BuildKit's plain progress: "#5 [build 1/4] FROM .../golang:..." ... "#5 DONE 12.3s".
-  const baseSteps = [...main.stdout.matchAll(/^#(\d+) \[[^\]]*\] FROM \S*golang\S*/gm)].map(
-    (m) => m[1],
-  );
-  const base = baseSteps.reduce((n, id) => {
-    const done = new RegExp(`^#${id} DONE ([\\d.]+)s$`, 'm').exec(main.stdout);
-    return n + (done ? Number(done[1]) : 0);
-  }, 0);
+function phasesOf(run: TimedRun, uploaded: number): Phases {
+  const main = run.main.stdout;
+  const post = run.post.stdout;
   return {
-    saved: [...(post?.stdout ?? '').matchAll(UPLOADED)].map(
+    saved: [...post.matchAll(UPLOADED)].map(
       (m) => `${m[1]}: ${m[2] === 'delta' ? 'delta' : 'full'} (${m[3]})`,
     ),
-    base,
-    pull: sum(main.stdout, /^base images ready \(([\d.]+) s after the pull started\)$/gm),
-    download: sum(main.stdout, /: downloaded .* in ([\d.]+) s$/gm),
-    inject: sum(main.stdout, /put into the builder through .* in ([\d.]+) s$/gm),
-    build: buildRow ? Number(buildRow[1]) : NaN,
-    extract: sum(post?.stdout ?? '', /taken out of the builder through .* in ([\d.]+) s$/gm),
-    upload: sum(post?.stdout ?? '', UPLOADED, 4),
-    main: mainS,
-    post: postS,
-    total: mainS + postS,
+    base: run.base,
+    pull: sum(main, /^base images ready \(([\d.]+) s after the pull started\)$/gm),
+    download: sum(main, /: downloaded .* in ([\d.]+) s$/gm),
+    inject: sum(main, /put into the builder through .* in ([\d.]+) s$/gm),
+    build: run.build,
+    extract: sum(post, /taken out of the builder through .* in ([\d.]+) s$/gm),
+    upload: sum(post, UPLOADED, 4),
+    main: run.mainS,
+    post: run.postS,
+    total: run.total,
     uploaded,
   };
 }
@@ -92,24 +78,11 @@ const committedBytes = () => mountEntries().reduce((n, e) => n + e.data.length, 
 
 async function step(name: string, extra: Record<string, string>, tag: string): Promise<Phases> {
   const before = committedBytes();
-  const times: number[] = [];
-  let mark = process.hrtime.bigint();
-  const lap = () => {
-    const now = process.hrtime.bigint();
-    times.push(Number(now - mark) / 1e9);
-    mark = now;
-  };
-  const r = await runAction({
-    inputs: { ...inputs, ...extra, tags: `${repo}:${tag}` },
-    env: cache.env(),
-    beforePost: lap,
-  });
-  lap();
-  if (r.main.exitCode !== 0 || r.post?.exitCode !== 0)
-    throw new Error(
-      `${name}: the action failed\n${r.main.stdout.slice(-3000)}\n${r.post?.stdout.slice(-2000)}`,
-    );
-  return phasesOf(r.main, r.post, times[0]!, times[1]!, committedBytes() - before);
+  const run = await runTimed(
+    { inputs: { ...inputs, ...extra, tags: `${repo}:${tag}` }, env: cache.env() },
+    name,
+  );
+  return phasesOf(run, committedBytes() - before);
 }
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(7) : '      -');

@@ -11,10 +11,10 @@
 // - persistent builder: never wiped, nothing restored or saved, no layer cache.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runAction } from '../__tests__/helpers/run-action.ts';
 import { changeOneLine } from '../__tests__/helpers/go-service.ts';
 import { median } from './timing.ts';
-import { freshRunnerSetup } from './fresh-runner-setup.ts';
+import { freshRunnerSetup, runTimed } from './fresh-runner-setup.ts';
+import { cachedStepCount } from '../src/buildx/cache-steps.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 /** BENCH_LOGS=<dir>: each run's main and post output is written there, for reading where time goes. */
@@ -42,41 +42,22 @@ const MOUNT = /^build-go-image-cm-/;
 let tagN = 0;
 async function run(extra: Record<string, string>): Promise<Run> {
   const [layer0, mount0] = [bytes(LAYER), bytes(MOUNT)];
-  const times: number[] = [];
-  let mark = process.hrtime.bigint();
-  const lap = () => {
-    const now = process.hrtime.bigint();
-    times.push(Number(now - mark) / 1e9);
-    mark = now;
-  };
-  const r = await runAction({
-    inputs: { ...inputs, ...extra, tags: `${repo}:r${++tagN}` },
-    env: cache.env(),
-    beforePost: lap,
-  });
-  lap();
+  const r = await runTimed(
+    { inputs: { ...inputs, ...extra, tags: `${repo}:r${++tagN}` }, env: cache.env() },
+    `run ${tagN}`,
+  );
   if (LOGS) {
     mkdirSync(LOGS, { recursive: true });
-    writeFileSync(path.join(LOGS, `r${tagN}.log`), `${r.main.stdout}\n--- post\n${r.post?.stdout}`);
+    writeFileSync(path.join(LOGS, `r${tagN}.log`), `${r.main.stdout}\n--- post\n${r.post.stdout}`);
   }
-  if (r.main.exitCode !== 0 || r.post?.exitCode !== 0)
-    throw new Error(`the action failed\n${r.main.stdout.slice(-3000)}\n${r.post?.stdout}`);
-  const out = r.main.stdout;
-  const buildRow = /Build time\s*\|\s*([\d.]+) s/.exec(r.main.summary);
-  const baseIds = [...out.matchAll(/^#(\d+) \[[^\]]*\] FROM \S*golang\S*/gm)].map((m) => m[1]);
-  const baseS = baseIds.reduce((n, id) => {
-    const done = new RegExp(`^#${id} DONE ([\\d.]+)s$`, 'm').exec(out);
-    return n + (done ? Number(done[1]) : 0);
-  }, 0);
-  const steps = [...out.matchAll(/^#\d+ \[[^\]]*\] (?:RUN|COPY)/gm)].length;
-  const cached = [...out.matchAll(/^#\d+ \[[^\]]*\] (?:RUN|COPY)[^\n]*\n#\d+ CACHED$/gm)].length;
+  const steps = cachedStepCount(r.main.stdout);
   return {
-    base: baseS,
-    build: buildRow ? Number(buildRow[1]) : NaN,
-    main: times[0]!,
-    post: times[1]!,
-    total: times[0]! + times[1]!,
-    cached: `${cached}/${steps}`,
+    base: r.base,
+    build: r.build,
+    main: r.mainS,
+    post: r.postS,
+    total: r.total,
+    cached: steps ? `${steps.cached}/${steps.steps}` : '-',
     layerBytes: bytes(LAYER) - layer0,
     mountBytes: bytes(MOUNT) - mount0,
   };
