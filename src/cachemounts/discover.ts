@@ -1,7 +1,7 @@
 // Finds every `RUN --mount=type=cache` in all stages, with targets written through build args
 // expanded the way BuildKit expands them.
 import type { Dockerfile } from '../dockerfile/parse.ts';
-import { expandWord, stageScope } from '../dockerfile/args.ts';
+import { expandAt, stageScope } from '../dockerfile/args.ts';
 import { FileFormatError, InputError } from '../errors.ts';
 
 export interface CacheMount {
@@ -104,7 +104,7 @@ export function discoverCacheMounts(
       for (const f of ins.flags) {
         if (f.name !== 'mount') continue;
         const vars = stageScope(df, stage, ins, buildArgs, predefined);
-        const spec = expandWord(f.value, vars, df.escape);
+        const spec = expandAt(df, ins, f.value, vars);
         const where = `${df.file}:${ins.line}`;
         const m = parseCacheMountSpec(
           spec,

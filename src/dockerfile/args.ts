@@ -1,10 +1,36 @@
 // BuildKit's variable substitution and ARG scoping, for FROM lines and RUN --mount values.
+import { FileFormatError } from '../errors.ts';
 import type { Dockerfile, Instruction, Stage } from './parse.ts';
 
-/** Expands $VAR, ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}; unknown -> "". */
+/**
+ * The longest value a substitution may produce. ARGs whose defaults repeat each other
+ * (`ARG B=$A$A`, `ARG C=$B$B`, ...) double at each line: unbounded, 30 lines exhaust the memory.
+ */
+export const MAX_EXPANDED = 4 * 1024 * 1024;
+
+export class ExpansionTooLongError extends Error {
+  constructor() {
+    super(
+      `a variable substitution gives more than ${MAX_EXPANDED} characters (ARG or ENV values that repeat each other): shorten the values`,
+    );
+    this.name = 'ExpansionTooLongError';
+  }
+}
+
+/**
+ * Expands $VAR, ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}; unknown -> "".
+ * Throws ExpansionTooLongError past MAX_EXPANDED characters.
+ */
 export function expandWord(text: string, vars: ReadonlyMap<string, string>, escape = '\\'): string {
+  const out = expandUnbounded(text, vars, escape);
+  if (out.length > MAX_EXPANDED) throw new ExpansionTooLongError();
+  return out;
+}
+
+function expandUnbounded(text: string, vars: ReadonlyMap<string, string>, escape: string): string {
   let out = '';
   for (let i = 0; i < text.length; i++) {
+    if (out.length > MAX_EXPANDED) return out;
     const c = text[i]!;
     if (c === escape && text[i + 1] === '$') {
       out += '$';
@@ -46,6 +72,21 @@ export function expandWord(text: string, vars: ReadonlyMap<string, string>, esca
   return out;
 }
 
+/** expandWord for a value of `ins`: a substitution that grows too long is told with the line. */
+export function expandAt(
+  df: Dockerfile,
+  ins: Instruction,
+  text: string,
+  vars: ReadonlyMap<string, string>,
+): string {
+  try {
+    return expandWord(text, vars, df.escape);
+  } catch (e) {
+    if (e instanceof ExpansionTooLongError) throw new FileFormatError(df.file, ins.line, e.message);
+    throw e;
+  }
+}
+
 /** `ARG a=1 b` -> [{name:'a', default:'1'}, {name:'b'}]. Quoted defaults lose their quotes. */
 export function parseArgInstruction(ins: Instruction): { name: string; default?: string }[] {
   const out: { name: string; default?: string }[] = [];
@@ -68,7 +109,7 @@ export function globalArgScope(
     for (const a of parseArgInstruction(ins)) {
       const v =
         buildArgs.get(a.name) ??
-        (a.default !== undefined ? expandWord(a.default, vars, df.escape) : undefined);
+        (a.default !== undefined ? expandAt(df, ins, a.default, vars) : undefined);
       if (v !== undefined) vars.set(a.name, v);
     }
   }
@@ -81,7 +122,7 @@ export function resolveFromImage(
   stage: Stage,
   buildArgs: ReadonlyMap<string, string>,
 ): string {
-  return expandWord(stage.image, globalArgScope(df, buildArgs), df.escape);
+  return expandAt(df, stage.from, stage.image, globalArgScope(df, buildArgs));
 }
 
 /**
@@ -104,7 +145,7 @@ export function stageScope(
         const v =
           buildArgs.get(a.name) ??
           predefined.get(a.name) ??
-          (a.default !== undefined ? expandWord(a.default, vars, df.escape) : globals.get(a.name));
+          (a.default !== undefined ? expandAt(df, ins, a.default, vars) : globals.get(a.name));
         if (v !== undefined) vars.set(a.name, v);
       }
     } else if (ins.keyword === 'ENV') {
@@ -112,7 +153,7 @@ export function stageScope(
       for (const m of ins.args.matchAll(re)) {
         let v = m[2]!;
         if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-        vars.set(m[1]!, expandWord(v, vars, df.escape));
+        vars.set(m[1]!, expandAt(df, ins, v, vars));
       }
     }
   }
