@@ -124,6 +124,15 @@ const BAD: { text: string; line: number; expect: RegExp }[] = [
   { text: 'module m\ngo 1.24\ntoolchain 1.24.1\n', line: 3, expect: /invalid toolchain/ },
   { text: 'module m\ngo 2.0\n', line: 2, expect: /invalid go version/ },
   { text: 'module m\ngo 1.24; rm -rf /\n', line: 2, expect: /expected "go 1.N"/ },
+  // Leading zeros: Go's parser refuses them; read as 1.24 they named a release Go never had.
+  { text: 'module m\ngo 1.024\n', line: 2, expect: /invalid go version "1.024"/ },
+  { text: 'module m\ngo 01.24\n', line: 2, expect: /invalid go version "01.24"/ },
+  { text: 'module m\ngo 1.24.01\n', line: 2, expect: /invalid go version "1.24.01"/ },
+  { text: 'module m\ngo 1.25rc01\n', line: 2, expect: /invalid go version "1.25rc01"/ },
+  { text: 'module m\ngo 1.24\ntoolchain go1.24.03\n', line: 3, expect: /invalid toolchain/ },
+  { text: 'module m\ngo 1.24.999999999999\n', line: 2, expect: /invalid go version/ },
+  { text: 'module m\ngo 1.24rc\n', line: 2, expect: /invalid go version "1.24rc"/ },
+  { text: 'module m\ngo \uff11.24\n', line: 2, expect: /invalid go version/ },
 ];
 for (const b of BAD) {
   test(`go.mod malformed: ${JSON.stringify(b.text)} fails with file and line`, () => {

@@ -31,11 +31,21 @@ test('hostile version strings are rejected and counted', () => {
       { version: 'go1.24.2; curl x|sh' },
       { version: '../../etc/passwd' },
       { version: 42 },
+      // Leading zeros: no Go release is named so, and read as numbers they pass for 1.24.9.
+      { version: 'go1.24.09' },
+      { version: 'go1.024.9' },
+      { version: 'go1.25rc01' },
     ]),
     's',
   );
   assert.deepEqual(r.versions, ['1.24.1']);
-  assert.equal(r.rejected, 3);
+  assert.equal(r.rejected, 6);
+  const proxy = parseToolchainList(
+    'v0.0.1-go1.24.1.linux-amd64\nv0.0.1-go1.24.09.linux-amd64\nv0.0.1-go01.24.9.linux-amd64\n',
+    'proxy',
+  );
+  assert.deepEqual(proxy.versions, ['1.24.1']);
+  assert.equal(proxy.rejected, 2);
   assert.throws(() => parseGoDevJson('<html>proxy error</html>', 's'), /not a JSON release list/);
   assert.throws(
     () => parseToolchainList('v0.0.1-go1.24.9$(id).linux-amd64\n', 'p'),

@@ -2,7 +2,12 @@
 import semver from 'semver';
 import { InputError } from '../errors.ts';
 
-const GO_VERSION = /^(?:go)?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,4}))?(?:(rc|beta)(\d{1,3}))?$/;
+// Numbers without a leading zero, as Go's own parser (internal/gover) takes them: `go 1.024` and
+// `go1.24.01` are not Go versions (the go command refuses such a go.mod) and are not read as 1.24.
+const NUMBER = (digits: number) => `(0|[1-9]\\d{0,${digits - 1}})`;
+const GO_VERSION = new RegExp(
+  `^(?:go)?${NUMBER(3)}\\.${NUMBER(3)}(?:\\.${NUMBER(4)})?(?:(rc|beta)${NUMBER(3)})?$`,
+);
 
 export interface GoVersion {
   major: number;
