@@ -49,6 +49,8 @@ export interface TimedRun {
   build: number;
   /** The golang base image's step in the build (pull and unpack on a fresh runner). */
   base: number;
+  /** BuildKit's export of the layer cache to the Actions cache, in the build. */
+  cacheExport: number;
 }
 
 /** Runs the action's main and post; throws with the end of their logs when either failed. */
@@ -74,13 +76,20 @@ export async function runTimed(opts: RunOptions, what: string): Promise<TimedRun
     postS: laps[1]!,
     total: laps[0]! + laps[1]!,
     build: buildRow ? Number(buildRow[1]) : NaN,
-    base: baseImageSeconds(r.main.stdout),
+    base: stepSeconds(r.main.stdout, /^#(\d+) \[[^\]]*\] FROM \S*golang\S*/gm),
+    cacheExport: stepSeconds(
+      r.main.stdout,
+      /^#(\d+) exporting (?:cache )?to GitHub Actions Cache/gm,
+    ),
   };
 }
 
-/** BuildKit's plain progress: "#5 [build 1/4] FROM .../golang:..." ... "#5 DONE 12.3s", summed. */
-function baseImageSeconds(log: string): number {
-  const ids = [...log.matchAll(/^#(\d+) \[[^\]]*\] FROM \S*golang\S*/gm)].map((m) => m[1]);
+/**
+ * Seconds of the build steps whose header matches `header` (group 1: the step's number), summed,
+ * from BuildKit's plain progress: "#5 [build 1/4] FROM .../golang:..." ... "#5 DONE 12.3s".
+ */
+function stepSeconds(log: string, header: RegExp): number {
+  const ids = [...log.matchAll(header)].map((m) => m[1]);
   return ids.reduce((n, id) => {
     const done = new RegExp(`^#${id} DONE ([\\d.]+)s$`, 'm').exec(log);
     return n + (done ? Number(done[1]) : 0);
