@@ -73,6 +73,41 @@ async function ownLogin(
   }
 }
 
+/** A comment as listed, every field still to check: the answer is outside input. */
+type ListedComment = { id?: unknown; user?: { login?: unknown } | null; body?: unknown } | null;
+
+/** Pages of 100 comments read at most: a list that goes on (a next link on every page) ends here. */
+export const MAX_COMMENT_PAGES = 100;
+
+/**
+ * Every comment of the issue, page by page (each page retried on its own), or why not. A list
+ * longer than MAX_COMMENT_PAGES is not searched to its end: a comment of ours past it could not be
+ * found, and creating one would add a second.
+ */
+async function listComments(
+  octokit: Octokit,
+  opts: { owner: string; repo: string; issue: number },
+  retry: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<ListedComment[] | string> {
+  const pages = octokit.paginate.iterator(octokit.rest.issues.listComments, {
+    owner: opts.owner,
+    repo: opts.repo,
+    issue_number: opts.issue,
+    per_page: 100,
+  });
+  const it = pages[Symbol.asyncIterator]();
+  const comments: ListedComment[] = [];
+  for (let n = 1; ; n++) {
+    const page = await retry(() => it.next());
+    if (page.done) return comments;
+    if (n > MAX_COMMENT_PAGES)
+      return `#${opts.issue} lists more than ${MAX_COMMENT_PAGES * 100} comments (the API kept offering a next page): not searched to its end, so no comment is posted that could be a second one`;
+    const items: unknown = page.value.data;
+    if (!Array.isArray(items)) return 'the comment list is not a list';
+    comments.push(...(items as ListedComment[]));
+  }
+}
+
 export async function upsertComment(opts: {
   token: string;
   baseUrl?: string;
@@ -95,19 +130,12 @@ export async function upsertComment(opts: {
     return { action: 'failed', reason: 'the comment body does not start with its marker' };
   try {
     const login = await ownLogin(octokit, retry);
-    const comments = await retry(() =>
-      octokit.paginate(octokit.rest.issues.listComments, {
-        owner: opts.owner,
-        repo: opts.repo,
-        issue_number: opts.issue,
-        per_page: 100,
-      }),
-    );
-    if (!Array.isArray(comments)) throw new Error('the comment list is not a list');
+    const comments = await listComments(octokit, opts, retry);
+    if (typeof comments === 'string') return { action: 'failed', reason: comments };
     // Ours only if written by this token's login AND opening with the marker: a marker quoted
     // inside a body (a bot's quote, a pasted old report, a reply of our own login) is not ours.
     const mine = comments.find(
-      (c) =>
+      (c): c is { id: number; body: string } =>
         typeof c === 'object' &&
         c !== null &&
         c.user?.login === login &&
