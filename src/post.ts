@@ -15,6 +15,10 @@ export async function runPost(
     return;
   }
   if (state.cancelled) log.info(`post: main was cancelled during phase "${state.phase}"`);
+  if (state.cacheDropped)
+    log.warning(
+      'post: cache mounts not saved: the cache state main handed over is not valid (a field does not match what main writes), so nothing is saved or deleted from it',
+    );
   try {
     if (state.cache && state.cache.mounts.length > 0) {
       if (!phaseReached(state, 'built'))
