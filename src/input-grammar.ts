@@ -84,7 +84,8 @@ const ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 export const idAndPath: Check = (item, input) => {
   noControl(item, input);
   const eq = item.indexOf('=');
-  const id = eq > 0 ? item.slice(0, eq).trim() : '';
+  // Not trimmed: the id reaches buildx as written (`id=a ,src=...` would name the secret "a ").
+  const id = eq > 0 ? item.slice(0, eq) : '';
   const file = eq > 0 ? item.slice(eq + 1) : '';
   if (!ID.test(id))
     throw new InputError(
@@ -164,6 +165,25 @@ export const token: Check = (item, input) => {
 /** Free text that never reaches argv (cache-key, size limits, ...): one line, no controls. */
 export const text: Check = noControl;
 
+/**
+ * A whole number written in decimal digits, within bounds. `Number()` alone takes `0x10`, `1e3`
+ * and `1e9`, and a timeout past Node's longest timer (2^31-1 ms) fires at once: a cache-timeout of
+ * 30 days abandoned the restore immediately.
+ */
+export function wholeNumber(min: number, max: number, unit: string, fix: string): Check {
+  return (item, input) => {
+    const n = /^\d{1,16}$/.test(item) ? Number(item) : NaN;
+    if (!(n >= min && n <= max))
+      throw new InputError(
+        input,
+        `${shown(item)} is not a whole number of ${unit} from ${min} to ${max}: ${fix}`,
+      );
+  };
+}
+
+/** Node's longest timer, in whole seconds. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 const releaseSource: Check = (item, input) => void parseReleaseSource(item, input);
 const goProxy: Check = (item, input) => void parseGoProxy(item, input);
 const goVersion: Check = (item, input) => void parseGoVersionInput(item, input);
@@ -209,8 +229,22 @@ export const INPUT_GRAMMAR: Record<string, Grammar> = {
   'check-go-image': one(text),
   'cache-mounts': lines(text),
   'cache-key': one(text),
-  'cache-size-limit': one(text),
-  'cache-timeout': one(text),
+  'cache-size-limit': one(
+    wholeNumber(
+      1,
+      1024 * 1024,
+      'MiB',
+      'write digits only, such as 2048 (the default), at most 1 TiB',
+    ),
+  ),
+  'cache-timeout': one(
+    wholeNumber(
+      1,
+      MAX_TIMER_SECONDS,
+      'seconds',
+      'write digits only, such as 600 (the default), at most about 24 days (the longest timer Node keeps)',
+    ),
+  ),
   'cache-helper-image': one(image),
   'cache-on-untrusted-events': one(text),
   'driver-opts': lines(text),

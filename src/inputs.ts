@@ -137,9 +137,12 @@ function parsePullRequest(value: string): number | undefined {
 }
 
 export function readInputs(read: InputReader): Inputs {
-  // Every value is checked against its input's grammar as it is read (src/input-grammar.ts).
+  // Every value is checked against its input's grammar as it is read (src/input-grammar.ts). A
+  // value of spaces only is no value, as @actions/core's getInput reads it: the CLI (which passes
+  // values as typed) then takes the default too, instead of a context, builder or URL of spaces.
   const get: InputReader = (name) => {
-    const value = read(name);
+    const given = read(name);
+    const value = given.trim() ? given : '';
     checkInput(name, value);
     return value;
   };
@@ -194,18 +197,9 @@ export function readInputs(read: InputReader): Inputs {
   const merge = get('merge').trim();
   if (merge && tags.length === 0)
     throw new InputError('tags', 'merge needs the final tags of the multi-platform image');
+  // Digits within bounds: the grammar (input-grammar.ts wholeNumber) checked them.
   const sizeLimit = Number(get('cache-size-limit') || '2048');
-  if (!Number.isInteger(sizeLimit) || sizeLimit < 1)
-    throw new InputError(
-      'cache-size-limit',
-      `"${get('cache-size-limit')}" is not a whole number of MiB`,
-    );
   const cacheTimeout = Number(get('cache-timeout') || '600');
-  if (!Number.isInteger(cacheTimeout) || cacheTimeout < 1)
-    throw new InputError(
-      'cache-timeout',
-      `"${get('cache-timeout')}" is not a whole number of seconds (the default is 600)`,
-    );
   const layerCache = (get('layer-cache') || 'auto').trim();
   if (layerCache !== 'auto' && layerCache !== 'off')
     throw new InputError('layer-cache', `"${layerCache}" is not one of auto, off`);

@@ -95,7 +95,18 @@ const KINDS: { kind: string; inputs: string[]; bad: string[]; good: string[] }[]
   {
     kind: 'secret file (id=path)',
     inputs: ['secret-files'],
-    bad: ['a,b=/x', 'id=/x,src=/etc/shadow', 'id="/x"', '-id=/x', 'id=-/x', 'id=', '=x', 'i d=/x'],
+    bad: [
+      'a,b=/x',
+      'id=/x,src=/etc/shadow',
+      'id="/x"',
+      '-id=/x',
+      'id=-/x',
+      'id=',
+      '=x',
+      'i d=/x',
+      'id =/x',
+      'id\t=/x',
+    ],
     good: ['npmrc=/home/runner/.npmrc', 'a.b-c_d=./rel/path'],
   },
   {
@@ -138,6 +149,27 @@ const KINDS: { kind: string; inputs: string[]; bad: string[]; good: string[] }[]
     inputs: ['github-token', 'go-private-token'],
     bad: ['ghs_abc\nmachine evil.example', 'ghs abc', 'ghs\tabc'],
     good: ['ghs_0123456789abcdef'],
+  },
+  {
+    kind: 'whole number',
+    inputs: ['cache-size-limit', 'cache-timeout'],
+    // Number() reads all of these as numbers; a timeout past 2^31-1 ms fires at once in Node.
+    bad: [
+      '0x10',
+      '1e3',
+      '1e9',
+      '12.0',
+      '+5',
+      '-1',
+      '0',
+      '1_000',
+      '\uff11\uff12',
+      'Infinity',
+      ' 600',
+      '2147484',
+      '99999999999999999999',
+    ],
+    good: ['1', '600', '2048', '1048576'],
   },
   {
     kind: 'free text',
@@ -185,4 +217,26 @@ test('buildx argv: the context comes after "--" and is the last element', () => 
   // No element that came from an input starts with "-" unless it is one of our own options.
   const ours = new Set(argv.filter((a) => /^--([a-z-]+)?$/.test(a)));
   for (const a of argv) if (a.startsWith('-')) assert.ok(ours.has(a), a);
+});
+
+test('a value of spaces only is no value: the default, as the action reads it', () => {
+  const blank = Object.fromEntries(
+    Object.keys(INPUT_GRAMMAR).map(
+      (name) => [name, name === 'secrets' ? ' \n ' : '  \t '] as const,
+    ),
+  );
+  const inputs = read(blank);
+  const defaults = read({});
+  assert.deepEqual(inputs, defaults);
+  // Among them, values that reached docker or a request as typed: a context of spaces, a builder
+  // named " ", a helper image " ", a release list URL of spaces, a comment-mode report file " ".
+  assert.equal(inputs.context, '.');
+  assert.equal(inputs.builder, '');
+  assert.equal(inputs.target, '');
+  assert.equal(inputs.cacheHelperImage, 'docker.io/library/busybox:stable');
+  assert.equal(inputs.binfmtImage, 'docker.io/tonistiigi/binfmt:latest');
+  assert.equal(inputs.goReleaseSource, 'https://go.dev/dl/?mode=json&include=all');
+  assert.equal(inputs.reportFile, '');
+  assert.equal(inputs.githubToken, '');
+  assert.equal(inputs.cacheTimeoutSeconds, 600);
 });

@@ -114,7 +114,7 @@ test('secret values stay out of argv and travel in the child environment', () =>
 const ERRORS: [Record<string, string>, RegExp][] = [
   [{ platforms: 'linux/amd65' }, /input "platforms": "linux\/amd65" is not a platform/],
   [{ platforms: 'linux/amd64,linux/amd64' }, /listed twice/],
-  [{ platforms: ' ' }, /input "platforms": is empty/],
+  [{ platforms: ' , \n ,' }, /input "platforms": is empty/],
   [{ push: 'yes' }, /input "push": "yes" is not a boolean/],
   [
     { push: 'true', load: 'true', tags: 'a/b:c' },
