@@ -59,6 +59,11 @@ test('parts: hostile or inconsistent files are refused with the merge input name
     [bad({ digest: 'sha256:short' }), /digest/],
     [bad({ repository: 'ghcr.io/acme/svc:tag' }), /repository/],
     [bad({ repository: 'Upper/Case' }), /repository/],
+    // Text around a reference is not trimmed away: it would reach imagetools as given.
+    [bad({ repository: 'ghcr.io/acme/svc\n' }), /repository/],
+    [bad({ repository: ' ghcr.io/acme/svc' }), /repository/],
+    [bad({ repository: 'ghcr.io/acme/svc\u00a0' }), /repository/],
+    [bad({ repository: '\tghcr.io/acme/svc' }), /repository/],
     [bad({ platforms: ['linux/amd64; rm -rf /'] }), /platforms/],
     [bad({ platforms: [] }), /platforms/],
   ] as const)

@@ -22,9 +22,14 @@ export function isRegistryHost(first: string): boolean {
   );
 }
 
+/**
+ * A reference exactly as given: text around it (a space, a newline) is refused, not trimmed, so
+ * that no check passes a value that would reach argv or a request other than as it was checked
+ * (a part file's `"ghcr.io/o/r\n"` passed and went to imagetools with its newline).
+ */
 export function parseImageReference(text: string): ImageReference {
   const s = text.trim();
-  if (!s || s.length > 512) throw new Error(`invalid image reference "${text}"`);
+  if (!s || s.length > 512 || s !== text) throw new Error(`invalid image reference "${text}"`);
   let rest = s;
   let digest: string | undefined;
   const at = rest.indexOf('@');
