@@ -99,7 +99,14 @@ test('the cache state the restore writes (no cache service here) reads back unch
   const log = recorder();
   const cache = await restoreCacheMounts(
     mounts,
-    { goVersion: '1.25rc1', goSumHash: 'nosum', userKey: 'a b,c', runId: '99', runAttempt: '3' },
+    {
+      goVersion: '1.25rc1',
+      goSumHash: 'nosum',
+      platforms: [],
+      userKey: 'a b,c',
+      runId: '99',
+      runAttempt: '3',
+    },
     {
       builder: 'default',
       groups: [
