@@ -47,6 +47,17 @@ registry_has_index() {
   [[ $ct == *index* || $ct == *manifest.list* ]]
 }
 
+# 0 when <repo>:<tag> exists in the local registry, as an index or as one platform's manifest
+# (imagetools create copies a single source as it is).
+registry_has_image() {
+  curl -fsS -o /dev/null -I \
+    -H 'Accept: application/vnd.oci.image.index.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$REGISTRY_LISTEN/v2/$1/manifests/$2" 2>/dev/null
+}
+
 # 0 when every <tag> of <repo> is a multi-platform index in the local registry.
 registry_has_all() {
   local repo=$1 tag
@@ -273,13 +284,15 @@ import_and_push() {
   docker rmi -f "$ref-$arch" >/dev/null
 }
 
-# Joins the pushed per-arch tags of <repo>:<tag> into one index and tags it with every name given.
+# join_index <repo> <tag> <arches> [name...]: joins the pushed per-arch tags of <repo>:<tag> (arches:
+# space-separated) into one index and tags it with every name given.
 join_index() {
-  local repo=$1 tag=$2
-  shift 2
-  local targets=() t
+  local repo=$1 tag=$2 arches sources=() targets=() t arch
+  read -ra arches <<<"$3"
+  shift 3
+  for arch in "${arches[@]}"; do sources+=("$REGISTRY/$repo:$tag-$arch"); done
   for t in "$tag" "$@"; do targets+=(-t "$REGISTRY/$repo:$t"); done
-  docker buildx imagetools create "${targets[@]}" "$REGISTRY/$repo:$tag-amd64" "$REGISTRY/$repo:$tag-arm64" >/dev/null 2>&1
+  docker buildx imagetools create "${targets[@]}" "${sources[@]}" >/dev/null 2>&1
   # A stale local copy would shadow the new index for the docker driver.
   for t in "$tag" "$@"; do docker rmi -f "$REGISTRY/$repo:$t" >/dev/null 2>&1 || true; done
 }
@@ -297,13 +310,46 @@ publish_busybox() {
     import_and_push "$IMAGES_WORK/rootfs-busybox-$arch" "$arch" "$BASE_REGISTRY/busybox:$version" 'CMD ["sh"]'
     rm -rf "$IMAGES_WORK/rootfs-busybox-$arch"
   done
-  join_index library/busybox "$version" stable latest
+  join_index library/busybox "$version" "${ARCHES[*]}" stable latest
   BUSYBOX_VERSION=$version
 }
 
+# push_golang_arches <version> <src .deb> <arch>=<golang-N-go .deb>...: for each arch, a busybox root
+# with Debian's Go toolchain of that version, checked to run there, pushed as golang:<version>-<arch>.
+push_golang_arches() {
+  local version=$1 src_deb=$2 pair arch go_deb says
+  shift 2
+  local minor=${version%.*}
+  local goroot=/usr/lib/go-$minor share=/usr/share/go-$minor
+  for pair in "$@"; do
+    arch=${pair%%=*} go_deb=${pair#*=}
+    local dir=$IMAGES_WORK/rootfs-golang-$arch
+    make_busybox_rootfs "$arch" "$dir"
+    dpkg-deb -x "$go_deb" "$dir"
+    dpkg-deb -x "$src_deb" "$dir"
+    rm -rf "$dir/usr/share/doc" "$dir/usr/share/man" "$dir/usr/share/lintian"
+    # pkg/include points into a package that is not installed; assembly packages need its headers.
+    mkdir -p "$dir$share/pkg/include"
+    cp "$dir$share/src/runtime/"*.h "$dir$share/pkg/include/"
+    [[ -e $dir$goroot/pkg/include/textflag.h ]] || die "pkg/include still dangles in the golang image"
+    mkdir -p "$dir/go/bin" "$dir/go/src" "$dir/go/pkg"
+    chmod -R 1777 "$dir/go"
+    # The root holds busybox and the toolchain, nothing else: Debian links go statically, and a
+    # go that needed a libc would fail here, in the image's own root (an arm64 one through QEMU).
+    # GOROOT is given because a bare chroot has no /proc for go to find itself through.
+    says=$(chroot "$dir" /bin/env -i "PATH=$goroot/bin:/bin" HOME=/root "GOROOT=$goroot" GOTOOLCHAIN=local \
+      go version 2>"$dir.stderr") || die "go of $(basename "$go_deb") does not run in its image ($arch): $(cat "$dir.stderr")"
+    rm -f "$dir.stderr"
+    [[ $says == "go version go$version linux/$arch" ]] || die "go of $(basename "$go_deb") says '$says', not go$version for $arch"
+    import_and_push "$dir" "$arch" "$BASE_REGISTRY/golang:$version" \
+      "ENV PATH=/go/bin:$goroot/bin:/bin" 'ENV GOTOOLCHAIN=local' 'ENV GOPATH=/go' \
+      "ENV GOLANG_VERSION=$version" 'ENV HOME=/root' 'WORKDIR /go' 'CMD ["sh"]'
+    rm -rf "$dir"
+  done
+}
+
 publish_golang() {
-  local src_deb version arch
-  src_deb=$(suite_deb "$IMAGE_SUITE" "golang-$IMAGE_GO_MINOR-src" all)
+  local version arch debs=()
   version=$(deb_upstream_version "$(suite_deb "$IMAGE_SUITE" "golang-$IMAGE_GO_MINOR-go" amd64)")
   [[ $version == "$IMAGE_GO_MINOR".* ]] || die "golang-$IMAGE_GO_MINOR-go has version $version"
   if registry_has_all library/golang "$version" "$IMAGE_GO_MINOR" "$version-$IMAGE_SUITE"; then
@@ -311,26 +357,85 @@ publish_golang() {
     return 0
   fi
   log "building $BASE_REGISTRY/golang:$version ($IMAGE_GO_MINOR, $version-$IMAGE_SUITE) for ${ARCHES[*]}"
-  local goroot=/usr/lib/go-$IMAGE_GO_MINOR
-  for arch in "${ARCHES[@]}"; do
-    local dir=$IMAGES_WORK/rootfs-golang-$arch
-    make_busybox_rootfs "$arch" "$dir"
-    dpkg-deb -x "$(suite_deb "$IMAGE_SUITE" "golang-$IMAGE_GO_MINOR-go" "$arch")" "$dir"
-    dpkg-deb -x "$src_deb" "$dir"
-    rm -rf "$dir/usr/share/doc" "$dir/usr/share/man" "$dir/usr/share/lintian"
-    # pkg/include points into a package that is not installed; assembly packages need its headers.
-    mkdir -p "$dir/usr/share/go-$IMAGE_GO_MINOR/pkg/include"
-    cp "$dir/usr/share/go-$IMAGE_GO_MINOR/src/runtime/"*.h "$dir/usr/share/go-$IMAGE_GO_MINOR/pkg/include/"
-    [[ -e $dir$goroot/pkg/include/textflag.h ]] || die "pkg/include still dangles in the golang image"
-    mkdir -p "$dir/go/bin" "$dir/go/src" "$dir/go/pkg"
-    chmod -R 1777 "$dir/go"
-    import_and_push "$dir" "$arch" "$BASE_REGISTRY/golang:$version" \
-      "ENV PATH=/go/bin:$goroot/bin:/bin" 'ENV GOTOOLCHAIN=local' 'ENV GOPATH=/go' \
-      "ENV GOLANG_VERSION=$version" 'ENV HOME=/root' 'WORKDIR /go' 'CMD ["sh"]'
-    rm -rf "$dir"
-  done
-  join_index library/golang "$version" "$IMAGE_GO_MINOR" "$version-$IMAGE_SUITE"
+  for arch in "${ARCHES[@]}"; do debs+=("$arch=$(suite_deb "$IMAGE_SUITE" "golang-$IMAGE_GO_MINOR-go" "$arch")"); done
+  push_golang_arches "$version" "$(suite_deb "$IMAGE_SUITE" "golang-$IMAGE_GO_MINOR-src" all)" "${debs[@]}"
+  join_index library/golang "$version" "${ARCHES[*]}" "$IMAGE_GO_MINOR" "$version-$IMAGE_SUITE"
   GO_VERSION=$version
+}
+
+# go_release <Debian version>: the Go release it packages (1.26.11-1~bpo13+1 -> 1.26.11), or nothing
+# for a pre-release (1.27~rc1-1).
+go_release() {
+  local v=${1#*:}
+  v=${v%-*}
+  if [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then printf '%s\n' "$v"; fi
+}
+
+# suite_candidate <suite> <package>: the version apt would download from that suite, or nothing.
+suite_candidate() {
+  private_apt "$1" apt-cache policy "$2" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2; exit }'
+}
+
+# patch_pair <minor>: when the two PATCH_GO_SUITES carry golang-<minor>-go at different patches, sets
+# PATCH_FROM and PATCH_TO ("<release> <suite> <Debian version>", the older first).
+patch_pair() {
+  local a=${PATCH_GO_SUITES[0]} b=${PATCH_GO_SUITES[1]} da db ra rb
+  da=$(suite_candidate "$a" "golang-$1-go") db=$(suite_candidate "$b" "golang-$1-go")
+  ra=$(go_release "$da") rb=$(go_release "$db")
+  [[ -n $ra && -n $rb && $ra != "$rb" ]] || return 1
+  if [[ $(printf '%s\n' "$ra" "$rb" | sort -V | head -n1) == "$ra" ]]; then
+    PATCH_FROM="$ra $a $da" PATCH_TO="$rb $b $db"
+  else
+    PATCH_FROM="$rb $b $db" PATCH_TO="$ra $a $da"
+  fi
+}
+
+# pick_go_patches: the pinned patches while the suites carry them, else the newest minor both
+# suites carry at different patches (patch_pair); 1 when there is none.
+pick_go_patches() {
+  local s minor
+  for s in "${PATCH_GO_SUITES[@]}"; do suite_lists "$s" 720; done
+  if patch_pair "${PATCH_GO_FROM%.*}" && [[ ${PATCH_FROM%% *} == "$PATCH_GO_FROM" && ${PATCH_TO%% *} == "$PATCH_GO_TO" ]]; then
+    return 0
+  fi
+  for minor in $(
+    for s in "${PATCH_GO_SUITES[@]}"; do private_apt "$s" apt-cache pkgnames golang-1. 2>/dev/null; done |
+      sed -nE 's/^golang-([0-9]+\.[0-9]+)-go$/\1/p' | sort -urV
+  ); do
+    patch_pair "$minor" && return 0
+  done
+  return 1
+}
+
+# The two golang images of one minor a patch apart (PATCH_GO_* in engines.sh), for PATCH_GO_ARCHES.
+# Sets GO_PATCH_FROM and GO_PATCH_TO, or leaves them empty with a warning when the mirror has no two
+# such patches (the test that needs them then says so).
+publish_patch_golang() {
+  GO_PATCH_FROM= GO_PATCH_TO=
+  # The tag itself is written last (join_index), after every arch was pushed: it marks a whole image.
+  if registry_has_image library/golang "$PATCH_GO_FROM" && registry_has_image library/golang "$PATCH_GO_TO"; then
+    GO_PATCH_FROM=$PATCH_GO_FROM GO_PATCH_TO=$PATCH_GO_TO
+    return 0
+  fi
+  if ! pick_go_patches; then
+    log "warning: ${PATCH_GO_SUITES[*]} carry no minor of Go at two different patches: no images for the Go patch-bump test"
+    return 0
+  fi
+  local side release suite deb arch dir debs
+  for side in "$PATCH_FROM" "$PATCH_TO"; do
+    read -r release suite deb <<<"$side"
+    registry_has_image library/golang "$release" && continue
+    dir=$(debs_of "$suite") debs=()
+    for arch in "${PATCH_GO_ARCHES[@]}"; do debs+=("golang-${release%.*}-go:$arch=$deb"); done
+    fetch_debs "$suite" "$dir" "${debs[@]}" "golang-${release%.*}-src=$deb" ||
+      die "apt-get download of Go $release from $suite failed"
+    log "building $BASE_REGISTRY/golang:$release (Debian $suite $deb) for ${PATCH_GO_ARCHES[*]}"
+    debs=()
+    for arch in "${PATCH_GO_ARCHES[@]}"; do debs+=("$arch=$dir/golang-${release%.*}-go_${deb}_$arch.deb"); done
+    push_golang_arches "$release" "$dir/golang-${release%.*}-src_${deb}_all.deb" "${debs[@]}"
+    join_index library/golang "$release" "${PATCH_GO_ARCHES[*]}"
+  done
+  GO_PATCH_FROM=${PATCH_FROM%% *} GO_PATCH_TO=${PATCH_TO%% *}
 }
 
 # --- commands ------------------------------------------------------------------------------------
@@ -344,6 +449,12 @@ write_env() {
     printf 'export BGI_BASE_REGISTRY=%q\n' "$BASE_REGISTRY"
     printf 'export BGI_GO_VERSION=%q\n' "$GO_VERSION"
     printf 'export BGI_BUSYBOX_VERSION=%q\n' "$BUSYBOX_VERSION"
+    if [[ -n $GO_PATCH_FROM ]]; then
+      # Two golang images a patch apart, for the test of a pull request that bumps the Go patch.
+      printf 'export BGI_GO_PATCH_FROM=%q\n' "$GO_PATCH_FROM"
+      printf 'export BGI_GO_PATCH_TO=%q\n' "$GO_PATCH_TO"
+      printf 'export BGI_GO_PATCH_PLATFORMS=%q\n' "$(printf 'linux/%s,' "${PATCH_GO_ARCHES[@]}" | sed 's/,$//')"
+    fi
     printf 'export BGI_ENGINE=%q\n' "$ENGINE"
     printf 'export BGI_DOCKER_VERSION=%q\n' "$DOCKER_V"
     printf 'export BGI_BUILDX_VERSION=%q\n' "$BUILDX_V"
@@ -371,9 +482,12 @@ cmd_up() {
   check_versions
   publish_busybox
   publish_golang
+  publish_patch_golang
   write_env
   log "ready: the $ENGINE engine (Debian $SUITE): dockerd $DOCKER_V, buildx $BUILDX_V, containerd $CONTAINERD_V, BuildKit $BUILDKIT_V; registry $REGISTRY"
   log "published $BASE_REGISTRY/busybox:$BUSYBOX_VERSION and $BASE_REGISTRY/golang:$GO_VERSION (also :$IMAGE_GO_MINOR, :$GO_VERSION-$IMAGE_SUITE)"
+  [[ -z $GO_PATCH_FROM ]] ||
+    log "published $BASE_REGISTRY/golang:$GO_PATCH_FROM and :$GO_PATCH_TO for ${PATCH_GO_ARCHES[*]} (the Go patch-bump test)"
   printf 'golang %s\n' "$GO_VERSION"
 }
 

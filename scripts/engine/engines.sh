@@ -71,6 +71,19 @@ IMAGE_GO_MINOR=1.24
 IMAGE_PACKAGES=("golang-$IMAGE_GO_MINOR-go:amd64" "golang-$IMAGE_GO_MINOR-go:arm64" "golang-$IMAGE_GO_MINOR-src"
   busybox-static:amd64 busybox-static:arm64)
 ARCHES=(amd64 arm64)
+
+# Two patches of one Go minor, for the end-to-end test of a pull request that bumps the Go patch
+# (main builds with the older, the pull request with the newer, and the size report names the
+# change). Debian carries one patch of a minor per suite, so the two come from two suites, each as
+# golang:<version> made like the 1.24 image above. amd64 only: that test builds linux/amd64
+# natively, and each patch costs about 44 MB of .debs (golang-N-go + golang-N-src) on every fresh CI
+# machine; arm64 would add 20 MB a patch for nothing the 1.24 images do not already cover.
+# Pinned; when a suite no longer has its pin (Debian moves on), `up` takes the newest minor that
+# both suites carry at different patches, the older patch from one and the newer from the other.
+PATCH_GO_SUITES=(sid trixie-backports)
+PATCH_GO_FROM=1.26.10 # sid: golang-1.26-go 1.26.10-1
+PATCH_GO_TO=1.26.11   # trixie-backports: golang-1.26-go 1.26.11-1~bpo13+1
+PATCH_GO_ARCHES=(amd64)
 # From the machine's own Debian sources, with plain apt-get.
 HOST_PACKAGES=(runc iptables qemu-user-static binfmt-support docker-registry zstd ca-certificates curl jq openssl)
 
