@@ -295,9 +295,31 @@ function splitCommas(line: string): string[] {
   return out;
 }
 
+/**
+ * The largest value one item may have. Each item reaches a process as one argument (or one
+ * environment variable: the secrets), and Linux refuses a single one over 128 KiB: the build then
+ * failed with a bare "spawn E2BIG". 1 KiB is left for the option text joined to it.
+ */
+export const MAX_ITEM_BYTES = 127 * 1024;
+
+export function checkItemSize(item: string, input: string, what = 'a value'): void {
+  const bytes = Buffer.byteLength(item);
+  if (bytes > MAX_ITEM_BYTES)
+    throw new InputError(
+      input,
+      `${what} is ${bytes} bytes, more than the ${MAX_ITEM_BYTES} one command-line argument may hold: give a large value as a file (secret-files, or a file in the build context)`,
+    );
+}
+
 /** Checks one input's value against its grammar; an input the table lacks is refused. */
 export function checkInput(name: string, value: string): void {
   const g = INPUT_GRAMMAR[name];
   if (!g) throw new InputError(name, 'is not an input of this action');
-  for (const item of items(value, g.split)) g.check(item, name);
+  for (const item of items(value, g.split)) {
+    // The secrets input is one text of many values: its parser bounds each value.
+    // A token is never shown, not even its start.
+    if (name !== 'secrets')
+      checkItemSize(item, name, g.check === token ? 'the value' : shown(item));
+    g.check(item, name);
+  }
 }

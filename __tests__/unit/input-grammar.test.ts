@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { buildxArgs } from '../../src/buildx/args.ts';
-import { INPUT_GRAMMAR } from '../../src/input-grammar.ts';
+import { INPUT_GRAMMAR, MAX_ITEM_BYTES } from '../../src/input-grammar.ts';
 import { readInputs } from '../../src/inputs.ts';
 import { ROOT } from '../helpers/run-action.ts';
 
@@ -239,4 +239,45 @@ test('a value of spaces only is no value: the default, as the action reads it', 
   assert.equal(inputs.reportFile, '');
   assert.equal(inputs.githubToken, '');
   assert.equal(inputs.cacheTimeoutSeconds, 600);
+});
+
+test('a value longer than one argument may be is refused with its input, not "spawn E2BIG"', () => {
+  const big = 'x'.repeat(MAX_ITEM_BYTES + 1);
+  for (const [input, value] of [
+    ['build-args', `A=${big}`],
+    ['labels', `org.example=${big}`],
+    ['annotations', `k=${big}`],
+    ['cache-from', `type=local,src=${big}`],
+    ['provenance', `mode=max,x=${big}`],
+    ['cache-key', big],
+    ['file', `./${big}`],
+    ['tags', `ghcr.io/o/r:1\nghcr.io/o/${big}:1`],
+    ['github-token', big],
+  ] as const)
+    assert.throws(
+      () => read({ [input]: value }),
+      (e: Error) =>
+        e.message.startsWith(`input "${input}"`) &&
+        /bytes, more than the \d+ one command-line argument may hold/.test(e.message) &&
+        e.message.length < 600,
+      input,
+    );
+  // A token's start is not printed either.
+  assert.throws(
+    () => read({ 'github-token': `ghs_SECRET${big}` }),
+    (e: Error) => !e.message.includes('ghs_SECRET'),
+  );
+  // Each secret value is bounded on its own (they travel as environment variables); the error
+  // names the id, never the value. Several values that fit are fine together.
+  assert.throws(
+    () => read({ secrets: `a=1\nbig=SECRET${big}` }),
+    (e: Error) =>
+      /^input "secrets": the secret "big" is \d+ bytes/.test(e.message) &&
+      !e.message.includes('SECRET'),
+  );
+  const fits = 'y'.repeat(MAX_ITEM_BYTES - 10);
+  assert.equal(read({ secrets: `a=${fits}\nb=${fits}\nc=${fits}` }).secrets.length, 3);
+  assert.equal(read({ 'build-args': `A=${'z'.repeat(MAX_ITEM_BYTES - 2)}` }).buildArgs.size, 1);
+  // Multi-byte characters count as bytes, as the kernel counts them.
+  assert.throws(() => read({ 'build-args': `A=${'é'.repeat(MAX_ITEM_BYTES / 2 + 1)}` }), /bytes/);
 });

@@ -8,6 +8,7 @@
 // field is an ordinary character. Whitespace around an unquoted record is dropped; quoted text is
 // kept exactly.
 import { InputError } from '../errors.ts';
+import { checkItemSize } from '../input-grammar.ts';
 
 export interface BuildSecret {
   id: string;
@@ -141,6 +142,8 @@ export function parseSecrets(input: string): BuildSecret[] {
         'secrets',
         `the secret "${id}" has an empty value: a \${{ secrets.NAME }} that is not set (or not passed to forks) expands to nothing`,
       );
+    // Never shown: the message names the id only.
+    checkItemSize(value, 'secrets', `the secret "${id}"`);
     out.push({ id, value });
   }
   return out;
