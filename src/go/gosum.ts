@@ -1,8 +1,14 @@
 // What the module graph is, for the cache-mount keys: a hash of every go.sum and go.work.sum under
-// the context (their paths and contents), so a dependency change starts a new key.
+// the context (their paths and contents), so a dependency change starts a new key. The context is
+// outside input (a pull request's checkout): a go.sum that is a link to /dev/zero, a directory or
+// a FIFO, or a huge one, must not hang or exhaust the step, and an unreadable folder must not fail
+// it. Such an entry is hashed by what it is, not read.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+
+/** Largest go.sum read; a larger one counts by its size (a real one is a few MiB at most). */
+export const MAX_GO_SUM_BYTES = 64 * 1024 * 1024;
 
 /** 16 hex digits of the sums under `context` (6 levels deep, not .git, node_modules or vendor), or `nosum`. */
 export function goSumHash(context: string): string {
@@ -10,18 +16,40 @@ export function goSumHash(context: string): string {
   let found = false;
   const walk = (dir: string, depth: number) => {
     if (depth > 6) return;
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // Unreadable: Go could not read its sums either; the key goes on without them.
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (e.name === '.git' || e.name === 'node_modules' || e.name === 'vendor') continue;
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p, depth + 1);
       else if (e.name === 'go.sum' || e.name === 'go.work.sum') {
         found = true;
-        h.update(p.slice(context.length)).update(readFileSync(p));
+        h.update(p.slice(context.length)).update(sumContent(p));
       }
     }
   };
   walk(context, 0);
   return found ? h.digest('hex').slice(0, 16) : 'nosum';
+}
+
+/** The file's bytes when it is (or links to) a regular file of a bounded size, else what it is. */
+function sumContent(file: string): Buffer | string {
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return '\0not a regular file';
+    size = st.size;
+  } catch {
+    return '\0unreadable';
+  }
+  if (size > MAX_GO_SUM_BYTES) return `\0too large: ${size}`;
+  try {
+    return readFileSync(file);
+  } catch {
+    return '\0unreadable';
+  }
 }
