@@ -1,6 +1,6 @@
 // Each advice rule on a fixture that must trigger it (with its line) and one that must not.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -86,6 +86,14 @@ test('build context: missing .dockerignore gives the context size; .git not excl
   assert.match(git[0]!.message, /2\.0 KiB/);
   writeFileSync(path.join(withGit, '.dockerignore'), 'bin/\n/.git/\n');
   assert.deepEqual(ids(GOOD_BUILD + GOOD_TAIL, { context: withGit }), []);
+  // An ignore file that is a link to a device or a folder is not read (it was, without end).
+  for (const target of ['/dev/zero', '/']) {
+    rmSync(path.join(withGit, '.dockerignore'));
+    symlinkSync(target, path.join(withGit, '.dockerignore'));
+    const started = Date.now();
+    assert.deepEqual(ids(GOOD_BUILD + GOOD_TAIL, { context: withGit }), [], target);
+    assert.ok(Date.now() - started < 2000, `${target}: ${Date.now() - started} ms`);
+  }
   assert.ok(ignoresGit(['*', '!cmd', '!go.mod']));
   assert.ok(!ignoresGit(['.git', '!.git']), 'last match wins');
   assert.equal(treeSize(withGit, 1).complete, false, 'bounded walk');
