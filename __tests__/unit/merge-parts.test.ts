@@ -7,6 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { buildxArgs } from '../../src/buildx/args.ts';
 import { readInputs } from '../../src/inputs.ts';
+import { indexAnnotations } from '../../src/merge/step.ts';
 import {
   parsePart,
   partTagFor,
@@ -124,4 +125,29 @@ test('push-by-digest: untagged push on container builders, a per-run tag on the 
     /"push-by-digest"/,
   );
   assert.throws(() => readInputs((n) => ({ merge: 'parts' })[n] ?? ''), /"tags".*final tags/);
+});
+
+test('merge annotations: plain ones go on the index, ones that name their level are kept as written', () => {
+  assert.deepEqual(
+    indexAnnotations([
+      'org.opencontainers.image.title=svc',
+      'index:org.example.a=1',
+      'manifest:org.example.b=2',
+      'manifest[linux/arm64]:org.example.c=3',
+      'index,manifest:org.example.d=4',
+      'index-descriptor:org.example.e=5',
+      'org.example.url=https://x.example/a:b',
+      'indexer:k=v',
+    ]),
+    [
+      'index:org.opencontainers.image.title=svc',
+      'index:org.example.a=1',
+      'manifest:org.example.b=2',
+      'manifest[linux/arm64]:org.example.c=3',
+      'index,manifest:org.example.d=4',
+      'index-descriptor:org.example.e=5',
+      'index:org.example.url=https://x.example/a:b',
+      'index:indexer:k=v',
+    ],
+  );
 });

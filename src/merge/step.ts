@@ -12,6 +12,19 @@ import { knownLayerSizes } from '../sizereport/measure.ts';
 import { measurePushedImage, readBaseline, reportSizes } from '../sizereport/step.ts';
 import { readParts } from './parts.ts';
 
+/** An annotation that names its level (`index:`, `manifest[linux/amd64]:`, `index,manifest:`). */
+const TYPED =
+  /^(index|manifest|index-descriptor|manifest-descriptor)(,(index|manifest|index-descriptor|manifest-descriptor))*(\[[^\]=]*\])?:/;
+
+/**
+ * The annotations input for the merged index: a plain `key=value` is put on the index; one that
+ * names its level is passed as written (buildx checks it). Prefixing every one made
+ * `index:index:k=v` and `index:manifest:k=v`, which are not annotations of those levels.
+ */
+export function indexAnnotations(annotations: string[]): string[] {
+  return annotations.map((a) => (TYPED.test(a) ? a : `index:${a}`));
+}
+
 export async function mergeStep(
   host: Host,
   inputs: Inputs,
@@ -27,7 +40,7 @@ export async function mergeStep(
   );
   const args = ['buildx', 'imagetools', 'create'];
   for (const t of inputs.tags) args.push('--tag', t);
-  for (const a of inputs.annotations) args.push('--annotation', `index:${a}`);
+  for (const a of indexAnnotations(inputs.annotations)) args.push('--annotation', a);
   const r = await docker([...args, ...sources], {
     allowFailure: true,
     timeoutMs: 600_000,
