@@ -40,8 +40,11 @@ const facts = (over: Partial<LayerCacheFacts> = {}): LayerCacheFacts => ({
 
 test('on by default on a hosted runner: read and written, mode=min, errors ignored, no token in the options', () => {
   const lc = planLayerCache(facts());
-  const scope = 'build-go-image-ghcr.io-octo-service-linux-amd64_linux-arm64';
-  assert.equal(lc.scope, scope);
+  const scope = lc.scope!;
+  assert.match(
+    scope,
+    /^build-go-image-ghcr\.io-octo-service-linux-amd64_linux-arm64-[0-9a-f]{12}$/,
+  );
   assert.deepEqual(lc.from, [`type=gha,scope=${scope},timeout=600s`]);
   assert.deepEqual(lc.to, [`type=gha,scope=${scope},timeout=600s,mode=min,ignore-error=true`]);
   assert.ok(![...lc.from, ...lc.to].some((o) => /token|url|eyJ/.test(o)), 'buildx reads them');
@@ -141,6 +144,24 @@ test('scope: per image, target, cache-key and platform set; safe characters only
   );
   assert.match(odd, /^[A-Za-z0-9._-]+$/);
   assert.match(odd, /^build-go-image-dockerfile-svc-dir-Dockerfile-x-y-z-a-b-c-linux-amd64/);
+  // Parts that read alike once made safe, or joined alike, keep apart.
+  const alike = [
+    facts({ cacheKey: 'svc a' }),
+    facts({ cacheKey: 'svc/a' }),
+    facts({ cacheKey: 'svc-a' }),
+    facts({ cacheKey: 'svc,a' }),
+    facts({ cacheKey: '+++' }),
+    facts(),
+    facts({ target: 'debug' }),
+    facts({ cacheKey: 'debug' }),
+    facts({ tags: ['ghcr.io/octo/service-debug:1'] }),
+    facts({ tags: ['ghcr.io/octo/a-b:1'] }),
+    facts({ tags: ['ghcr.io/octo-a/b:1'] }),
+    facts({ tags: [], dockerfile: 'a b/Dockerfile' }),
+    facts({ tags: [], dockerfile: 'a-b/Dockerfile' }),
+  ].map(layerCacheScope);
+  assert.equal(new Set(alike).size, alike.length, alike.join('\n'));
+  for (const s of alike) assert.match(s, /^[A-Za-z0-9._-]{1,120}$/);
   const long = (n: string) =>
     layerCacheScope(facts({ tags: [`registry.example.com/${'a'.repeat(150)}${n}:1`] }));
   assert.ok(long('1').length <= 120);

@@ -77,8 +77,8 @@ function safe(text: string): string {
 
 /**
  * The cache scope of an image and platform set: the first tag's repository (else the Dockerfile's
- * path), the target, the cache-key input, then the platforms. Long names keep a readable head and a
- * hash of the whole, so two names never share a scope by being cut.
+ * path), the target, the cache-key input, then the platforms, in safe characters and cut to 100,
+ * then a hash of the exact parts: two names never share a scope by reading alike or being cut.
  */
 export function layerCacheScope(
   facts: Pick<LayerCacheFacts, 'tags' | 'dockerfile' | 'target' | 'platforms' | 'cacheKey'>,
@@ -87,8 +87,13 @@ export function layerCacheScope(
   const name = [image, facts.target, facts.cacheKey].filter(Boolean).join('-');
   const platforms = facts.platforms.map((p) => safe(p.replace(/\//g, '-'))).join('_');
   const whole = `build-go-image-${safe(name)}-${platforms}`;
-  if (whole.length <= 120) return whole;
-  const hash = createHash('sha256').update(`${name}\n${platforms}`).digest('hex').slice(0, 12);
+  // The readable name is lossy ('a b', 'a/b' and 'a-b' read alike; 'ghcr.io/o-a/b' reads as
+  // 'ghcr.io/o/a-b'; target 'x' of image r as image 'r-x'; a cache-key of symbols as none), so a
+  // hash of the exact parts follows it: two images never share, and overwrite, one scope.
+  const hash = createHash('sha256')
+    .update(JSON.stringify([image, facts.target, facts.cacheKey, facts.platforms]))
+    .digest('hex')
+    .slice(0, 12);
   return `${whole.slice(0, 100).replace(/[-.]+$/, '')}-${hash}`;
 }
 
