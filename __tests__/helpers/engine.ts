@@ -91,6 +91,28 @@ export function requireBuildKitImage(t: TestContext): string | undefined {
 }
 
 /**
+ * Two golang images of one Go minor a patch apart (`build-engine.sh up` picks them from the Debian
+ * mirror, so the versions move with it): the older, the newer and the platforms both have.
+ * Required in CI, like the engine.
+ */
+export function requireGoPatchImages(
+  t: TestContext,
+): { from: string; to: string; platforms: string } | undefined {
+  const vars = readEngineEnv();
+  const [from, to, platforms] = [
+    vars['BGI_GO_PATCH_FROM'],
+    vars['BGI_GO_PATCH_TO'],
+    vars['BGI_GO_PATCH_PLATFORMS'],
+  ];
+  if (from && to && platforms) return { from, to, platforms };
+  const reason =
+    'no golang images a Go patch apart (BGI_GO_PATCH_FROM/TO): run "bash scripts/build-engine.sh up" as root; its log says why when the Debian mirror has none';
+  if (process.env['CI'] === 'true') throw new Error(`end-to-end tests must run in CI: ${reason}`);
+  t.skip(reason);
+  return undefined;
+}
+
+/**
  * A second, independent engine (`build-engine.sh second-up`), stopped when the test ends: another
  * runner on this machine. `classic` gives it Docker's classic image store. Returns its DOCKER_HOST
  * and exec options that point the docker CLI at it.

@@ -9,6 +9,8 @@ export interface ReleaseServer {
   url: string;
   goDevUrl: string;
   proxyUrl: string;
+  /** The releases served, read on every request: add one between runs to release a new patch. */
+  versions: string[];
   hits: Map<string, number>;
   fault: { godev: ReleaseFault; proxy: ReleaseFault };
   close(): Promise<void>;
@@ -77,6 +79,7 @@ export async function startReleaseServer(versions: string[]): Promise<ReleaseSer
     url,
     goDevUrl: `${url}/dl/?mode=json&include=all`,
     proxyUrl: url,
+    versions,
     hits,
     fault,
     close: () => new Promise<void>((r) => server.close(() => r())),
