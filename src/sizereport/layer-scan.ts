@@ -101,6 +101,68 @@ interface Collecting {
   buffer?: Buffer;
   filled: number;
   entrypoint: boolean;
+  /** The machine code's file range, not copied, or the bytes needed to tell (codeRange). */
+  code: CodeRange;
+}
+
+/** codeRange's answer: the range, none, or how many first bytes of the file it needs to tell. */
+type CodeRange = { from: number; to: number } | null | number;
+
+/** Code sections smaller than this are copied: too few pages to matter. */
+const MIN_SKIPPED_CODE = 64 * 1024;
+/** Section header tables further into the file than this are not waited for. */
+const MAX_HEADERS_END = 1024 * 1024;
+
+/**
+ * The file range of the executable's machine code, which the analysis never reads (go/*: the ELF
+ * and section headers, the section names, .go.buildinfo, the function table and, for builds before
+ * Go 1.18, the data the build info points into): its bytes are not copied, so its pages of the
+ * buffer are not written. Writing them is most of what collecting costs on the main thread: a page
+ * fault per 4 KiB page of a new buffer, and of a reused one after the process started a child (the
+ * fork leaves its pages copy-on-write). Only a range that is certain: one executable PROGBITS
+ * section that lies after the ELF, program and section headers (Go's linker writes them first),
+ * overlaps no other section, and has not started to arrive. `null` when there is none; while the
+ * headers are still arriving, how many of the file's first bytes it needs to tell.
+ */
+export function codeRange(head: Uint8Array, size: number, filled: number): CodeRange {
+  if (filled < 64) return 64;
+  const wide = head[4] === 2;
+  if (!wide && head[4] !== 1) return null;
+  const le = head[5] === 1;
+  if (!le && head[5] !== 2) return null;
+  const view = new DataView(head.buffer, head.byteOffset, filled);
+  const u16 = (at: number) => view.getUint16(at, le);
+  const u32 = (at: number) => view.getUint32(at, le);
+  const word = (at: number) => (wide ? Number(view.getBigUint64(at, le)) : u32(at));
+  const phoff = word(wide ? 0x20 : 0x1c);
+  const shoff = word(wide ? 0x28 : 0x20);
+  const [phentsize, phnum, shentsize, shnum] = wide
+    ? [u16(0x36), u16(0x38), u16(0x3a), u16(0x3c)]
+    : [u16(0x2a), u16(0x2c), u16(0x2e), u16(0x30)];
+  if (shentsize !== (wide ? 64 : 40) || shnum === 0 || shoff === 0) return null;
+  const headersEnd = Math.max(64, shoff + shnum * shentsize, phoff + phnum * phentsize);
+  if (headersEnd > Math.min(size, MAX_HEADERS_END)) return null;
+  if (filled < headersEnd) return headersEnd;
+  const sections: { type: number; flags: number; from: number; to: number }[] = [];
+  for (let i = 0; i < shnum; i++) {
+    const at = shoff + i * shentsize;
+    const from = word(at + (wide ? 0x18 : 0x10));
+    const length = word(at + (wide ? 0x20 : 0x14));
+    sections.push({ type: u32(at + 4), flags: word(at + 8), from, to: from + length });
+  }
+  const NOBITS = 8;
+  let best: { from: number; to: number } | null = null;
+  for (const c of sections) {
+    const executable = c.type === 1 && (c.flags & 0x4) !== 0;
+    if (!executable || c.to - c.from < MIN_SKIPPED_CODE) continue;
+    if (c.from < Math.max(headersEnd, filled) || c.to > size) continue;
+    const overlaps = sections.some(
+      (o) => o !== c && o.type !== NOBITS && o.to > o.from && o.from < c.to && c.from < o.to,
+    );
+    if (!overlaps && (!best || c.to - c.from > best.to - best.from))
+      best = { from: c.from, to: c.to };
+  }
+  return best;
 }
 
 export class LayerScan {
@@ -192,6 +254,7 @@ export class LayerScan {
       probed: 0,
       filled: 0,
       entrypoint: this.opts.entrypoints.has(file),
+      code: 64,
     };
   }
 
@@ -228,8 +291,31 @@ export class LayerScan {
       c.filled = 4;
     }
     const bytes = c.bytes!;
-    const n = chunk.copy(bytes, c.filled, off);
-    c.filled += n;
+    while (off < chunk.length) {
+      const code = c.code;
+      if (typeof code === 'object' && code && c.filled >= code.from && c.filled < code.to) {
+        // Machine code: counted, not copied (codeRange).
+        const n = Math.min(code.to - c.filled, chunk.length - off);
+        c.filled += n;
+        off += n;
+        continue;
+      }
+      // Up to where codeRange can tell, or up to the code.
+      const until =
+        typeof code === 'number' ? code : code && c.filled < code.from ? code.from : c.size;
+      const n = chunk.copy(
+        bytes,
+        c.filled,
+        off,
+        off + Math.min(until - c.filled, chunk.length - off),
+      );
+      c.filled += n;
+      off += n;
+      if (n === 0)
+        c.code = null; // not expected: copy the rest rather than stop
+      else if (typeof code === 'number' && c.filled >= code)
+        c.code = codeRange(bytes, c.size, c.filled);
+    }
     if (c.filled < c.size) return;
     this.current = undefined;
     try {
