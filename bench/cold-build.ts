@@ -45,13 +45,24 @@ interface Run {
 }
 
 const before = bundleAt(BEFORE_REF);
-const head = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).toString().trim();
+// What "now" runs: the sources, or dist/ as last bundled (the tree's HEAD may be newer than that).
+const fromSources = process.env['BGI_ACTION_ENTRY'] === 'src';
+const head = execFileSync('git', [
+  '-C',
+  ROOT,
+  'log',
+  '-1',
+  '--format=%h',
+  ...(fromSources ? [] : ['--', 'dist']),
+])
+  .toString()
+  .trim();
 const { svc, repo, cache: unused, inputs, wipe } = await freshRunnerSetup('cold');
 await unused.close();
 const variants = [
   { name: `before (${BEFORE_REF})`, entry: before.entry },
   {
-    name: `now (${head}${process.env['BGI_ACTION_ENTRY'] === 'src' ? ', sources' : ''})`,
+    name: `now (${fromSources ? `sources at ${head}` : `dist of ${head}`})`,
     entry: undefined,
   },
 ];
