@@ -42,6 +42,8 @@ interface Run {
   main: number;
   post: number;
   total: number;
+  /** The whole step less the build: what the action itself does around it, main and post. */
+  outside: number;
 }
 
 const before = bundleAt(BEFORE_REF);
@@ -88,16 +90,17 @@ async function coldRun(entry: string | undefined): Promise<Run> {
     main: r.mainS,
     post: r.postS,
     total: r.total,
+    outside: r.total - r.build,
   };
 }
 
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2).padStart(8) : '       -');
 const row = (label: string, r: Run) =>
-  `${label.padEnd(34)}${f(r.base)}${f(r.cacheExport)}${f(r.build)}${f(r.main)}${f(r.post)}${f(r.total)}`;
+  `${label.padEnd(34)}${f(r.base)}${f(r.cacheExport)}${f(r.build)}${f(r.main)}${f(r.post)}${f(r.total)}${f(r.outside)}`;
 console.log(
   `cold build, reference service, linux/amd64+linux/arm64, ${ROUNDS} rounds, order alternating`,
 );
-console.log(`${''.padEnd(34)}    base  export   build    main    post   total`);
+console.log(`${''.padEnd(34)}    base  export   build    main    post   total outside`);
 const runs: Run[][] = variants.map(() => []);
 try {
   for (let i = 0; i < ROUNDS; i++) {
@@ -112,12 +115,17 @@ try {
   }
   console.log('');
   const med = (v: number, k: keyof Run) => median(runs[v]!.map((r) => r[k]));
-  for (const k of ['build', 'total'] as const) {
+  const label = { build: 'build alone', outside: 'outside the build', total: 'whole step' };
+  for (const k of ['build', 'outside', 'total'] as const) {
     const ratio = med(1, k) / med(0, k);
     console.log(
-      `median ${k === 'build' ? 'build alone' : 'whole step'}: before ${f(med(0, k))} s, now ${f(med(1, k))} s: ${ratio.toFixed(3)}x${k === 'total' ? ' (target <= 1.05x)' : ''}`,
+      `median ${label[k]}: before ${f(med(0, k))} s, now ${f(med(1, k))} s: ${ratio.toFixed(3)}x, ${(med(1, k) - med(0, k)).toFixed(2)} s${k === 'total' ? ' (target <= 1.05x)' : ''}`,
     );
   }
+  const pairs = runs[0]!.map((b, i) => runs[1]![i]!.total / b.total);
+  console.log(
+    `whole step, now / before within each round: ${pairs.map((x) => x.toFixed(3)).join(', ')}`,
+  );
 } finally {
   before.remove();
 }

@@ -89,8 +89,9 @@ export async function runTimed(opts: RunOptions, what: string): Promise<TimedRun
  * from BuildKit's plain progress: "#5 [build 1/4] FROM .../golang:..." ... "#5 DONE 12.3s".
  */
 function stepSeconds(log: string, header: RegExp): number {
-  const ids = [...log.matchAll(header)].map((m) => m[1]);
-  return ids.reduce((n, id) => {
+  // A step's header comes again when its output resumes after another step's: each step once.
+  const ids = new Set([...log.matchAll(header)].map((m) => m[1]));
+  return [...ids].reduce((n, id) => {
     const done = new RegExp(`^#${id} DONE ([\\d.]+)s$`, 'm').exec(log);
     return n + (done ? Number(done[1]) : 0);
   }, 0);

@@ -1,8 +1,12 @@
 // Shared by the benchmarks: timing, medians, and the reference-service build they all run.
 import { execFileSync } from 'node:child_process';
 
-export const median = (xs: number[]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The middle value; of an even count, the mean of the two middle values. */
+export const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 /**
  * Seconds `fn` takes. The disk's dirty pages are written out first, and the clock starts a second
