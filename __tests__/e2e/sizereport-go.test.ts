@@ -68,13 +68,16 @@ async function standIns(t: TestContext, engine: EngineInfo) {
     ])
   ).stdout.trim();
   const token = `ghs_modules_${randomBytes(12).toString('hex')}`;
+  // A version of its own per test: the builder keeps its module-cache mount between builds (and
+  // between runs of the suite), and a version found there would never be asked of the server.
+  const version = `v1.0.${randomBytes(3).readUIntBE(0, 3) + 1}`;
   const modules = await startModuleServer({
     host: gateway,
     login: 'x-access-token',
     password: token,
     module: {
       path: 'example.internal/sizedep',
-      version: 'v1.0.0',
+      version,
       files: {
         'go.mod': 'module example.internal/sizedep\n\ngo 1.24\n',
         'sizedep.go': sizedepSource(),
@@ -110,7 +113,7 @@ async function standIns(t: TestContext, engine: EngineInfo) {
     'github-token': 'ghs-token',
   };
   const env = { ...cache.env(), GITHUB_API_URL: api.url };
-  return { modules, api, repo, inputs, env };
+  return { modules, api, repo, inputs, env, version };
 }
 
 /** main: the service without the dependency, in a new directory. */
@@ -127,8 +130,11 @@ function serviceOnMain(goMod: string): string {
 }
 
 /** The pull request's change: the service uses example.internal/sizedep. */
-function addDependency(svc: string, goMod: string, goSum: string): void {
-  writeFileSync(path.join(svc, 'go.mod'), `${goMod}\nrequire example.internal/sizedep v1.0.0\n`);
+function addDependency(svc: string, goMod: string, goSum: string, version: string): void {
+  writeFileSync(
+    path.join(svc, 'go.mod'),
+    `${goMod}\nrequire example.internal/sizedep ${version}\n`,
+  );
   writeFileSync(path.join(svc, 'go.sum'), goSum);
   writeFileSync(
     path.join(svc, 'main.go'),
@@ -145,12 +151,15 @@ const pullRequest = {
 };
 
 /** The new module's row on every platform of the head and its cells, checked against the base. */
-function newModuleCells(report: { head: ImageSizeReport; base: ImageSizeReport }): string[] {
+function newModuleCells(
+  report: { head: ImageSizeReport; base: ImageSizeReport },
+  version: string,
+): string[] {
   const cells: string[] = [];
   for (const p of report.head.platforms) {
     const dep = p.go?.executables[0]?.modules.find((m) => m.path === 'example.internal/sizedep');
     assert.ok(dep, `${p.platform}: the new module has a row`);
-    assert.equal(dep.version, 'v1.0.0');
+    assert.equal(dep.version, version);
     assert.ok(dep.bytes > 8 * 1024, `${p.platform}: 600 functions of code, ${dep.bytes} bytes`);
     assert.ok(
       !report.base.platforms
@@ -168,7 +177,7 @@ test(
   async (t) => {
     const engine = await requireEngine(t);
     if (!engine) return;
-    const { modules, api, repo, inputs: shared, env } = await standIns(t, engine);
+    const { modules, api, repo, inputs: shared, env, version } = await standIns(t, engine);
     const goMod = 'module example.com/private-service\n\ngo 1.24.1\n';
     const svc = serviceOnMain(goMod);
     const inputs = {
@@ -194,7 +203,7 @@ test(
       assert.deepEqual(p.go?.unread, []);
     }
 
-    addDependency(svc, goMod, modules.goSum);
+    addDependency(svc, goMod, modules.goSum, version);
     const res = await runAction({
       inputs: { ...inputs, tags: `${repo}:pr-19` },
       env: { ...env, ...pullRequest.env },
@@ -203,7 +212,7 @@ test(
     });
     assert.equal(res.main.exitCode, 0, res.main.stdout.slice(-3000));
     assert.ok(
-      modules.requests.some((r) => r.authorised && r.path.endsWith('v1.0.0.zip')),
+      modules.requests.some((r) => r.authorised && r.path.endsWith(`${version}.zip`)),
       'the dependency came from the module server',
     );
     const report = JSON.parse(res.main.outputs['size-report'] ?? '{}') as {
@@ -224,9 +233,9 @@ test(
       body.includes(`**\`/service\` (entrypoint)** · Go ${engine.goVersion} · linux/amd64: `),
       body,
     );
-    const cells = newModuleCells(report);
+    const cells = newModuleCells(report, version);
     assert.ok(
-      body.includes(`| \`example.internal/sizedep\` | v1.0.0 (new) | ${cells.join(' | ')} |`),
+      body.includes(`| \`example.internal/sizedep\` | ${version} (new) | ${cells.join(' | ')} |`),
       body,
     );
     assert.match(res.main.summary, /#### Go modules[\s\S]*example\.internal\/sizedep/);
@@ -252,7 +261,7 @@ test(
       `${major}.${Number(minor) - 1}.9`,
     ]);
     t.after(() => releases.close());
-    const { modules, api, repo, inputs: shared, env } = await standIns(t, engine);
+    const { modules, api, repo, inputs: shared, env, version } = await standIns(t, engine);
     const svc = serviceOnMain(goMod);
     const inputs = {
       ...shared,
@@ -277,7 +286,7 @@ test(
     );
 
     // The pull request adds the dependency; meanwhile the newer patch is released.
-    addDependency(svc, goMod, modules.goSum);
+    addDependency(svc, goMod, modules.goSum, version);
     releases.versions.unshift(to);
     const res = await runAction({
       inputs: { ...inputs, tags: `${repo}:pr-19` },
@@ -311,9 +320,9 @@ test(
         `\\| \`std\` \\| go${from.replaceAll('.', '\\.')} → go${to.replaceAll('.', '\\.')} \\|`,
       ),
     );
-    const cells = newModuleCells(report);
+    const cells = newModuleCells(report, version);
     assert.ok(
-      body.includes(`| \`example.internal/sizedep\` | v1.0.0 (new) | ${cells.join(' | ')} |`),
+      body.includes(`| \`example.internal/sizedep\` | ${version} (new) | ${cells.join(' | ')} |`),
       body,
     );
     // The job summary shows the same section.
