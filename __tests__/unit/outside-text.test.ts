@@ -143,7 +143,16 @@ test('a saved baseline is read field by field: bad measurements refuse it, a bad
     assert.equal(parseReport(JSON.stringify(value), problems), undefined, JSON.stringify(value));
     assert.match(problems.join(), why);
   }
-  for (const goVersion of ['1.24.5\n@org/team', '1.24 | x', '<!-- m -->', 'go1.24.5', 42]) {
+  for (const goVersion of [
+    '1.24.5\n@org/team',
+    '1.24 | x',
+    '<!-- m -->',
+    'go1.24.5',
+    42,
+    '1.024',
+    '1.24.05',
+    '1.25rc01',
+  ]) {
     const checked = checkReport({ ...good, goVersion });
     assert.ok(checked.report, String(goVersion));
     assert.equal(checked.report.goVersion, undefined);

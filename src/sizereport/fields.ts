@@ -17,8 +17,12 @@ import {
 } from './executables.ts';
 import type { ImageSizeReport, LayerSize, PlatformSize } from './measure.ts';
 
-/** A Go release as the report names it: 1.24, 1.24.5, 1.25rc1, 1.21beta2 (no `go` prefix). */
-export const GO_VERSION = /^[1-9]\d{0,2}\.\d{1,3}(?:\.\d{1,3}|(?:rc|beta)\d{1,3})?$/;
+/**
+ * A Go release as the report names it: 1.24, 1.24.5, 1.25rc1, 1.21beta2 (no `go` prefix), its
+ * numbers without a leading zero as Go writes them (src/go/version.ts reads them the same way).
+ */
+export const GO_VERSION =
+  /^[1-9]\d{0,2}\.(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})|(?:rc|beta)(?:0|[1-9]\d{0,2}))?$/;
 /** An OCI platform: os/architecture[/variant], lowercase as the image spec's values are. */
 export const PLATFORM = /^[a-z0-9]{1,32}\/[a-z0-9_]{1,32}(?:\/[a-z0-9]{1,16})?$/;
 export const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
