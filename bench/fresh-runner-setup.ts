@@ -27,11 +27,25 @@ export async function freshRunnerSetup(name: string) {
     'github-token': '',
     comment: 'false',
   };
-  /** What a fresh hosted runner does not have: the base image and the helper image. */
-  const runnerImages = [`${base}/golang:${env['BGI_GO_VERSION']}`, `${base}/busybox:stable`];
+  /**
+   * What a fresh hosted runner does not have: the base image and the helper image, under every tag
+   * (another tag of the same image, golang:1.24 beside golang:1.24.4, would keep its layers in the
+   * engine and make the pull free).
+   */
+  const runnerRepos = new Set([`${base}/golang`, `${base}/busybox`]);
   const wipe = async (): Promise<void> => {
     await execFile('docker', ['buildx', 'prune', '--all', '--force']);
-    await execFile('docker', ['image', 'rm', '--force', ...runnerImages], { allowFailure: true });
+    const listed = await execFile('docker', [
+      'image',
+      'ls',
+      '--format',
+      '{{.Repository}}:{{.Tag}}',
+    ]);
+    const images = listed.stdout
+      .split('\n')
+      .filter((ref) => runnerRepos.has(ref.slice(0, ref.lastIndexOf(':'))));
+    if (images.length > 0)
+      await execFile('docker', ['image', 'rm', '--force', ...images], { allowFailure: true });
     await execFile('sync', []);
   };
   return { svc, repo, cache, inputs, wipe };
