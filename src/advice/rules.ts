@@ -1,11 +1,12 @@
 // The advice rules. Each looks at the parsed Dockerfile (and, for the context rule, the build
 // context on disk) and returns what it finds with the line and the fix. None fails a build; the
 // `advice` input decides that.
-import { existsSync, readFileSync, readdirSync, lstatSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, lstatSync } from 'node:fs';
 import path from 'node:path';
 import { resolveFromImage } from '../dockerfile/args.ts';
 import { humanBytes } from '../format.ts';
 import type { Dockerfile, Instruction, Stage } from '../dockerfile/parse.ts';
+import { readRegularFile } from '../io/files.ts';
 import { isRegistryHost } from '../registry/reference.ts';
 import type { Advice } from './types.ts';
 
@@ -187,20 +188,6 @@ export function ignoresGit(lines: string[]): boolean {
   return ignored;
 }
 
-/**
- * The ignore file's lines when it is (or links to) a regular file of at most 1 MiB. The context is
- * a pull request's checkout: a .dockerignore linked to /dev/zero was read forever.
- */
-function ignoreLines(file: string): string[] | undefined {
-  try {
-    const st = statSync(file);
-    if (!st.isFile() || st.size > 1024 * 1024) return undefined;
-    return readFileSync(file, 'utf8').split(/\r?\n/);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The ignore file BuildKit uses: <Dockerfile>.dockerignore beside the Dockerfile wins over the context's. */
 function ignoreFile(ctx: RuleContext): string | undefined {
   return [`${ctx.df.file}.dockerignore`, path.join(ctx.context, '.dockerignore')].find((f) =>
@@ -233,9 +220,10 @@ const contextSendsGit: Rule = {
     const file = ignoreFile(ctx);
     const git = path.join(ctx.context, '.git');
     if (!file || !existsSync(git)) return [];
-    const lines = ignoreLines(file);
-    // Not a file this rule can read (a link to a device, a folder, huge): no claim about it.
-    if (!lines || ignoresGit(lines)) return [];
+    // Read only as a regular file of at most 1 MiB (the context is a pull request's checkout: a
+    // link to /dev/zero was read forever); one this rule cannot read makes no claim.
+    const ignore = readRegularFile(file, 1024 * 1024);
+    if (!('bytes' in ignore) || ignoresGit(ignore.bytes.toString('utf8').split(/\r?\n/))) return [];
     return [
       {
         line: 1,

@@ -4,8 +4,9 @@
 // a FIFO, or a huge one, must not hang or exhaust the step, and an unreadable folder must not fail
 // it. Such an entry is hashed by what it is, not read.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { readRegularFile } from '../io/files.ts';
 
 /** Largest go.sum read; a larger one counts by its size (a real one is a few MiB at most). */
 export const MAX_GO_SUM_BYTES = 64 * 1024 * 1024;
@@ -28,28 +29,11 @@ export function goSumHash(context: string): string {
       if (e.isDirectory()) walk(p, depth + 1);
       else if (e.name === 'go.sum' || e.name === 'go.work.sum') {
         found = true;
-        h.update(p.slice(context.length)).update(sumContent(p));
+        const sum = readRegularFile(p, MAX_GO_SUM_BYTES);
+        h.update(p.slice(context.length)).update('bytes' in sum ? sum.bytes : `\0${sum.not}`);
       }
     }
   };
   walk(context, 0);
   return found ? h.digest('hex').slice(0, 16) : 'nosum';
-}
-
-/** The file's bytes when it is (or links to) a regular file of a bounded size, else what it is. */
-function sumContent(file: string): Buffer | string {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) return '\0not a regular file';
-    size = st.size;
-  } catch {
-    return '\0unreadable';
-  }
-  if (size > MAX_GO_SUM_BYTES) return `\0too large: ${size}`;
-  try {
-    return readFileSync(file);
-  } catch {
-    return '\0unreadable';
-  }
 }

@@ -2,7 +2,15 @@
 // size bound, so a hostile or runaway file cannot exhaust the runner's memory. A file an input
 // names is read through readInputFile, so every way it can be wrong (missing, a directory, a FIFO,
 // unreadable, too large) is told with the input and the file, never as a bare EISDIR or ENOENT.
-import { closeSync, openSync, readSync, fstatSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readFileSync,
+  readSync,
+  fstatSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { FileFormatError, InputError } from '../errors.ts';
 
 export function readBoundedText(file: string, maxBytes: number, what: string): string {
@@ -25,6 +33,31 @@ export function readBoundedText(file: string, maxBytes: number, what: string): s
     return buf.subarray(0, read).toString('utf8');
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * A file found in a checkout (outside input), read only when it is, or links to, a regular file of
+ * at most `maxBytes`: a link to /dev/zero, a FIFO or a directory must not hang or exhaust the step.
+ * Otherwise why it was not read, for the caller to decide what that means.
+ */
+export function readRegularFile(
+  file: string,
+  maxBytes: number,
+): { bytes: Buffer } | { not: 'not a regular file' | 'unreadable' | `too large: ${number}` } {
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return { not: 'not a regular file' };
+    size = st.size;
+  } catch {
+    return { not: 'unreadable' };
+  }
+  if (size > maxBytes) return { not: `too large: ${size}` };
+  try {
+    return { bytes: readFileSync(file) };
+  } catch {
+    return { not: 'unreadable' };
   }
 }
 
