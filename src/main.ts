@@ -97,7 +97,7 @@ export async function runMain(host: Host): Promise<void> {
     platforms: builder.runs,
     cache,
     layerCache,
-    ...(built.cachedSteps ? { cachedSteps: built.cachedSteps } : {}),
+    cachedSteps: built.cachedSteps,
     build: built.result,
   });
   host.summaryFacts?.(facts);

@@ -46,7 +46,7 @@ export function summaryFactsOf(run: {
     ...(run.layerCache
       ? { layerCache: run.layerCache.reason.replace(/^layer cache:\s*/, '') }
       : {}),
-    ...(run.cachedSteps ? { cachedSteps: run.cachedSteps } : {}),
+    cachedSteps: run.cachedSteps,
     digest: run.build.digest,
     tags: run.tags,
   };

@@ -5,28 +5,56 @@
 // The plain log names each step once per platform, `#7 [linux/amd64 build 4/4] RUN
 // --mount=type=cache,... go build`, and ends it with `#7 CACHED`, `#7 DONE 3.2s` or `#7 ERROR`.
 
-const STEP_HEADER = /^#(\d+) \[[^\]]*\] RUN (.*)$/gm;
+// One pass over the log's lines: each step's headers and how it ended.
+const HEADER = /^#(\d+) \[([^\]]*)\] (.*)$/;
+const END = /^#(\d+) (CACHED$|(?:DONE|ERROR|CANCELED)\b)/;
 const CACHE_MOUNT = /--mount=(?:\S*,)?type=cache(?:,|\s|$)/;
+
+interface Step {
+  /** The step's instruction as its header(s) give it: `RUN --mount=... go build`. */
+  text: string;
+  /** Whether the bracket names a Dockerfile step (`build 4/4`), not an internal one. */
+  dockerfile: boolean;
+  cached: boolean;
+  /** DONE, ERROR or CANCELED: the step ran. */
+  ran: boolean;
+}
+
+function stepsOf(log: string): Map<string, Step> {
+  const steps = new Map<string, Step>();
+  for (const line of log.split('\n')) {
+    const h = HEADER.exec(line);
+    if (h) {
+      if (!steps.has(h[1]!))
+        steps.set(h[1]!, {
+          text: h[3]!,
+          dockerfile: /\b\d+\/\d+$/.test(h[2]!),
+          cached: false,
+          ran: false,
+        });
+      continue;
+    }
+    const e = END.exec(line);
+    const step = e && steps.get(e[1]!);
+    if (!step) continue;
+    if (e[2] === 'CACHED') step.cached = true;
+    else step.ran = true;
+  }
+  return steps;
+}
 
 /**
  * true: some step with a cache mount ran; false: there were such steps and all were CACHED;
  * undefined: the log does not tell (no such step in it, or a step that never ended).
  */
 export function cacheMountStepsRan(log: string): boolean | undefined {
-  const steps = new Set<string>();
-  for (const m of log.matchAll(STEP_HEADER)) if (CACHE_MOUNT.test(m[2]!)) steps.add(m[1]!);
-  if (steps.size === 0) return undefined;
-  let unknown = false;
-  for (const id of steps) {
-    if (new RegExp(`^#${id} CACHED$`, 'm').test(log)) continue;
-    if (new RegExp(`^#${id} (?:DONE|ERROR|CANCELED)\\b`, 'm').test(log)) return true;
-    unknown = true;
-  }
-  return unknown ? undefined : false;
+  const mounting = [...stepsOf(log).values()].filter(
+    (s) => s.text.startsWith('RUN ') && CACHE_MOUNT.test(s.text),
+  );
+  if (mounting.length === 0) return undefined;
+  if (mounting.some((s) => !s.cached && s.ran)) return true;
+  return mounting.every((s) => s.cached) ? false : undefined;
 }
-
-/** A Dockerfile step's header, `#7 [linux/amd64 build 4/4] RUN ...`, and its instruction. */
-const DOCKERFILE_STEP = /^#(\d+) \[[^\]]*\b\d+\/\d+\] ([A-Z]+)\b/gm;
 
 /**
  * How many of the build's Dockerfile steps BuildKit took from a cache (its own, or the imported
@@ -35,10 +63,9 @@ const DOCKERFILE_STEP = /^#(\d+) \[[^\]]*\b\d+\/\d+\] ([A-Z]+)\b/gm;
  * Undefined when the log names no step.
  */
 export function cachedStepCount(log: string): { cached: number; steps: number } | undefined {
-  const steps = new Set<string>();
-  for (const m of log.matchAll(DOCKERFILE_STEP)) if (m[2] !== 'FROM') steps.add(m[1]!);
-  if (steps.size === 0) return undefined;
-  let cached = 0;
-  for (const id of steps) if (new RegExp(`^#${id} CACHED$`, 'm').test(log)) cached++;
-  return { cached, steps: steps.size };
+  const counted = [...stepsOf(log).values()].filter(
+    (s) => s.dockerfile && /^[A-Z]+\b/.test(s.text) && !/^FROM\b/.test(s.text),
+  );
+  if (counted.length === 0) return undefined;
+  return { cached: counted.filter((s) => s.cached).length, steps: counted.length };
 }
