@@ -3,20 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runPost } from '../../src/post.ts';
 import { parseState, type MainState } from '../../src/state.ts';
-import type { Logger } from '../../src/log.ts';
-
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (m) => lines.push(`info ${m}`),
-    warning: (m) => lines.push(`warning ${m}`),
-    notice: (m) => lines.push(`notice ${m}`),
-    error: (m) => lines.push(`error ${m}`),
-    debug: () => {},
-    group: (_n, fn) => fn(),
-  };
-}
+import { recorder } from '../helpers/log-recorder.ts';
 
 const withCache = (over: Partial<MainState>): MainState => ({
   phase: 'built',

@@ -10,22 +10,9 @@ import { restoreCacheMounts } from '../../src/cachemounts/restore.ts';
 import { cacheKeys } from '../../src/cachemounts/store/keys.ts';
 import { parseDockerfile } from '../../src/dockerfile/parse.ts';
 import { makeWorkDir } from '../../src/io/workdir.ts';
-import type { Logger } from '../../src/log.ts';
 import { runPost } from '../../src/post.ts';
 import { parseState, type MainState } from '../../src/state.ts';
-
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (m) => lines.push(`info ${m}`),
-    warning: (m) => lines.push(`warning ${m}`),
-    notice: (m) => lines.push(`notice ${m}`),
-    error: (m) => lines.push(`error ${m}`),
-    debug: () => {},
-    group: (_n, fn) => fn(),
-  };
-}
+import { recorder } from '../helpers/log-recorder.ts';
 
 const mount = {
   id: 'gocache',
