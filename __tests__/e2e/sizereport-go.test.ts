@@ -171,6 +171,21 @@ function newModuleCells(
   return cells;
 }
 
+/** The comment's row of the new module (its version, its size per platform) and the summary's section. */
+function assertNewModuleShown(
+  body: string,
+  summary: string,
+  report: { head: ImageSizeReport; base: ImageSizeReport },
+  version: string,
+): void {
+  const cells = newModuleCells(report, version);
+  assert.ok(
+    body.includes(`| \`example.internal/sizedep\` | ${version} (new) | ${cells.join(' | ')} |`),
+    body,
+  );
+  assert.match(summary, /#### Go modules[\s\S]*example\.internal\/sizedep/);
+}
+
 test(
   'a pull request that adds a dependency: the comment names the new module, its size and the Go version',
   { timeout: 15 * 60_000 },
@@ -233,12 +248,7 @@ test(
       body.includes(`**\`/service\` (entrypoint)** · Go ${engine.goVersion} · linux/amd64: `),
       body,
     );
-    const cells = newModuleCells(report, version);
-    assert.ok(
-      body.includes(`| \`example.internal/sizedep\` | ${version} (new) | ${cells.join(' | ')} |`),
-      body,
-    );
-    assert.match(res.main.summary, /#### Go modules[\s\S]*example\.internal\/sizedep/);
+    assertNewModuleShown(body, res.main.summary, report, version);
   },
 );
 
@@ -320,14 +330,9 @@ test(
         `\\| \`std\` \\| go${from.replaceAll('.', '\\.')} → go${to.replaceAll('.', '\\.')} \\|`,
       ),
     );
-    const cells = newModuleCells(report, version);
-    assert.ok(
-      body.includes(`| \`example.internal/sizedep\` | ${version} (new) | ${cells.join(' | ')} |`),
-      body,
-    );
+    assertNewModuleShown(body, res.main.summary, report, version);
     // The job summary shows the same section.
     assert.ok(res.main.summary.includes(`Go ${from} → ${to}`), res.main.summary);
-    assert.match(res.main.summary, /#### Go modules[\s\S]*example\.internal\/sizedep/);
   },
 );
 
