@@ -73,7 +73,13 @@ test('the package of a function from its name bytes is packageOfFunction of the 
   encoded.forEach((bytes, i) => {
     table.set(bytes, at);
     const size = 1 << (i % 20);
-    counter.add({ table, nameStart: at, nameEnd: at + bytes.length, entry: at, size, span: size });
+    counter.add({
+      name: table.subarray(at, at + bytes.length),
+      nameStart: at,
+      entry: at,
+      size,
+      span: size,
+    });
     const pkg = packageOfFunction(new TextDecoder().decode(bytes));
     if (pkg !== undefined) want.set(pkg, (want.get(pkg) ?? 0) + size);
     at += bytes.length + 1;

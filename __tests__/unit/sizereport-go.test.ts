@@ -35,8 +35,9 @@ function fakeGo(modules: GoModuleSize[], goVersion = 'go1.24.4', pad = 4096): Bu
   return Buffer.concat([ELF, body, Buffer.alloc(Math.max(0, pad - body.length))]);
 }
 const analysed: string[] = [];
-const stubAnalyse: GoAnalyser = (bytes, f) => {
+const stubAnalyse: GoAnalyser = (file, f) => {
   analysed.push(f);
+  const bytes = Buffer.from(file.bytes(0, file.length, 'the stand-in executable'));
   const at = bytes.indexOf('GO:');
   if (at !== 4) return undefined; // an ELF file that is not a Go program
   const data = JSON.parse(bytes.toString('utf8', 7, bytes.indexOf('\n', at))) as {

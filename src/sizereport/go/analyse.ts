@@ -3,11 +3,11 @@
 import { getErrorMessage } from '../../errors.ts';
 import { PackageSizes, moduleRows } from './attribute.ts';
 import { readBuildInfo, type GoBuildInfo } from './buildinfo.ts';
-import { isElf, parseElf, type ElfFile } from './elf.ts';
+import { FileBytes, isElf, parseElf, type ElfFile } from './elf.ts';
 import { walkFunctionTable } from './pclntab.ts';
 import { GO_EXECUTABLE_MEMORY_CAP, type GoExecutableSizes } from './types.ts';
 
-export { isElf };
+export { FileBytes, isElf };
 
 function notAttributed(
   file: string,
@@ -34,12 +34,14 @@ function notAttributed(
  * Sizes of a Go executable by module and package, or undefined when the bytes are not a Go ELF
  * executable (no ELF magic, unreadable ELF headers, or no build info). A Go executable whose function
  * table cannot be read is returned with `attributed: false` and the reason; nothing is estimated.
+ * The bytes may be one buffer or the pieces they were unpacked in (file-bytes.ts); they are read only.
  */
 export function analyseGoExecutable(
-  bytes: Uint8Array,
+  input: Uint8Array | FileBytes,
   file: string,
 ): GoExecutableSizes | undefined {
-  if (!isElf(bytes)) return undefined;
+  const bytes = FileBytes.from(input);
+  if (bytes.length < 4 || !isElf(bytes.bytes(0, 4, 'ELF magic'))) return undefined;
   let elf: ElfFile;
   let info: GoBuildInfo | undefined;
   try {

@@ -177,7 +177,7 @@ export class PackageSizes {
   }
 
   add(f: FunctionRecord): void {
-    const name = f.table.subarray(f.nameStart, f.nameEnd);
+    const { name } = f;
     const end = packageEnd(name);
     if (end === NO_PACKAGE) return;
     let row: GoPackageSize | undefined;

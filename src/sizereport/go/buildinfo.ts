@@ -6,6 +6,7 @@
 import {
   ByteReader,
   ElfFormatError,
+  FileBytes,
   PF_W,
   PT_LOAD,
   fileOffsetOf,
@@ -38,8 +39,9 @@ const SEARCH_LIMIT = 64 * 1024;
 const FLAG_BIG_ENDIAN = 1;
 const FLAG_INLINE_STRINGS = 2;
 
+/** Whether the build info header's magic starts at `at` of `bytes`, with the whole header there. */
 function magicAt(bytes: Uint8Array, at: number): boolean {
-  if (at + HEADER_SIZE > bytes.length) return false;
+  if (at < 0 || at + HEADER_SIZE > bytes.length) return false;
   for (let i = 0; i < MAGIC.length; i++) if (bytes[at + i] !== MAGIC[i]) return false;
   return true;
 }
@@ -48,19 +50,27 @@ function magicAt(bytes: Uint8Array, at: number): boolean {
  * File offset of the build info header: the .go.buildinfo section, or (section headers removed) the
  * first 16-aligned magic in the first writable loadable segment, where the linker puts it.
  */
-export function findBuildInfo(elf: ElfFile, bytes: Uint8Array): number | undefined {
+export function findBuildInfo(elf: ElfFile, bytes: Uint8Array | FileBytes): number | undefined {
+  const file = FileBytes.from(bytes);
   const section = findSection(elf, '.go.buildinfo');
-  if (section) return magicAt(bytes, section.offset) ? section.offset : undefined;
+  if (section) {
+    const { offset } = section;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + HEADER_SIZE > file.length)
+      return undefined;
+    return magicAt(file.bytes(offset, HEADER_SIZE, 'build info'), 0) ? offset : undefined;
+  }
   if (elf.sections.length > 0) return undefined;
   const data = elf.segments.find((s) => s.type === PT_LOAD && (s.flags & PF_W) !== 0);
-  if (!data) return undefined;
-  const end = Math.min(data.offset + Math.min(data.filesz, SEARCH_LIMIT), bytes.length);
+  if (!data || data.offset >= file.length) return undefined;
+  const end = Math.min(data.offset + Math.min(data.filesz, SEARCH_LIMIT), file.length);
+  // The searched range at once: at most SEARCH_LIMIT bytes, a copy only where pieces meet.
+  const region = file.bytes(data.offset, end - data.offset, 'data segment');
   for (
-    let at = data.offset + ((ALIGN - (data.vaddr % ALIGN)) % ALIGN);
-    at + HEADER_SIZE <= end;
+    let at = (ALIGN - (data.vaddr % ALIGN)) % ALIGN;
+    at + HEADER_SIZE <= region.length;
     at += ALIGN
   )
-    if (magicAt(bytes, at)) return at;
+    if (magicAt(region, at)) return data.offset + at;
   return undefined;
 }
 
@@ -83,8 +93,7 @@ const utf8 = new TextDecoder('utf-8');
 
 function inlineString(r: ByteReader, at: number, what: string): [string, number] {
   const [length, start] = uvarint(r, at, what);
-  r.check(start, length, what);
-  return [utf8.decode(r.bytes.subarray(start, start + length)), start + length];
+  return [utf8.decode(r.bytes(start, length, what)), start + length];
 }
 
 /** A Go string header {data pointer, length} at a virtual address (the pre-1.18 layout). */
@@ -104,27 +113,26 @@ function pointedString(
   const data = fileOffsetOf(elf, dataAddr);
   if (data === undefined)
     throw new ElfFormatError(`${what}: address ${dataAddr} is not in the file`);
-  r.check(data, length, what);
-  return utf8.decode(r.bytes.subarray(data, data + length));
+  return utf8.decode(r.bytes(data, length, what));
 }
 
 /** Reads the two build info strings: the Go version and the module info. */
 export function readBuildInfoStrings(
   elf: ElfFile,
-  bytes: Uint8Array,
+  bytes: Uint8Array | FileBytes,
   at: number,
 ): { version: string; modinfo: string } {
-  const flags = bytes[at + 15]!;
-  if ((flags & FLAG_INLINE_STRINGS) !== 0) {
-    const r = new ByteReader(bytes, true);
+  const file = FileBytes.from(bytes);
+  const [ptrSize, flags] = file.bytes(at + 14, 2, 'build info header');
+  if ((flags! & FLAG_INLINE_STRINGS) !== 0) {
+    const r = new ByteReader(file, true);
     const [version, next] = inlineString(r, at + HEADER_SIZE, 'build info Go version');
     const [modinfo] = inlineString(r, next, 'build info module list');
     return { version, modinfo };
   }
-  const ptrSize = bytes[at + 14]!;
   if (ptrSize !== 4 && ptrSize !== 8)
     throw new ElfFormatError(`build info pointer size ${ptrSize}`);
-  const r = new ByteReader(bytes, (flags & FLAG_BIG_ENDIAN) === 0);
+  const r = new ByteReader(file, (flags! & FLAG_BIG_ENDIAN) === 0);
   return {
     version: pointedString(
       elf,
@@ -185,9 +193,13 @@ export function parseModInfo(goVersion: string, modinfo: string): GoBuildInfo {
 }
 
 /** The build info of a Go executable, or undefined when it has none (not a Go executable). */
-export function readBuildInfo(elf: ElfFile, bytes: Uint8Array): GoBuildInfo | undefined {
-  const at = findBuildInfo(elf, bytes);
+export function readBuildInfo(
+  elf: ElfFile,
+  bytes: Uint8Array | FileBytes,
+): GoBuildInfo | undefined {
+  const file = FileBytes.from(bytes);
+  const at = findBuildInfo(elf, file);
   if (at === undefined) return undefined;
-  const { version, modinfo } = readBuildInfoStrings(elf, bytes, at);
+  const { version, modinfo } = readBuildInfoStrings(elf, file, at);
   return parseModInfo(version, modinfo);
 }

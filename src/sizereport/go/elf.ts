@@ -2,12 +2,9 @@
 // 64-bit files in either byte order. Every offset read is bounds-checked, because the bytes come
 // from an image layer and may be anything.
 
-export class ElfFormatError extends Error {
-  constructor(message: string) {
-    super(`not a readable ELF file: ${message}`);
-    this.name = 'ElfFormatError';
-  }
-}
+import { ElfFormatError, FileBytes } from './file-bytes.ts';
+
+export { ElfFormatError, FileBytes };
 
 // Only the header fields the analysis reads are kept.
 export interface ElfSection {
@@ -47,55 +44,50 @@ export function isElf(head: Uint8Array): boolean {
 
 /**
  * Reads integers of the file's byte order and word size at absolute offsets, each checked against
- * the buffer's length (DataView would throw a RangeError without saying what was being read).
+ * the file's length (DataView would throw a RangeError without saying what was being read).
  */
 export class ByteReader {
-  readonly bytes: Uint8Array;
+  readonly file: FileBytes;
   readonly littleEndian: boolean;
-  private readonly view: DataView;
 
-  constructor(bytes: Uint8Array, littleEndian: boolean) {
-    this.bytes = bytes;
+  constructor(bytes: Uint8Array | FileBytes, littleEndian: boolean) {
+    this.file = FileBytes.from(bytes);
     this.littleEndian = littleEndian;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   check(offset: number, length: number, what: string): void {
-    if (
-      !Number.isSafeInteger(offset) ||
-      offset < 0 ||
-      length < 0 ||
-      offset + length > this.bytes.length
-    )
-      throw new ElfFormatError(
-        `${what} at offset ${offset} (+${length}) lies outside the file (${this.bytes.length} bytes)`,
-      );
+    this.file.check(offset, length, what);
+  }
+
+  private view(offset: number, length: number, what: string): DataView {
+    const b = this.file.bytes(offset, length, what);
+    return new DataView(b.buffer, b.byteOffset, length);
+  }
+
+  /** The bytes [offset, offset + length): a view, or a copy where the file's pieces meet. */
+  bytes(offset: number, length: number, what: string): Uint8Array {
+    return this.file.bytes(offset, length, what);
   }
 
   u8(offset: number, what: string): number {
-    this.check(offset, 1, what);
-    return this.bytes[offset]!;
+    return this.file.bytes(offset, 1, what)[0]!;
   }
 
   u16(offset: number, what: string): number {
-    this.check(offset, 2, what);
-    return this.view.getUint16(offset, this.littleEndian);
+    return this.view(offset, 2, what).getUint16(0, this.littleEndian);
   }
 
   u32(offset: number, what: string): number {
-    this.check(offset, 4, what);
-    return this.view.getUint32(offset, this.littleEndian);
+    return this.view(offset, 4, what).getUint32(0, this.littleEndian);
   }
 
   i32(offset: number, what: string): number {
-    this.check(offset, 4, what);
-    return this.view.getInt32(offset, this.littleEndian);
+    return this.view(offset, 4, what).getInt32(0, this.littleEndian);
   }
 
   /** A 64-bit value as a number; larger than 2^53 cannot be an offset or size in a buffered file. */
   u64(offset: number, what: string): number {
-    this.check(offset, 8, what);
-    const v = this.view.getBigUint64(offset, this.littleEndian);
+    const v = this.view(offset, 8, what).getBigUint64(0, this.littleEndian);
     if (v > BigInt(Number.MAX_SAFE_INTEGER))
       throw new ElfFormatError(`${what} is too large (${v})`);
     return Number(v);
@@ -109,9 +101,9 @@ export class ByteReader {
   /** A NUL-terminated string (UTF-8). */
   cString(offset: number, what: string): string {
     this.check(offset, 0, what);
-    const end = this.bytes.indexOf(0, offset);
+    const end = this.file.indexOf(0, offset);
     if (end < 0) throw new ElfFormatError(`${what} at offset ${offset} has no terminating NUL`);
-    return utf8.decode(this.bytes.subarray(offset, end));
+    return utf8.decode(this.file.bytes(offset, end - offset, what));
   }
 }
 
@@ -155,15 +147,16 @@ function readRecord<K extends string>(
   return out;
 }
 
-export function parseElf(bytes: Uint8Array): ElfFile {
-  if (!isElf(bytes)) throw new ElfFormatError('no ELF magic');
-  if (bytes.length < 52) throw new ElfFormatError('shorter than an ELF header');
-  const cls = bytes[4];
-  const data = bytes[5];
+export function parseElf(bytes: Uint8Array | FileBytes): ElfFile {
+  const file = FileBytes.from(bytes);
+  if (file.length < 4 || !isElf(file.bytes(0, 4, 'ELF magic')))
+    throw new ElfFormatError('no ELF magic');
+  if (file.length < 52) throw new ElfFormatError('shorter than an ELF header');
+  const [cls, data] = file.bytes(4, 2, 'e_ident');
   if (cls !== 1 && cls !== 2) throw new ElfFormatError(`unknown class ${cls}`);
   if (data !== 1 && data !== 2) throw new ElfFormatError(`unknown byte order ${data}`);
   const bits = cls === 2 ? 64 : 32;
-  const r = new ByteReader(bytes, data === 1);
+  const r = new ByteReader(file, data === 1);
   const w = bits / 8;
   // e_ident(16) e_type(2) e_machine(2) e_version(4) e_entry(w) e_phoff(w) e_shoff(w) e_flags(4)
   // e_ehsize(2) e_phentsize(2) e_phnum(2) e_shentsize(2) e_shnum(2) e_shstrndx(2)
@@ -205,12 +198,15 @@ export function findSection(elf: ElfFile, name: string): ElfSection | undefined 
   return elf.sections.find((s) => s.name === name);
 }
 
-/** The file bytes of a section (none for NOBITS sections such as .bss). */
-export function sectionBytes(bytes: Uint8Array, section: ElfSection): Uint8Array {
-  if (section.type === SHT_NOBITS) return new Uint8Array(0);
-  if (section.offset + section.size > bytes.length)
+/** The file bytes of a section, sharing the file's (none for NOBITS sections such as .bss). */
+export function sectionBytes(file: FileBytes, section: ElfSection): FileBytes {
+  if (section.type === SHT_NOBITS) return FileBytes.of([]);
+  if (
+    !Number.isSafeInteger(section.offset + section.size) ||
+    section.offset + section.size > file.length
+  )
     throw new ElfFormatError(`section ${section.name} runs past the end of the file`);
-  return bytes.subarray(section.offset, section.offset + section.size);
+  return file.slice(section.offset, section.size, `section ${section.name}`);
 }
 
 /** File offset of a virtual address, through the loadable segment that maps it from the file. */

@@ -1,6 +1,7 @@
 // The Go function table (.gopclntab), which every Go executable keeps even when built with -s -w:
 // the runtime needs it for stack traces. Only the layouts of Go 1.18-1.19 (magic 0xfffffff0) and
 // Go 1.20 onward (0xfffffff1) are read; any other magic is reported, never guessed at.
+import { Cursor, FileBytes } from './file-bytes.ts';
 import { ByteReader, ElfFormatError, findSection, sectionBytes, type ElfFile } from './elf.ts';
 
 export interface GoFunction {
@@ -28,8 +29,6 @@ const OLDER: Record<number, string> = {
 };
 /** Section names the linker gives the table: plain, or inside RELRO data for position-independent executables. */
 const SECTION_NAMES = ['.gopclntab', '.data.rel.ro.gopclntab'];
-/** The bytes of a _func record read: entryOff, nameOff (0, 4) up to pcsp (16). */
-const RECORD_READ = 20;
 
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
@@ -40,23 +39,22 @@ function hex(n: number): string {
  * instruction quanta) up to the terminating zero value delta, as runtime.step walks it. Stops with
  * 0 (unknown) once past `limit`, the function's span: a table never covers more than its function,
  * and takes at most one step per instruction quantum (so a crafted table costs no more than the code).
- * A hot loop (one table per function), so it reads the bytes directly rather than through ByteReader.
+ * A hot loop (one table per function): its bytes come through the table's own cursor.
  */
-function pcValueTableEnd(bytes: Uint8Array, at: number, quantum: number, limit: number): number {
+function pcValueTableEnd(bytes: Cursor, at: number, quantum: number, limit: number): number {
+  const what = 'pc-value table';
   let pc = 0;
   const maxSteps = limit / quantum + 2;
   for (let step = 0, first = true; ; step++, first = false) {
     if (step > maxSteps) return 0;
-    if (at >= bytes.length) throw new ElfFormatError(`pc-value table runs past the end at ${at}`);
-    if (bytes[at] === 0 && !first) return pc;
+    if (bytes.byte(at, what) === 0 && !first) return pc;
     // Value delta (skipped), then pc delta: varints of at most 5 bytes.
-    for (let i = 0; bytes[at++]! >= 0x80; i++)
+    for (let i = 0; bytes.byte(at++, what) >= 0x80; i++)
       if (i === 4) throw new ElfFormatError(`pc-value table: bad varint at offset ${at}`);
     let delta = 0;
     for (let i = 0, scale = 1; ; i++, scale *= 128) {
-      if (at >= bytes.length || i === 5)
-        throw new ElfFormatError(`pc-value table: bad varint at offset ${at}`);
-      const b = bytes[at++]!;
+      if (i === 5) throw new ElfFormatError(`pc-value table: bad varint at offset ${at}`);
+      const b = bytes.byte(at++, what);
       delta += (b & 0x7f) * scale;
       if (b < 0x80) break;
     }
@@ -74,7 +72,7 @@ function pcValueTableEnd(bytes: Uint8Array, at: number, quantum: number, limit: 
  * that point is looked up (binary search, then a map for the names met out of order).
  */
 class NameEnds {
-  private readonly table: Uint8Array;
+  private readonly table: FileBytes;
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
   private readonly unordered = new Map<number, number>();
@@ -82,7 +80,7 @@ class NameEnds {
   private frontier = 0;
   private scanned = 0;
 
-  constructor(table: Uint8Array) {
+  constructor(table: FileBytes) {
     this.table = table;
   }
 
@@ -129,10 +127,10 @@ class NameEnds {
  * table holds tens of thousands), so a visitor copies what it keeps.
  */
 export interface FunctionRecord {
-  /** The function table's bytes; the name is `table[nameStart..nameEnd)`, UTF-8 without its NUL. */
-  table: Uint8Array;
+  /** The name's bytes, UTF-8 without its NUL: a view of the table, valid during the visit only. */
+  name: Uint8Array;
+  /** Where the name starts in the table: the same for every function that shares the name. */
   nameStart: number;
-  nameEnd: number;
   /** Address of the first instruction. */
   entry: number;
   /** As GoFunction.size. */
@@ -151,17 +149,15 @@ export type FunctionTableWalk =
  */
 export function walkFunctionTable(
   elf: ElfFile,
-  bytes: Uint8Array,
+  bytes: Uint8Array | FileBytes,
   visit: (f: FunctionRecord) => void,
 ): FunctionTableWalk {
   const section =
     elf.sections.find((s) => SECTION_NAMES.includes(s.name)) ?? findSection(elf, 'runtime.pclntab');
   if (!section)
     return { ok: false, reason: 'no function table (.gopclntab section) in the executable' };
-  // A plain Uint8Array even when the file is a Buffer: Buffer's indexOf, used for every name,
-  // goes through a slower general path.
-  const inFile = sectionBytes(bytes, section);
-  const table = new Uint8Array(inFile.buffer, inFile.byteOffset, inFile.byteLength);
+  // Read in place: a view of the file's pieces, never joined (file-bytes.ts).
+  const table = sectionBytes(FileBytes.from(bytes), section);
   const r = new ByteReader(table, elf.littleEndian);
   if (table.length < 8) return { ok: false, reason: 'function table shorter than its header' };
   const magic = r.u32(0, 'pclntab magic');
@@ -198,37 +194,36 @@ export function walkFunctionTable(
   // functab: nfunc + 1 pairs of uint32 {entry offset from text start, offset of the _func record
   // from pclnOffset}; the extra last entry's offset is the end of the text.
   r.check(pclnOffset, (nfunc + 1) * 8, 'pclntab functab');
-  // The loop reads the checked functab, and each record's fields when the whole record lies in the
-  // table, without ByteReader's per-read checks (ByteReader still reads, and names, a field outside).
-  const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  // Four cursors, one per part of the table the loop reads, each moving forward through it: the
+  // function table, the _func records, the pc-value tables (names go through NameEnds).
   const le = elf.littleEndian;
+  const functab = new Cursor(table, le);
+  const records = new Cursor(table, le);
+  const pctab = new Cursor(table, le);
   const names = new NameEnds(table);
-  const f: FunctionRecord = { table, nameStart: 0, nameEnd: 0, entry: 0, size: 0, span: 0 };
-  let previousEntry = view.getUint32(pclnOffset, le);
+  const f: FunctionRecord = { name: new Uint8Array(0), nameStart: 0, entry: 0, size: 0, span: 0 };
+  let previousEntry = functab.u32(pclnOffset, 'pclntab functab');
   const firstEntry = previousEntry;
   for (let i = 0; i < nfunc; i++) {
     const at = pclnOffset + i * 8;
-    const funcOff = view.getUint32(at + 4, le);
-    const nextEntry = view.getUint32(at + 8, le);
+    const funcOff = functab.u32(at + 4, 'pclntab functab');
+    const nextEntry = functab.u32(at + 8, 'pclntab functab');
     if (nextEntry < previousEntry)
       throw new ElfFormatError(`function table entries out of order at function ${i} of ${nfunc}`);
     // _func record: entryOff uint32, nameOff int32, ...; its entry must be the functab's.
     const record = pclnOffset + funcOff;
-    const inTable = record + RECORD_READ <= table.length;
-    const recordEntry = inTable ? view.getUint32(record, le) : r.u32(record, '_func entry');
-    if (recordEntry !== previousEntry)
+    if (records.u32(record, '_func entry') !== previousEntry)
       throw new ElfFormatError(
         `function ${i}: its record's entry does not match the function table`,
       );
-    const nameOff = inTable ? view.getInt32(record + 4, le) : r.i32(record + 4, '_func name');
-    const nameStart = funcnameOffset + nameOff;
+    const nameStart = funcnameOffset + records.i32(record + 4, '_func name');
     const nameEnd = names.end(nameStart);
     const span = nextEntry - previousEntry;
     // _func.pcsp (offset 16 in the records of 1.18 and 1.20 alike): 0 when the function has none.
-    const pcsp = inTable ? view.getUint32(record + 16, le) : r.u32(record + 16, '_func pcsp');
-    const covered = pcsp === 0 ? 0 : pcValueTableEnd(table, pctabOffset + pcsp, quantum, span);
+    const pcsp = records.u32(record + 16, '_func pcsp');
+    const covered = pcsp === 0 ? 0 : pcValueTableEnd(pctab, pctabOffset + pcsp, quantum, span);
+    f.name = table.bytes(nameStart, nameEnd - nameStart, 'function name');
     f.nameStart = nameStart;
-    f.nameEnd = nameEnd;
     f.entry = textStart + previousEntry;
     f.size = covered > 0 && covered <= span ? covered : span;
     f.span = span;
@@ -241,13 +236,13 @@ export function walkFunctionTable(
 const utf8 = new TextDecoder('utf-8');
 
 /** Reads the function table of a Go 1.18+ executable: every function's name and size. */
-export function readFunctionTable(elf: ElfFile, bytes: Uint8Array): FunctionTable {
+export function readFunctionTable(elf: ElfFile, bytes: Uint8Array | FileBytes): FunctionTable {
   const functions: GoFunction[] = [];
   const names = new Map<number, string>();
   const walk = walkFunctionTable(elf, bytes, (f) => {
     let name = names.get(f.nameStart);
     if (name === undefined) {
-      name = utf8.decode(f.table.subarray(f.nameStart, f.nameEnd));
+      name = utf8.decode(f.name);
       names.set(f.nameStart, name);
     }
     functions.push({ name, entry: f.entry, size: f.size, span: f.span });

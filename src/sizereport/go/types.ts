@@ -40,5 +40,5 @@ export interface GoExecutableSizes {
   packages: GoPackageSize[];
 }
 
-/** The largest executable buffered for analysis; larger ones are reported as not attributed. */
+/** The largest executable held in memory to analyse; larger ones are reported as not attributed. */
 export const GO_EXECUTABLE_MEMORY_CAP = 256 * 1024 * 1024;
