@@ -165,6 +165,24 @@ test('a damaged function table gives the same answer from pieces as from one buf
   assert.ok(differentAnswers > 20, `${differentAnswers} of 40 rounds changed the answer`);
 });
 
+test('pc-value tables that never end cost no more than their functions, from pieces as from one buffer', () => {
+  // Every pc-value table made of steps of one quantum that never reach the end marker: each walk
+  // stops past its function's span (kilobytes of table for the large functions, read across pieces).
+  const bin = fixture('amd64');
+  const table = findSection(parseElf(bin), '.gopclntab')!;
+  const word = (i: number) => Number(bin.readBigUInt64LE(table.offset + 8 + i * 8));
+  const [pctabOffset, pclnOffset] = [word(6), word(7)];
+  const endless = Buffer.from(bin);
+  endless.fill(0x01, table.offset + pctabOffset, table.offset + pclnOffset);
+  const whole = analyseGoExecutable(endless, 'bin');
+  assert.equal(whole?.attributed, true);
+  // Each function counted at its span (code and padding): more than the real sizes add up to.
+  const total = (r: typeof whole) => r!.packages.reduce((a, p) => a + p.bytes, 0);
+  assert.ok(total(whole) > total(analyseGoExecutable(bin, 'bin')));
+  for (const size of [509, 4093, 256 * 1024])
+    assert.deepEqual(analyseGoExecutable(piecesOf(endless, size), 'bin'), whole, `${size}`);
+});
+
 test('FileBytes reads ranges across pieces, copying only what straddles them, and refuses reads outside', () => {
   const bytes = Uint8Array.from({ length: 100 }, (_, i) => i);
   const file = piecesOf(bytes, 10);
@@ -198,7 +216,10 @@ test('FileBytes reads ranges across pieces, copying only what straddles them, an
   assert.equal(le.u32(40, 'w'), 0x2b2a2928);
   assert.equal(le.u32(38, 'w'), 0x29282726);
   assert.equal(new Cursor(file, false).i32(9, 'w'), 0x090a0b0c);
-  assert.equal(le.byte(99, 'b'), 99);
+  assert.deepEqual([...le.view(97, 3, 'v')], [97, 98, 99]);
+  // A view inside a piece is the piece's memory; one across pieces is a copy.
+  assert.equal(le.view(21, 4, 'v').buffer, bytes.buffer);
+  assert.deepEqual([...le.view(18, 4, 'v')], [18, 19, 20, 21]);
   assert.throws(() => le.u32(97, 'the word'), /the word at offset 97 \(\+4\) lies outside/);
-  assert.throws(() => le.byte(100, 'the byte'), /the byte at offset 100 \(\+1\)/);
+  assert.throws(() => le.view(98, 3, 'the view'), /the view at offset 98 \(\+3\)/);
 });

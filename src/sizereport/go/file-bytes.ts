@@ -133,10 +133,10 @@ export class FileBytes {
  * A read outside the file throws ElfFormatError naming `what`.
  */
 export class Cursor {
-  private readonly file: FileBytes;
+  readonly file: FileBytes;
   private readonly littleEndian: boolean;
-  private piece: Uint8Array = new Uint8Array(0);
-  private view = new DataView(this.piece.buffer);
+  private kept: Uint8Array = new Uint8Array(0);
+  private words = new DataView(this.kept.buffer);
   /** The file offsets the kept piece spans. */
   private start = 0;
   private end = 0;
@@ -146,20 +146,44 @@ export class Cursor {
     this.littleEndian = littleEndian;
   }
 
-  byte(at: number, what: string): number {
+  get length(): number {
+    return this.file.length;
+  }
+
+  /** The piece last read, for a loop that reads its bytes itself (hold moves it). */
+  get piece(): Uint8Array {
+    return this.kept;
+  }
+
+  /** The file offset of the piece's first byte. */
+  get pieceStart(): number {
+    return this.start;
+  }
+
+  /** Keeps the piece that holds offset `at`, which must lie in the file. */
+  hold(at: number, what: string): void {
     if (at < this.start || at >= this.end) this.move(at, 1, what);
-    return this.piece[at - this.start]!;
+  }
+
+  /** The bytes [at, at + length): a view of a piece, or a copy where pieces meet. Checked. */
+  view(at: number, length: number, what: string): Uint8Array {
+    if (length === 0) return this.file.bytes(at, 0, what);
+    if (at < this.start || at + length > this.end) {
+      this.move(at, length, what);
+      if (at + length > this.end) return this.file.bytes(at, length, what);
+    }
+    return this.kept.subarray(at - this.start, at - this.start + length);
   }
 
   u32(at: number, what: string): number {
     if (at >= this.start && at + 4 <= this.end)
-      return this.view.getUint32(at - this.start, this.littleEndian);
+      return this.words.getUint32(at - this.start, this.littleEndian);
     return this.straddling(at, what).getUint32(0, this.littleEndian);
   }
 
   i32(at: number, what: string): number {
     if (at >= this.start && at + 4 <= this.end)
-      return this.view.getInt32(at - this.start, this.littleEndian);
+      return this.words.getInt32(at - this.start, this.littleEndian);
     return this.straddling(at, what).getInt32(0, this.littleEndian);
   }
 
@@ -167,17 +191,17 @@ export class Cursor {
   private move(at: number, length: number, what: string): void {
     this.file.check(at, length, what);
     const i = this.file.pieceIndex(at);
-    this.piece = this.file.piece(i);
-    this.view = new DataView(this.piece.buffer, this.piece.byteOffset, this.piece.byteLength);
+    this.kept = this.file.piece(i);
+    this.words = new DataView(this.kept.buffer, this.kept.byteOffset, this.kept.byteLength);
     this.start = this.file.startOf(i);
-    this.end = this.start + this.piece.length;
+    this.end = this.start + this.kept.length;
   }
 
   /** The 4 bytes at `at` when they are not in the kept piece: it moves there, or they are copied. */
   private straddling(at: number, what: string): DataView {
     this.move(at, 4, what);
     if (at + 4 <= this.end)
-      return new DataView(this.piece.buffer, this.piece.byteOffset + at - this.start, 4);
+      return new DataView(this.kept.buffer, this.kept.byteOffset + at - this.start, 4);
     const b = this.file.bytes(at, 4, what);
     return new DataView(b.buffer, b.byteOffset, 4);
   }

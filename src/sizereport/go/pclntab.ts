@@ -34,33 +34,80 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
+/** pcValueTableEnd's answers besides a size: the table goes on past the bytes given; a bad varint. */
+const MORE = -1;
+const BAD_VARINT = -2;
+/** The bytes first copied of a pc-value table that straddles two pieces: real tables are tens of bytes. */
+const PC_TABLE_WINDOW = 4096;
+
 /**
  * How many bytes of code a pc-value table covers: the sum of its pc deltas (each a count of
  * instruction quanta) up to the terminating zero value delta, as runtime.step walks it. Stops with
  * 0 (unknown) once past `limit`, the function's span: a table never covers more than its function,
  * and takes at most one step per instruction quantum (so a crafted table costs no more than the code).
- * A hot loop (one table per function): its bytes come through the table's own cursor.
+ * A hot loop (one table per function), over plain array reads of `bytes[at..end)`: MORE when the
+ * table runs past `end`, BAD_VARINT for a varint longer than 5 bytes.
  */
-function pcValueTableEnd(bytes: Cursor, at: number, quantum: number, limit: number): number {
-  const what = 'pc-value table';
+function pcValueTableEnd(
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  quantum: number,
+  limit: number,
+): number {
   let pc = 0;
   const maxSteps = limit / quantum + 2;
   for (let step = 0, first = true; ; step++, first = false) {
     if (step > maxSteps) return 0;
-    if (bytes.byte(at, what) === 0 && !first) return pc;
+    if (at >= end) return MORE;
+    if (bytes[at] === 0 && !first) return pc;
     // Value delta (skipped), then pc delta: varints of at most 5 bytes.
-    for (let i = 0; bytes.byte(at++, what) >= 0x80; i++)
-      if (i === 4) throw new ElfFormatError(`pc-value table: bad varint at offset ${at}`);
+    for (let i = 0; ; i++) {
+      if (at >= end) return MORE;
+      if (bytes[at++]! < 0x80) break;
+      if (i === 4) return BAD_VARINT;
+    }
     let delta = 0;
     for (let i = 0, scale = 1; ; i++, scale *= 128) {
-      if (i === 5) throw new ElfFormatError(`pc-value table: bad varint at offset ${at}`);
-      const b = bytes.byte(at++, what);
+      if (i === 5) return BAD_VARINT;
+      if (at >= end) return MORE;
+      const b = bytes[at++]!;
       delta += (b & 0x7f) * scale;
       if (b < 0x80) break;
     }
     pc += delta * quantum;
     if (pc > limit) return 0;
   }
+}
+
+/**
+ * pcValueTableEnd of the table at `at`, read in the piece the cursor holds; a table that straddles
+ * two pieces is copied, first PC_TABLE_WINDOW bytes of it, then as far as a table of that
+ * function can reach (each step reads at most two 5-byte varints).
+ */
+function pcTableCoverage(pctab: Cursor, at: number, quantum: number, span: number): number {
+  const what = 'pc-value table';
+  const reach = Math.min(pctab.length - at, (Math.ceil(span / quantum) + 3) * 10);
+  let covered = MORE;
+  if (reach > 0) {
+    pctab.hold(at, what);
+    const from = at - pctab.pieceStart;
+    const inPiece = Math.min(pctab.piece.length, from + reach);
+    covered = pcValueTableEnd(pctab.piece, from, inPiece, quantum, span);
+    if (covered === MORE && inPiece - from < reach) {
+      const window = Math.min(reach, PC_TABLE_WINDOW);
+      covered = pcValueTableEnd(pctab.file.bytes(at, window, what), 0, window, quantum, span);
+      if (covered === MORE && window < reach)
+        covered = pcValueTableEnd(pctab.file.bytes(at, reach, what), 0, reach, quantum, span);
+    }
+  }
+  if (covered === BAD_VARINT)
+    throw new ElfFormatError(`pc-value table at offset ${at}: bad varint`);
+  if (covered === MORE)
+    throw new ElfFormatError(
+      `pc-value table at offset ${at} runs past the end of the function table`,
+    );
+  return covered;
 }
 
 /**
@@ -194,12 +241,13 @@ export function walkFunctionTable(
   // functab: nfunc + 1 pairs of uint32 {entry offset from text start, offset of the _func record
   // from pclnOffset}; the extra last entry's offset is the end of the text.
   r.check(pclnOffset, (nfunc + 1) * 8, 'pclntab functab');
-  // Four cursors, one per part of the table the loop reads, each moving forward through it: the
-  // function table, the _func records, the pc-value tables (names go through NameEnds).
+  // One cursor per part of the table the loop reads, each moving forward through it: the
+  // function table, the _func records, the pc-value tables and the names.
   const le = elf.littleEndian;
   const functab = new Cursor(table, le);
   const records = new Cursor(table, le);
   const pctab = new Cursor(table, le);
+  const nameBytes = new Cursor(table, le);
   const names = new NameEnds(table);
   const f: FunctionRecord = { name: new Uint8Array(0), nameStart: 0, entry: 0, size: 0, span: 0 };
   let previousEntry = functab.u32(pclnOffset, 'pclntab functab');
@@ -221,8 +269,8 @@ export function walkFunctionTable(
     const span = nextEntry - previousEntry;
     // _func.pcsp (offset 16 in the records of 1.18 and 1.20 alike): 0 when the function has none.
     const pcsp = records.u32(record + 16, '_func pcsp');
-    const covered = pcsp === 0 ? 0 : pcValueTableEnd(pctab, pctabOffset + pcsp, quantum, span);
-    f.name = table.bytes(nameStart, nameEnd - nameStart, 'function name');
+    const covered = pcsp === 0 ? 0 : pcTableCoverage(pctab, pctabOffset + pcsp, quantum, span);
+    f.name = nameBytes.view(nameStart, nameEnd - nameStart, 'function name');
     f.nameStart = nameStart;
     f.entry = textStart + previousEntry;
     f.size = covered > 0 && covered <= span ? covered : span;
