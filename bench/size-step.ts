@@ -57,9 +57,15 @@ async function compare(ref: string, rounds: number) {
   }
   const a = median(without);
   const b = median(withGo);
+  // Each round times both side by side: the median of its differences is less moved by the
+  // machine's drift between rounds than the difference of the medians.
+  const paired = median(withGo.map((s, r) => s - without[r]!));
   console.log(`\n${ref} (${rounds} rounds, median seconds): ${found}`);
   console.log(`size step, unpacked sizes only        ${a.toFixed(3)} s`);
   console.log(`size step, + Go executables by module ${b.toFixed(3)} s`);
+  console.log(
+    `added per round (median of the rounds' differences) ${(paired * 1000).toFixed(0)} ms`,
+  );
   console.log(`ratio ${(b / a).toFixed(2)} (target for the reference image: <= 1.20)`);
   return b / a;
 }

@@ -177,7 +177,8 @@ test('pc-value tables that never end cost no more than their functions, from pie
   const whole = analyseGoExecutable(endless, 'bin');
   assert.equal(whole?.attributed, true);
   // Each function counted at its span (code and padding): more than the real sizes add up to.
-  const total = (r: typeof whole) => r!.packages.reduce((a, p) => a + p.bytes, 0);
+  const total = (r: ReturnType<typeof analyseGoExecutable>) =>
+    r!.packages.reduce((a, p) => a + p.bytes, 0);
   assert.ok(total(whole) > total(analyseGoExecutable(bin, 'bin')));
   for (const size of [509, 4093, 256 * 1024])
     assert.deepEqual(analyseGoExecutable(piecesOf(endless, size), 'bin'), whole, `${size}`);
