@@ -23,6 +23,7 @@ export class FileBytes {
   private readonly starts: readonly number[];
   /** The piece the last lookup found: reads mostly move forward through a file. */
   private hint = 0;
+  private readonly views: (DataView | undefined)[] = [];
 
   private constructor(pieces: readonly Uint8Array[], starts: readonly number[]) {
     this.pieces = pieces;
@@ -78,6 +79,12 @@ export class FileBytes {
 
   piece(i: number): Uint8Array {
     return this.pieces[i]!;
+  }
+
+  /** A DataView of piece i, made once: a cursor that moves between pieces makes none. */
+  wordsOf(i: number): DataView {
+    const p = this.pieces[i]!;
+    return (this.views[i] ??= new DataView(p.buffer, p.byteOffset, p.byteLength));
   }
 
   startOf(i: number): number {
@@ -192,7 +199,7 @@ export class Cursor {
     this.file.check(at, length, what);
     const i = this.file.pieceIndex(at);
     this.kept = this.file.piece(i);
-    this.words = new DataView(this.kept.buffer, this.kept.byteOffset, this.kept.byteLength);
+    this.words = this.file.wordsOf(i);
     this.start = this.file.startOf(i);
     this.end = this.start + this.kept.length;
   }
