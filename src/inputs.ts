@@ -3,7 +3,7 @@
 import { parseSecrets, type BuildSecret } from './buildx/secrets.ts';
 import { InputError } from './errors.ts';
 import { checkInput } from './input-grammar.ts';
-import { parseImageReference } from './registry/reference.ts';
+import { isHostName, parseImageReference } from './registry/reference.ts';
 
 export type InputReader = (name: string) => string;
 
@@ -237,8 +237,11 @@ export function readInputs(read: InputReader): Inputs {
       );
   const goPrivateHosts = parseList(get('go-private-hosts'));
   for (const h of goPrivateHosts)
-    if (!/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/.test(h))
-      throw new InputError('go-private-hosts', `"${h}" is not a host name: e.g. github.com`);
+    if (!isHostName(h))
+      throw new InputError(
+        'go-private-hosts',
+        `"${h}" is not a host name (dot-separated labels of letters, digits and inner hyphens, an optional :port): e.g. github.com`,
+      );
   // As setup-buildx-action's driver-opts: key=value, one per line (values may hold commas).
   const driverOpts = parseList(get('driver-opts'), { commas: false });
   for (const o of driverOpts)

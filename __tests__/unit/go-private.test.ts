@@ -65,7 +65,27 @@ test('go-private inputs are validated with the fix', () => {
     () => inputs({ 'go-private': 'github.com/acme/*;rm' }),
     /"go-private".*GOPRIVATE pattern/,
   );
-  assert.throws(() => inputs({ 'go-private-hosts': 'exa mple.com' }), /"go-private-hosts"/);
+  for (const bad of [
+    'exa mple.com',
+    '-github.com',
+    'a..b',
+    'github-.com',
+    '.github.com',
+    'github.com:0',
+    'github.com:65536',
+    'host:123456',
+    `${'a'.repeat(64)}.com`,
+    `${'a.'.repeat(127)}com`,
+  ])
+    assert.throws(
+      () => inputs({ 'go-private-hosts': bad }),
+      /"go-private-hosts".*is not a host name .*e\.g\. github\.com/,
+      bad,
+    );
+  assert.deepEqual(
+    inputs({ 'go-private-hosts': 'github.com, git.corp.example:8443\nlocalhost' }).goPrivateHosts,
+    ['github.com', 'git.corp.example:8443', 'localhost'],
+  );
   assert.throws(() => inputs({ 'go-private-user': 'a b' }), /"go-private-user"/);
   assert.throws(() => inputs({ network: 'host;id' }), /"network"/);
 });

@@ -11,9 +11,21 @@ export interface ImageReference {
 // Each label starts and ends with a letter or digit (docker's domain-component): `-x.io/y` is no host.
 const LABEL = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?';
 const DOMAIN = new RegExp(`^(?:localhost|${LABEL}(?:\\.${LABEL})*)(?::\\d+)?$`, 'i');
+const HOST_AND_PORT = new RegExp(`^(${LABEL}(?:\\.${LABEL})*)(?::(\\d{1,5}))?$`, 'i');
 const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * A host name with an optional port, as a registry or a module host is written: dot-separated
+ * labels of at most 63 characters that start and end with a letter or digit, at most 253
+ * characters in all (DNS's limits), a port of 1-65535.
+ */
+export function isHostName(text: string): boolean {
+  const m = HOST_AND_PORT.exec(text);
+  if (!m || m[1]!.length > 253 || m[1]!.split('.').some((l) => l.length > 63)) return false;
+  return m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 65535);
+}
 
 /** Whether the first path component of a reference is a registry host rather than a namespace. */
 export function isRegistryHost(first: string): boolean {
