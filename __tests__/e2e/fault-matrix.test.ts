@@ -337,7 +337,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
   });
   after(() => proxy?.close());
   const push = async (host: string, tag: string) => {
-    let attempts = 0;
+    let output = '';
     const retries: string[] = [];
     const meta = path.join(work, `meta-${tag}.json`);
     const result = await runBuild({
@@ -358,10 +358,13 @@ after(() => rmSync(work, { recursive: true, force: true }));
       metadataFile: meta,
       attempts: 2,
       onOutput: (c) => {
-        attempts += (c.toString().match(/load build definition/g) ?? []).length;
+        output += c.toString();
       },
       onRetry: (next, of, why) => retries.push(`${next}/${of} ${why}`),
     }).catch(async (e: unknown) => (await withPushExplanation(e, new RegistryClient())) as Error);
+    // Each run of buildx opens with one "#0 building with <builder>" line. (A step's name, such as
+    // "load build definition", is printed again when its output resumes after another step's.)
+    const attempts = (output.match(/^#0 building with /gm) ?? []).length;
     return { result, attempts, retries };
   };
   const failed = async (host: string, tag: string, cause: RegExp, attempts: number) => {
