@@ -10,8 +10,9 @@ export interface ImageReference {
 
 // Each label starts and ends with a letter or digit (docker's domain-component): `-x.io/y` is no host.
 const LABEL = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?';
-const DOMAIN = new RegExp(`^(?:localhost|${LABEL}(?:\\.${LABEL})*)(?::\\d+)?$`, 'i');
-const HOST_AND_PORT = new RegExp(`^(${LABEL}(?:\\.${LABEL})*)(?::(\\d{1,5}))?$`, 'i');
+const HOST = `${LABEL}(?:\\.${LABEL})*`;
+const DOMAIN = new RegExp(`^(?:localhost|${HOST})(?::\\d+)?$`, 'i');
+const HOST_AND_PORT = new RegExp(`^(${HOST})(?::(\\d{1,5}))?$`, 'i');
 const PATH = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;

@@ -177,7 +177,7 @@ export class LayerScan {
 
   /** An ELF file within the cap and the budget (or the entrypoint); else skipped, saying why if it matters. */
   private worthAnalysing(c: Collecting): boolean {
-    if (!isElf(FileBytes.of(c.pieces).bytes(0, 4, 'ELF magic'))) return false;
+    if (!isElf(FileBytes.of(c.pieces))) return false;
     const { budget, cap } = this.opts;
     if (c.size > cap) {
       this.skip(

@@ -41,7 +41,7 @@ export function analyseGoExecutable(
   file: string,
 ): GoExecutableSizes | undefined {
   const bytes = FileBytes.from(input);
-  if (bytes.length < 4 || !isElf(bytes.bytes(0, 4, 'ELF magic'))) return undefined;
+  if (!isElf(bytes)) return undefined;
   let elf: ElfFile;
   let info: GoBuildInfo | undefined;
   try {

@@ -41,7 +41,7 @@ const FLAG_INLINE_STRINGS = 2;
 
 /** Whether the build info header's magic starts at `at` of `bytes`, with the whole header there. */
 function magicAt(bytes: Uint8Array, at: number): boolean {
-  if (at < 0 || at + HEADER_SIZE > bytes.length) return false;
+  if (at + HEADER_SIZE > bytes.length) return false;
   for (let i = 0; i < MAGIC.length; i++) if (bytes[at + i] !== MAGIC[i]) return false;
   return true;
 }

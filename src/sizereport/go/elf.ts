@@ -35,11 +35,12 @@ const SHT_NOBITS = 8;
 export const PT_LOAD = 1;
 export const PF_W = 2;
 
-/** The four magic bytes every ELF file starts with. */
-export function isElf(head: Uint8Array): boolean {
-  return (
-    head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46
-  );
+/** Whether the bytes start with the four magic bytes every ELF file starts with. */
+export function isElf(bytes: Uint8Array | FileBytes): boolean {
+  const file = FileBytes.from(bytes);
+  if (file.length < 4) return false;
+  const head = file.bytes(0, 4, 'ELF magic');
+  return head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
 }
 
 /**
@@ -149,8 +150,7 @@ function readRecord<K extends string>(
 
 export function parseElf(bytes: Uint8Array | FileBytes): ElfFile {
   const file = FileBytes.from(bytes);
-  if (file.length < 4 || !isElf(file.bytes(0, 4, 'ELF magic')))
-    throw new ElfFormatError('no ELF magic');
+  if (!isElf(file)) throw new ElfFormatError('no ELF magic');
   if (file.length < 52) throw new ElfFormatError('shorter than an ELF header');
   const [cls, data] = file.bytes(4, 2, 'e_ident');
   if (cls !== 1 && cls !== 2) throw new ElfFormatError(`unknown class ${cls}`);
